@@ -1,0 +1,49 @@
+# VIHub: `make run` serves everything on the embedded default; `make test` runs the suite on
+# real PostgreSQL and Redis (installed and started by the command itself).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint typecheck bench bench-quick migrations clean help
+
+help:
+	@echo "make run          web UI + API + Celery worker + beat on http://127.0.0.1:$(PORT)/"
+	@echo "make test         the whole suite on throwaway PostgreSQL + Redis (+ Chromium)"
+	@echo "make lint         ruff + mypy + makemigrations --check"
+	@echo "make bench        full benchmarks on PostgreSQL (1M tasks); make bench-quick: the CI size"
+
+$(VENV)/bin/activate:
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install --quiet ".[test]"
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	./scripts/run.sh
+
+test: $(VENV)/.installed-test
+	./scripts/with-services.sh ./scripts/test-suite.sh
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+bench: $(VENV)/.installed-test
+	./scripts/with-services.sh $(PY) -m bench.run --full
+
+bench-quick: $(VENV)/.installed-test
+	./scripts/with-services.sh $(PY) -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

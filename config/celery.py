@@ -1,0 +1,26 @@
+"""The Celery application, its queues and the beat schedule.
+
+Queues by criticality: ``safeguarding`` (deadline sweeps, escalations), ``default``
+(notifications, webhooks), ``retry``. Beat runs exactly once per deployment; every scheduled
+job is idempotent, so a second beat by mistake duplicates work but never effects.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+app = Celery("vihub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"))
+app.conf.task_routes = {
+    "hub.tasks.heartbeat_job": {"queue": "safeguarding"},
+}
+app.conf.beat_schedule = {
+    "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},
+}
+app.autodiscover_tasks()

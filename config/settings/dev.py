@@ -1,0 +1,35 @@
+"""The embedded default used by ``make run``: SQLite and embedded Redis in the data dir.
+
+Only for one machine: a generated secret key kept in the data dir, loopback webhooks allowed,
+email printed to the console.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from config.env import env_bool, env_secret
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATA_DIR
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+
+def _local_secret_key() -> str:
+    configured = env_secret("DJANGO_SECRET_KEY")
+    if configured:
+        return configured
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _local_secret_key()
+VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}

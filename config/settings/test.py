@@ -1,0 +1,25 @@
+"""Test settings: the database and Redis come from DATABASE_URL / REDIS_URL set by `make test`
+(a throwaway PostgreSQL and Redis); without them, SQLite in memory and the local Redis URL."""
+
+from __future__ import annotations
+
+import secrets
+
+from config.settings.base import *  # noqa: F403
+
+SECRET_KEY = secrets.token_urlsafe(50)  # fresh per run: nothing to leak
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+VIHUB_ALLOW_LOOPBACK_WEBHOOKS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+if not REDIS_URL_FROM_ENV:  # noqa: F405
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+VIHUB_STRICT_PERMISSIONS = True
+STATIC_ROOT = None

@@ -1,0 +1,20 @@
+"""URL configuration: the API under /api/v1/, the OpenAPI document, health, and the web UI."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+
+from hub.views_health import healthz
+
+api_v1 = [
+    path("", include("hub.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("healthz", healthz, name="healthz"),
+    path("", include("hub.web.urls")),
+]

@@ -1,0 +1,66 @@
+"""Bearer-token authentication: ``Authorization: Bearer vih_…``. Expired, revoked and unknown
+tokens all get the same 401, and each rejection is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from hub.models import ApiToken, AuditEvent, User
+from hub.services.audit import audit_record
+from hub.services.organisations import hash_token
+
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) == 0 or parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            self._reject("malformed Authorization header")
+        token = (
+            ApiToken.objects.select_related("user", "user__membership__organisation")
+            .filter(token_hash=hash_token(parts[1]))
+            .first()
+        )
+        now = timezone.now()
+        if token is None:
+            self._reject("unknown token")
+        assert token is not None
+        if token.revoked_at is not None:
+            self._reject("revoked token", token)
+        if token.expires_at <= now:
+            self._reject("expired token", token)
+        if not token.user.is_active:
+            self._reject("inactive user", token)
+        if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+            # Coarse on purpose: one write a minute per token, not one per request.
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def _reject(self, why: str, token: ApiToken | None = None) -> Any:
+        audit_record(
+            actor=None,
+            actor_display=f"token {token.prefix}…" if token else "unknown token",
+            action="auth.token_rejected",
+            object_type="api_token",
+            object_id=token.pk if token else "",
+            changes={"reason": why},
+            outcome=AuditEvent.Outcome.DENIED,
+        )
+        # One message for every failure: a caller learns nothing about which tokens exist.
+        raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

@@ -1,0 +1,38 @@
+"""GET /api/v1/organisations/: the organisation tree (not sensitive; any member may read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import mixins, serializers
+
+from hub.api.base import HubViewSet
+from hub.models import Membership, Organisation
+from hub.selectors import organisation_list
+
+ALL_ROLES = frozenset(Membership.Role.values)
+
+
+class OrganisationOutputSerializer(serializers.ModelSerializer[Organisation]):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Organisation
+        fields = ["code", "name", "kind", "parent"]
+
+
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    serializer_class = OrganisationOutputSerializer
+    queryset = Organisation.objects.all()
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9_]+"
+    pagination_class = None
+    required_roles = {"list": ALL_ROLES, "retrieve": ALL_ROLES}
+
+    def scoped_queryset(self, membership: Any) -> QuerySet[Organisation]:
+        return organisation_list()
+
+    def get_object(self) -> Organisation:
+        self.kwargs[self.lookup_field] = str(self.kwargs[self.lookup_field]).upper()
+        return super().get_object()  # type: ignore[no-any-return]

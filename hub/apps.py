@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class HubConfig(AppConfig):
+    """The national hub and the shared kernel: organisations, roles, referrals, tasks, audit."""
+
+    name = "hub"
+    verbose_name = "VIHub hub"
+
+    def ready(self) -> None:
+        from hub import signals  # noqa: F401  (connects the auth-event audit receivers)

@@ -1,0 +1,20 @@
+"""manage.py seed_reference: load the hub, regions, 43 forces and agencies (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from hub.services.organisations import organisations_seed_reference
+
+
+class Command(BaseCommand):
+    help = "Load the reference organisations (hub, regions, forces, agencies). Safe to run again."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = organisations_seed_reference()
+        self.stdout.write(
+            f"Reference organisations: {result.created} created, {result.updated} updated, "
+            f"{result.unchanged} unchanged."
+        )

@@ -1,0 +1,165 @@
+"""Organisations, memberships and API tokens: state changes, each with its audit row."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.utils import timezone
+
+from hub.constants import TOKEN_PREFIX
+from hub.exceptions import DomainError
+from hub.models import ApiToken, Membership, Organisation, User
+from hub.services.audit import audit_record
+
+REFERENCE_CSV = Path(__file__).resolve().parent.parent / "data" / "reference-organisations.csv"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _group_name(code: str) -> str:
+    return f"org:{code}"
+
+
+@transaction.atomic
+def organisations_seed_reference(*, path: Path = REFERENCE_CSV, actor: User | None = None) -> SeedResult:
+    """Load the reference tree idempotently: create what is missing, update names/kinds/parents
+    that changed, never duplicate. Parents are applied after every row exists."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    existing = {org.code: org for org in Organisation.objects.select_related("parent")}
+    created = updated = unchanged = 0
+    for row in rows:
+        code, name, kind = row["code"].strip(), row["name"].strip(), row["kind"].strip()
+        if kind not in Organisation.Kind.values:
+            raise DomainError(f"Unknown organisation kind {kind!r} for {code}", field="kind")
+        org = existing.get(code)
+        if org is None:
+            group, _ = Group.objects.get_or_create(name=_group_name(code))
+            org = Organisation.objects.create(code=code, name=name, kind=kind, group=group)
+            existing[code] = org
+            created += 1
+        elif (org.name, org.kind) != (name, kind):
+            org.name, org.kind = name, kind
+            org.save(update_fields=["name", "kind"])
+            updated += 1
+        else:
+            unchanged += 1
+    for row in rows:
+        org = existing[row["code"].strip()]
+        parent_code = row["parent"].strip()
+        parent = existing[parent_code] if parent_code else None
+        if org.parent_id != (parent.pk if parent else None):
+            org.parent = parent
+            org.save(update_fields=["parent"])
+    if created or updated:
+        audit_record(
+            actor=actor,
+            action="organisation.seeded",
+            object_type="organisation",
+            changes={"created": created, "updated": updated},
+        )
+    return SeedResult(created=created, updated=updated, unchanged=unchanged)
+
+
+@transaction.atomic
+def membership_set(
+    *, username: str, org_code: str, role: str, actor: User | None, password: str | None = None
+) -> Membership:
+    """Create the user if needed and give them ``role`` in ``org_code`` (one membership per
+    user). Moves the user's group membership in the same transaction, so access granted to
+    the old organisation's group ends at commit."""
+    if role not in Membership.Role.values:
+        raise DomainError(
+            f"Unknown role {role!r}; choose one of: {', '.join(Membership.Role.values)}", field="role"
+        )
+    org = Organisation.objects.filter(code=org_code.upper()).first()
+    if org is None:
+        raise DomainError(f"No organisation with code {org_code!r}", field="org")
+    if org.kind not in Membership.ALLOWED_KINDS[role]:
+        allowed = ", ".join(sorted(Membership.ALLOWED_KINDS[role]))
+        raise DomainError(
+            f"Role {role!r} belongs to a {allowed} organisation; {org.code} is a {org.kind}", field="role"
+        )
+    user, user_created = User.objects.get_or_create(username=username)
+    if password is not None:
+        validate_password(password, user)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    elif user_created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    membership = Membership.objects.select_for_update().filter(user=user).first()
+    before = None
+    if membership is None:
+        membership = Membership.objects.create(user=user, organisation=org, role=role)
+    else:
+        before = {"org": membership.organisation.code, "role": membership.role}
+        user.groups.remove(membership.organisation.group)
+        membership.organisation, membership.role = org, role
+        membership.save(update_fields=["organisation", "role", "updated_at"])
+    user.groups.add(org.group)
+    audit_record(
+        actor=actor,
+        action="membership.set",
+        object_type="user",
+        object_id=user.pk,
+        changes={"before": before, "after": {"org": org.code, "role": role}, "user": username},
+    )
+    return membership
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: User, actor: User | None, expires_days: int | None = None, name: str = ""
+) -> tuple[ApiToken, str]:
+    """Issue a token. Returns the row and the raw token, which is never stored or shown again."""
+    days = settings.VIHUB_TOKEN_DEFAULT_DAYS if expires_days is None else expires_days
+    if not 1 <= days <= settings.VIHUB_TOKEN_MAX_DAYS:
+        raise DomainError(
+            f"A token lives between 1 and {settings.VIHUB_TOKEN_MAX_DAYS} days, not {days}",
+            field="expires_days",
+        )
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=raw[:12],
+        token_hash=hash_token(raw),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    audit_record(
+        actor=actor,
+        action="token.created",
+        object_type="api_token",
+        object_id=token.pk,
+        changes={"user": user.username, "expires_at": token.expires_at.isoformat()},
+    )
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    """Revoke at once: the next request with this token gets 401."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="token.revoked", object_type="api_token", object_id=token.pk)
+    return token

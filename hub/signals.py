@@ -1,0 +1,36 @@
+"""Audit receivers for authentication events (E8). Domain changes are audited by services,
+never by signals; logins come from Django's auth framework, so we listen to it here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from hub.models import AuditEvent
+from hub.services.audit import audit_record
+
+
+@receiver(user_logged_in)
+def _audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit_record(actor=user, action="auth.login", object_type="user", object_id=user.pk)
+
+
+@receiver(user_logged_out)
+def _audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(actor=user, action="auth.logout", object_type="user", object_id=user.pk)
+
+
+@receiver(user_login_failed)
+def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    # Only the username attempted is kept (never the password, which Django has already masked).
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(
+        actor=None,
+        actor_display=f"unauthenticated ({username})",
+        action="auth.login_failed",
+        object_type="user",
+        outcome=AuditEvent.Outcome.DENIED,
+    )

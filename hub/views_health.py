@@ -1,0 +1,42 @@
+"""/healthz: database, Redis and the beat heartbeat. 200 when healthy, 503 otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from hub.services.heartbeat import heartbeat_age
+
+HEARTBEAT_STALE_AFTER_SECONDS = 5 * 60
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, Any] = {}
+    healthy = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001  (health must report, not crash)
+        checks["database"] = f"error: {type(exc).__name__}"
+        healthy = False
+    try:
+        cache.set("vihub:healthz", "1", 10)
+        checks["redis"] = "ok" if cache.get("vihub:healthz") == "1" else "error: read back failed"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = healthy and checks["redis"] == "ok"
+    age = heartbeat_age("beat") if checks["database"] == "ok" else None
+    checks["beat_heartbeat_age_seconds"] = round(age.total_seconds(), 1) if age is not None else None
+    if age is None or age.total_seconds() > HEARTBEAT_STALE_AFTER_SECONDS:
+        checks["beat"] = "stale" if age is not None else "never ran"
+        healthy = False
+    else:
+        checks["beat"] = "ok"
+    checks["database_vendor"] = connection.vendor
+    checks["debug"] = settings.DEBUG
+    return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)

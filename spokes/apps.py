@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SpokesConfig(AppConfig):
+    """Work done by a region or force on a task it holds: accept/decline, leads."""
+
+    name = "spokes"

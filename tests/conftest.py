@@ -1,0 +1,101 @@
+"""Shared fixtures: the seeded organisation tree, personas for every role, API clients.
+
+The reference organisations are seeded once per session into the test database; tests that
+need committed data across connections (concurrency, Celery workers, live servers) use
+``committed_db``, which re-seeds and lets the end-of-test flush truncate the audit table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from hub.models import Membership, Organisation, User
+from hub.services.organisations import api_token_create, membership_set, organisations_seed_reference
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_report_header(config: Any) -> list[str]:
+    db = os.environ.get("DATABASE_URL", "sqlite (in memory)").split("@")[-1]
+    return [f"vihub: database={db} redis={os.environ.get('REDIS_URL', 'none (LocMemCache)')}"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        organisations_seed_reference()
+
+
+@pytest.fixture
+def committed_db(transactional_db: Any) -> Iterator[None]:
+    """Data really commits (visible to other connections, threads and processes)."""
+    organisations_seed_reference()
+    yield
+    if connection.vendor == "postgresql":
+        # Let pytest-django's flush TRUNCATE the append-only audit table on this connection.
+        with connection.cursor() as cursor:
+            cursor.execute("SET vihub.allow_audit_truncate = 'on'")
+
+
+@pytest.fixture(autouse=True)
+def _audit_truncate_closed(request: Any) -> None:
+    if "committed_db" in request.fixturenames or "django_db_blocker" not in request.fixturenames:
+        return
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET vihub.allow_audit_truncate")
+
+
+def org(code: str) -> Organisation:
+    return Organisation.objects.get(code=code)
+
+
+@dataclass
+class Persona:
+    user: User
+    token: str
+    client: APIClient
+    role: str
+    org_code: str
+
+
+def make_persona(username: str, org_code: str, role: str) -> Persona:
+    membership: Membership = membership_set(
+        username=username, org_code=org_code, role=role, actor=None, password=PASSWORD
+    )
+    _, raw = api_token_create(user=membership.user, actor=None, expires_days=1)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return Persona(user=membership.user, token=raw, client=client, role=role, org_code=org_code)
+
+
+# The cast: one persona per role, plus an outsider force in another region.
+CAST = {
+    "coordinator": ("NCA", "coordinator"),
+    "auditor": ("NCA", "auditor"),
+    "ncmec": ("NCMEC", "agency"),
+    "iwf": ("IWF", "agency"),
+    "kent_officer": ("KENT", "officer"),
+    "kent_supervisor": ("KENT", "supervisor"),
+    "essex_officer": ("ESSEX", "officer"),  # same region as Kent (ERSOU), other force
+    "ersou_coordinator": ("ERSOU", "regional_coordinator"),
+    "gmp_officer": ("GMP", "officer"),  # another region (TITAN)
+    "titan_coordinator": ("TITAN", "regional_coordinator"),
+}
+
+
+@pytest.fixture
+def cast(db: Any) -> dict[str, Persona]:
+    return {name: make_persona(name, code, role) for name, (code, role) in CAST.items()}
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()

@@ -1,0 +1,64 @@
+"""The audit trail is a gap-free hash chain, and history cannot be edited."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from hub.constants import GENESIS_HASH
+from hub.models import AuditEvent
+from hub.services.audit import audit_record, compute_event_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def test_events_chain_with_gap_free_sequence() -> None:
+    for i in range(5):
+        audit_record(actor=None, action="test.event", object_type="thing", object_id=str(i), changes={"i": i})
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + len(events)))
+    prev = GENESIS_HASH if events[0].seq == 1 else events[0].prev_hash
+    for event in events:
+        assert event.prev_hash == prev
+        assert event.hash == compute_event_hash(event)
+        prev = event.hash
+
+
+def test_rolled_back_transaction_leaves_no_event() -> None:
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(actor=None, action="test.rolled_back")
+        raise RuntimeError("boom")
+    assert AuditEvent.objects.count() == before
+
+
+def test_orm_cannot_update_or_delete_events() -> None:
+    event = audit_record(actor=None, action="test.immutable")
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(action="x")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).delete()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE hub_auditevent SET action = 'forged' WHERE id = %s",
+        "DELETE FROM hub_auditevent WHERE id = %s",
+        "TRUNCATE hub_auditevent",
+    ],
+    ids=["update", "delete", "truncate"],
+)
+def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
+    if connection.vendor != "postgresql":
+        pytest.fail("this guarantee is PostgreSQL's: run through `make test`")
+    event = audit_record(actor=None, action="test.protected")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks to mask the trigger
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [str(event.pk)] if "%s" in sql else [])
+    assert AuditEvent.objects.filter(pk=event.pk, action="test.protected").exists()

@@ -1,0 +1,152 @@
+"""Organisations, members, tokens: what scripts and people rely on from day one."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from rest_framework.test import APIClient
+
+from hub.models import ApiToken, AuditEvent, Membership, Organisation, User
+from hub.services.organisations import hash_token, organisations_seed_reference
+from tests.conftest import make_persona
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_reference_loads_the_real_tree_and_is_idempotent() -> None:
+    again = organisations_seed_reference()
+    assert again.created == 0 and again.updated == 0
+    counts = {kind: Organisation.objects.filter(kind=kind).count() for kind in Organisation.Kind.values}
+    assert counts["hub"] == 1 and counts["region"] == 10 and counts["force"] == 43
+    assert {"NCMEC", "IWF"} <= set(Organisation.objects.filter(kind="agency").values_list("code", flat=True))
+    kent = Organisation.objects.get(code="KENT")
+    assert kent.name == "Kent Police" and kent.parent is not None and kent.parent.code == "ERSOU"
+    assert kent.parent.parent is not None and kent.parent.parent.code == "NCA"
+    assert all(o.parent.kind == "region" for o in Organisation.objects.filter(kind="force").select_related("parent"))
+    assert kent.group.name == "org:KENT"
+
+
+def test_organisations_api_lists_hub_regions_forces_and_agencies_for_a_token() -> None:
+    persona = make_persona("kent1", "KENT", "officer")
+    response = persona.client.get("/api/v1/organisations/")
+    assert response.status_code == 200
+    by_code = {row["code"]: row for row in response.json()}
+    assert by_code["NCA"] == {"code": "NCA", "name": "National Crime Agency (CEOP Command)", "kind": "hub", "parent": None}
+    assert by_code["KENT"]["parent"] == "ERSOU" and by_code["KENT"]["kind"] == "force"
+    assert sum(1 for row in by_code.values() if row["kind"] == "force") == 43
+    assert persona.client.get("/api/v1/organisations/kent/").json()["code"] == "KENT"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "Bearer", "Bearer vih_not-a-real-token", "Token abc", "Bearer a b"],
+    ids=["missing", "no-token", "unknown", "wrong-scheme", "malformed"],
+)
+def test_missing_or_bad_token_gets_401(anon, header: str) -> None:  # type: ignore[no-untyped-def]
+    if header:
+        anon.credentials(HTTP_AUTHORIZATION=header)
+    response = anon.get("/api/v1/organisations/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_expired_token_gets_401_and_is_audited() -> None:
+    persona = make_persona("kent2", "KENT", "officer")
+    ApiToken.objects.filter(token_hash=hash_token(persona.token)).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = persona.client.get("/api/v1/organisations/")
+    assert response.status_code == 401
+    event = AuditEvent.objects.filter(action="auth.token_rejected").last()
+    assert event is not None and event.outcome == "denied" and event.changes == {"reason": "expired token"}
+
+
+def test_revoked_token_gets_401_at_once() -> None:
+    persona = make_persona("kent3", "KENT", "officer")
+    assert persona.client.get("/api/v1/organisations/").status_code == 200
+    call_command("revoke_api_token", persona.token[:12], stdout=io.StringIO())
+    assert persona.client.get("/api/v1/organisations/").status_code == 401
+
+
+def test_deactivated_user_token_gets_401() -> None:
+    persona = make_persona("kent4", "KENT", "officer")
+    persona.user.is_active = False
+    persona.user.save()
+    assert persona.client.get("/api/v1/organisations/").status_code == 401
+
+
+def test_only_the_hash_of_a_token_is_stored() -> None:
+    out = io.StringIO()
+    make_persona("hashcheck", "NCA", "coordinator")
+    call_command("create_api_token", "hashcheck", "--expires-days", "5", stdout=out, stderr=io.StringIO())
+    raw = out.getvalue().strip()
+    assert raw.startswith("vih_")
+    row = ApiToken.objects.get(token_hash=hash_token(raw))
+    stored = [str(v) for v in ApiToken.objects.filter(pk=row.pk).values().first().values()]  # type: ignore[union-attr]
+    assert raw not in stored
+    assert timedelta(days=4, hours=23) < row.expires_at - timezone.now() <= timedelta(days=5)
+
+
+def test_token_lifetime_is_bounded() -> None:
+    make_persona("bounded", "NCA", "coordinator")
+    with pytest.raises(CommandError, match="between 1 and"):
+        call_command("create_api_token", "bounded", "--expires-days", "0", stdout=io.StringIO())
+
+
+def test_add_member_creates_user_with_role_and_group(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-sufficiently-long-passphrase\n"))
+    call_command("add_member", "sup1", "--org", "kent", "--role", "supervisor", "--password-stdin", stdout=io.StringIO())
+    membership = Membership.objects.select_related("user", "organisation").get(user__username="sup1")
+    assert (membership.organisation.code, membership.role) == ("KENT", "supervisor")
+    assert membership.user.check_password("a-sufficiently-long-passphrase")
+    assert list(membership.user.groups.values_list("name", flat=True)) == ["org:KENT"]
+
+
+def test_moving_a_member_moves_their_group_and_is_audited() -> None:
+    make_persona("mover", "KENT", "officer")
+    call_command("add_member", "mover", "--org", "ESSEX", "--role", "officer", stdout=io.StringIO())
+    membership = Membership.objects.get(user__username="mover")
+    assert membership.organisation.code == "ESSEX"
+    assert list(membership.user.groups.values_list("name", flat=True)) == ["org:ESSEX"]
+    event = AuditEvent.objects.filter(action="membership.set").last()
+    assert event is not None
+    assert event.changes["before"] == {"org": "KENT", "role": "officer"}
+    assert event.changes["after"] == {"org": "ESSEX", "role": "officer"}
+
+
+@pytest.mark.parametrize(
+    ("org_code", "role", "message"),
+    [
+        ("KENT", "coordinator", "hub organisation"),
+        ("NCA", "agency", "agency organisation"),
+        ("NOPE", "officer", "No organisation"),
+        ("ERSOU", "auditor", "hub organisation"),
+    ],
+)
+def test_add_member_rejects_role_that_does_not_fit_the_organisation(org_code: str, role: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("add_member", "wrong", "--org", org_code, "--role", role, stdout=io.StringIO())
+    assert not Membership.objects.filter(user__username="wrong").exists()
+
+
+def test_weak_password_is_refused_and_nothing_is_stored(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(CommandError, match="Password rejected"):
+        call_command("add_member", "weak", "--org", "KENT", "--role", "officer", "--password-stdin", stdout=io.StringIO())
+    assert not Membership.objects.filter(user__username="weak").exists()
+
+
+def test_user_without_membership_gets_403(client) -> None:  # type: ignore[no-untyped-def]
+    User.objects.create_user("nobody", password="x-long-password-1")
+    client.login(username="nobody", password="x-long-password-1")
+    assert client.get("/api/v1/organisations/").status_code == 403
+
+
+def test_schema_describes_the_api() -> None:
+    response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "/api/v1/organisations/" in response.json()["paths"]
+

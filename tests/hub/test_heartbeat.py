@@ -1,0 +1,39 @@
+"""The beat heartbeat goes through a real Celery worker on real Redis, and /healthz reports it."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.test import Client
+
+from config.celery import app
+from hub.models import Heartbeat
+from hub.tasks import heartbeat_job
+
+
+@pytest.mark.redis
+def test_heartbeat_job_runs_on_a_real_worker_and_healthz_turns_healthy(committed_db: Any) -> None:
+    assert os.environ.get("REDIS_URL"), "make test provides a real Redis"
+    client = Client()
+    before = client.get("/healthz")
+    assert before.status_code == 503 and before.json()["checks"]["beat"] == "never ran"
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10):
+        result = heartbeat_job.apply_async()
+        deadline_ok = _wait_for(lambda: Heartbeat.objects.filter(name="beat").exists())
+    assert result.id and deadline_ok
+    after = client.get("/healthz").json()
+    assert after["status"] == "ok", after
+    assert after["checks"]["redis"] == "ok" and after["checks"]["beat_heartbeat_age_seconds"] < 60
+
+
+def _wait_for(predicate: Any, timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
