@@ -10,6 +10,8 @@ from hub.views_health import healthz
 
 api_v1 = [
     path("", include("hub.api.urls")),
+    path("", include("spokes.api.urls")),
+    path("", include("safeguarding.api.urls")),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
 ]
 

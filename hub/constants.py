@@ -6,3 +6,26 @@ GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key that serialises appends to the audit hash chain.
 AUDIT_CHAIN_LOCK_KEY = 0x56494855_41554449  # "VIHUAUDI"
 TOKEN_PREFIX = "vih_"
+
+
+# Outcome codes (api-contract.md). Defined here, in the shared kernel, because the hub's referral
+# views show them to agencies; the safeguarding app records them.
+JUSTICE_OUTCOMES = (
+    ("charge_summons", "Charged / summonsed"),
+    ("caution", "Caution"),
+    ("community_resolution", "Community / other resolution"),
+    ("not_in_public_interest", "Not in the public interest"),
+    ("outcome_21", "Outcome 21 (further action not in the public interest, e.g. youth diversion)"),
+    ("no_suspect_identified", "No suspect identified"),
+    ("evidential_difficulties", "Evidential difficulties"),
+    ("action_by_another_agency", "Action by another agency"),
+    ("other", "Other (died, time-barred, too ill, no crime)"),
+)
+SAFEGUARDING_OUTCOMES = (
+    ("child_safeguarded", "Child safeguarded"),
+    ("referred_to_childrens_services", "Referred to children's services / MASH"),
+    ("referred_overseas", "Referred to overseas police"),
+    ("no_child_at_risk", "No child at risk"),
+    ("child_not_identified", "Child not identified"),
+    ("other", "Other"),
+)

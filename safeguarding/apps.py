@@ -7,3 +7,9 @@ class SafeguardingConfig(AppConfig):
     """What happened to the children and the case: actions, outcomes, feedback upstream."""
 
     name = "safeguarding"
+
+    def ready(self) -> None:
+        from hub.hooks import register_outcome_view
+        from safeguarding.api.views import outcome_as_dict
+
+        register_outcome_view(outcome_as_dict)

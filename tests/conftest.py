@@ -17,6 +17,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from hub.models import Membership, Organisation, User
+from hub.services.deadlines import deadline_policy_ensure_defaults
 from hub.services.organisations import api_token_create, membership_set, organisations_seed_reference
 
 PASSWORD = "correct-horse-battery-staple"
@@ -31,12 +32,14 @@ def pytest_report_header(config: Any) -> list[str]:
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
         organisations_seed_reference()
+        deadline_policy_ensure_defaults()
 
 
 @pytest.fixture
 def committed_db(transactional_db: Any) -> Iterator[None]:
     """Data really commits (visible to other connections, threads and processes)."""
     organisations_seed_reference()
+    deadline_policy_ensure_defaults()
     yield
     if connection.vendor == "postgresql":
         # Let pytest-django's flush TRUNCATE the append-only audit table on this connection.

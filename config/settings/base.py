@@ -172,9 +172,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "SECURITY": [{"bearerAuth": []}],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "hub.models.referral.Referral.Status",
+        "TaskStatusEnum": "hub.models.task.Task.Status",
+        "LeadStatusEnum": "spokes.models.Lead.Status",
+        "LeadKindEnum": "spokes.models.Lead.Kind",
+        "OrganisationKindEnum": "hub.models.organisation.Organisation.Kind",
+        "DeclineReasonEnum": "hub.models.task.Task.DeclineReason",
+        "NonActionableReasonEnum": "hub.models.referral.Referral.NonActionableReason",
     },
 }
 

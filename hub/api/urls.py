@@ -5,8 +5,12 @@ from __future__ import annotations
 from rest_framework.routers import SimpleRouter
 
 from hub.api.organisations import OrganisationViewSet
+from hub.api.referrals import ReferralViewSet
+from hub.api.tasks import TaskViewSet
 
 router = SimpleRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("referrals", ReferralViewSet, basename="referral")
+router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = router.urls

@@ -4,5 +4,24 @@ from __future__ import annotations
 
 from hub.models.audit import AuditEvent
 from hub.models.organisation import ApiToken, Heartbeat, Membership, Organisation, User
+from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
+from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
 
-__all__ = ["ApiToken", "AuditEvent", "Heartbeat", "Membership", "Organisation", "User"]
+__all__ = [
+    "AccessToChildren",
+    "ApiToken",
+    "AuditEvent",
+    "DeadlinePolicy",
+    "Heartbeat",
+    "Membership",
+    "MediaHash",
+    "Organisation",
+    "Referral",
+    "Risk",
+    "Task",
+    "TaskGroupObjectPermission",
+    "TaskTransfer",
+    "TaskUserObjectPermission",
+    "TriageDecision",
+    "User",
+]

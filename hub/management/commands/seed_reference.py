@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from hub.services.deadlines import deadline_policy_ensure_defaults
 from hub.services.organisations import organisations_seed_reference
 
 
 class Command(BaseCommand):
-    help = "Load the reference organisations (hub, regions, forces, agencies). Safe to run again."
+    help = "Load the reference organisations and the default deadline policy. Safe to run again."
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = organisations_seed_reference()
@@ -18,3 +19,5 @@ class Command(BaseCommand):
             f"Reference organisations: {result.created} created, {result.updated} updated, "
             f"{result.unchanged} unchanged."
         )
+        created = deadline_policy_ensure_defaults()
+        self.stdout.write(f"Deadline policy: {created} default rows added (edited rows are kept).")

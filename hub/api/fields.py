@@ -1,0 +1,55 @@
+"""Serializer fields and shared output shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
+from hub.models import Organisation
+
+
+class OrgCodeField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+    """An organisation by its code (case-insensitive on input), optionally of given kinds."""
+
+    def __init__(self, kinds: set[str] | None = None, **kwargs: Any) -> None:
+        self.kinds = kinds
+        kwargs.setdefault("slug_field", "code")
+        if not kwargs.get("read_only"):
+            queryset = Organisation.objects.filter(is_active=True)
+            if kinds:
+                queryset = queryset.filter(kind__in=kinds)
+            kwargs.setdefault("queryset", queryset)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            data = data.strip().upper()
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            kinds = f" ({' or '.join(sorted(self.kinds))})" if self.kinds else ""
+            raise serializers.ValidationError(f"No organisation{kinds} with code {data!r}.") from None
+
+
+class OutcomeSummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The outcome as the referring agency sees it: codes and counts only."""
+
+    justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)
+    safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES)
+    arrests = serializers.IntegerField()
+    children_safeguarded = serializers.IntegerField()
+    victims_identified = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+
+
+class OutcomeInternalSerializer(OutcomeSummarySerializer):
+    """The outcome as the hub, spokes and auditors see it."""
+
+    summary = serializers.CharField()
+    recorded_by = serializers.CharField()
+    recorded_org = serializers.CharField()
+    task = serializers.UUIDField(allow_null=True)
+    suspect_has_access_to_children = serializers.BooleanField()
+    safeguarding_needed = serializers.BooleanField()

@@ -1,0 +1,266 @@
+"""/api/v1/referrals/: intake, triage, non-actionable closure, closure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api.base import HubViewSet
+from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
+from hub.exceptions import DomainError
+from hub.hooks import outcome_view
+from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk
+from hub.policies import HUB_ROLES, INTAKE_ROLES, REFERRAL_READER_ROLES, sees_internal_notes
+from hub.selectors import referral_list_for
+from hub.services.referrals import (
+    audit_list_read,
+    referral_audit_read,
+    referral_close,
+    referral_create,
+    referral_mark_non_actionable,
+    referral_triage,
+)
+
+class MediaInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."})
+    md5 = serializers.RegexField(
+        r"^[0-9a-fA-F]{32}$", required=False, error_messages={"invalid": "md5 must be 32 hex digits."}
+    )
+    pdq = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", required=False, error_messages={"invalid": "pdq must be 64 hex digits (256 bits)."}
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {key: value.lower() for key, value in attrs.items()}
+
+
+class ReferralCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    external_id = serializers.CharField(max_length=100)
+    received_at = serializers.DateTimeField(required=False)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    suspect_force = OrgCodeField(kinds={Organisation.Kind.FORCE}, required=False, allow_null=True)
+    urgent = serializers.BooleanField(required=False, default=False)
+    media = MediaInputSerializer(many=True, required=False, max_length=1000)
+    agency = OrgCodeField(
+        kinds={Organisation.Kind.AGENCY},
+        required=False,
+        help_text="The referring agency; required when a hub coordinator enters a referral by hand.",
+    )
+
+
+class MediaOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    sha256 = serializers.CharField()
+    md5 = serializers.CharField()
+    pdq = serializers.CharField()
+
+
+class TriageOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    grade = serializers.IntegerField()
+    risk = serializers.CharField()
+    access_to_children = serializers.ListField(child=serializers.CharField())
+    information_incomplete = serializers.BooleanField(source="is_information_incomplete")
+    rationale = serializers.CharField()
+    decided_by = serializers.CharField(source="decided_by.username")
+    decided_at = serializers.DateTimeField()
+
+
+class ReferralAgencyOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What the referring agency sees: its identifiers, status and the outcome codes."""
+
+    id = serializers.UUIDField()
+    external_id = serializers.CharField()
+    status = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    urgent = serializers.BooleanField(source="is_urgent")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    outcome = serializers.SerializerMethodField()
+
+    @extend_schema_field(OutcomeSummarySerializer(allow_null=True))
+    def get_outcome(self, referral: Referral) -> dict[str, Any] | None:
+        return outcome_view(referral, internal=False)
+
+
+class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
+    """What the hub, spokes working it, and auditors see."""
+
+    agency = serializers.CharField(source="agency.code")
+    summary = serializers.CharField()
+    suspect_force = serializers.CharField(source="suspect_force.code", allow_null=True, default=None)
+    grade = serializers.IntegerField(allow_null=True)
+    risk = serializers.CharField()
+    access_to_children = serializers.ListField(child=serializers.CharField())
+    information_incomplete = serializers.BooleanField(source="is_information_incomplete")
+    triaged_at = serializers.DateTimeField(allow_null=True)
+    non_actionable_reason = serializers.CharField()
+    suspect_has_access_to_children = serializers.BooleanField(allow_null=True)
+    safeguarding_needed = serializers.BooleanField(source="is_safeguarding_needed", allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    closure_note = serializers.CharField()
+    media = MediaOutputSerializer(many=True)
+    triage_history = TriageOutputSerializer(many=True)
+
+    @extend_schema_field(OutcomeInternalSerializer(allow_null=True))
+    def get_outcome(self, referral: Referral) -> dict[str, Any] | None:
+        return outcome_view(referral, internal=True)
+
+
+class TriageInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    grade = serializers.ChoiceField(choices=[1, 2, 3])
+    risk = serializers.ChoiceField(choices=Risk.choices)
+    access_to_children = serializers.ListField(
+        child=serializers.ChoiceField(choices=AccessToChildren.choices), allow_empty=True, max_length=4
+    )
+    information_incomplete = serializers.BooleanField()
+    rationale = serializers.CharField(max_length=5000)
+
+
+class NonActionableInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.ChoiceField(choices=Referral.NonActionableReason.choices)
+    note = serializers.CharField(max_length=5000)
+
+
+class CloseInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    queryset = Referral.objects.all()
+    required_roles = {
+        "list": REFERRAL_READER_ROLES,
+        "retrieve": REFERRAL_READER_ROLES,
+        "create": INTAKE_ROLES,
+        "triage": HUB_ROLES,
+        "non_actionable": HUB_ROLES,
+        "close": HUB_ROLES,
+    }
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
+        queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome")
+        if sees_internal_notes(membership):
+            queryset = queryset.prefetch_related("media", "triage_history__decided_by")
+        params = self.request.query_params
+        if self.action == "list":
+            if status_filter := params.get("status"):
+                if status_filter not in Referral.Status.values:
+                    raise DomainError(f"Unknown status {status_filter!r}", field="status")
+                queryset = queryset.filter(status=status_filter)
+            if since := params.get("updated_since"):
+                parsed = serializers.DateTimeField().to_internal_value(since)
+                queryset = queryset.filter(updated_at__gte=parsed)
+            if params.get("urgent") in {"true", "false"}:
+                queryset = queryset.filter(is_urgent=params["urgent"] == "true")
+        return queryset
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        if sees_internal_notes(self.membership):
+            return ReferralOutputSerializer
+        return ReferralAgencyOutputSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Referral.Status.values),
+            OpenApiParameter("updated_since", str, description="ISO 8601; referrals changed at or after it"),
+            OpenApiParameter("urgent", bool),
+        ],
+        responses=ReferralOutputSerializer(many=True),
+        description="Referrals the caller may see. Agencies see only their own, with status and outcome codes.",
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        audit_list_read(
+            actor=request.user,  # type: ignore[arg-type]
+            object_type="referral",
+            ids=[r.pk for r in rows],
+            query=dict(request.query_params.items()),
+        )
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    @extend_schema(responses=ReferralOutputSerializer)
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        referral = self.get_object()
+        referral_audit_read(actor=request.user, referral=referral)  # type: ignore[arg-type]
+        return Response(self.get_serializer(referral).data)
+
+    @extend_schema(
+        request=ReferralCreateSerializer,
+        responses={201: ReferralOutputSerializer, 200: ReferralOutputSerializer},
+        description="Idempotent on (agency, external_id): a re-post returns 200 with the same referral.",
+    )
+    def create(self, request: Request) -> Response:
+        membership = self.membership
+        data = ReferralCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if membership.role == Membership.Role.AGENCY:
+            agency = membership.organisation
+        else:
+            agency = values.get("agency")
+            if agency is None:
+                raise DomainError("Name the referring agency's code when entering a referral by hand", field="agency")
+        result = referral_create(
+            agency=agency,
+            external_id=values["external_id"],
+            actor=request.user,  # type: ignore[arg-type]
+            received_at=values.get("received_at"),
+            summary=values.get("summary", ""),
+            suspect_force=values.get("suspect_force"),
+            is_urgent=values["urgent"],
+            media=values.get("media", []),
+        )
+        referral = self.get_queryset().get(pk=result.referral.pk)
+        return Response(
+            self.get_serializer(referral).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(request=TriageInputSerializer, responses=ReferralOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def triage(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        data = TriageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        referral_triage(
+            referral=referral,
+            actor=request.user,  # type: ignore[arg-type]
+            grade=values["grade"],
+            risk=values["risk"],
+            access_to_children=values["access_to_children"],
+            is_information_incomplete=values["information_incomplete"],
+            rationale=values["rationale"],
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=NonActionableInputSerializer, responses=ReferralOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="non-actionable")
+    def non_actionable(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        data = NonActionableInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral_mark_non_actionable(
+            referral=referral,
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=CloseInputSerializer, responses=ReferralOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        data = CloseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral_close(referral=referral, actor=request.user, note=data.validated_data["note"])  # type: ignore[arg-type]
+        return Response(self.get_serializer(self.get_object()).data)
+

@@ -1,0 +1,173 @@
+"""/api/v1/tasks/: allocation, the scoped task list and board, reassignment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api.base import HubViewSet
+from hub.api.fields import OrgCodeField
+from hub.exceptions import DomainError
+from hub.models import Membership, Organisation, Task
+from hub.policies import HUB_ROLES, TASK_READER_ROLES
+from hub.selectors import referral_list_for, task_list_for
+from hub.services.referrals import audit_list_read
+from hub.services.tasks import task_allocate, task_audit_read, task_reassign
+
+HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
+
+
+class TaskCursorPagination(CursorPagination):
+    """Most urgent first: by act-by deadline, then id. Constant queries per page."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("due_at", "id")
+
+
+def deadline_state(task: Task, now: datetime) -> str:
+    """on_time / due_soon / overdue for open tasks (escalated and paused come with deadlines)."""
+    if not task.is_open:
+        return task.status
+    if task.due_at <= now or (task.status == Task.Status.OFFERED and task.accept_due_at <= now):
+        return "overdue"
+    window = task.due_at - task.created_at
+    if task.due_at - now <= window * 0.1:
+        return "due_soon"
+    return "on_time"
+
+
+class TaskOutputSerializer(serializers.ModelSerializer[Task]):
+    assignee_org = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    referral_external_id = serializers.CharField(source="referral.external_id", read_only=True)
+    grade = serializers.IntegerField(source="referral.grade", read_only=True, allow_null=True)
+    risk = serializers.CharField(source="referral.risk", read_only=True)
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    deadline_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "referral", "referral_external_id", "assignee_org", "status", "instructions",
+            "grade", "risk", "accept_due_at", "due_at", "deadline_state", "accepted_at", "accepted_by",
+            "declined_at", "decline_reason", "decline_note", "completed_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_deadline_state(self, task: Task) -> str:
+        return deadline_state(task, self.context.get("now") or timezone.now())
+
+
+class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    referral = serializers.UUIDField()
+    assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class ReassignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
+    reason = serializers.CharField(max_length=5000)
+
+
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    queryset = Task.objects.all()
+    serializer_class = TaskOutputSerializer
+    pagination_class = TaskCursorPagination
+    required_roles = {
+        "list": TASK_READER_ROLES | {Membership.Role.AGENCY},  # an agency's list is simply empty
+        "retrieve": TASK_READER_ROLES,
+        "create": HUB_ROLES,
+        "reassign": HUB_ROLES,
+    }
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
+        queryset = task_list_for(membership).select_related("assignee_org", "referral", "accepted_by")
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        if value := params.get("status"):
+            if value not in Task.Status.values:
+                raise DomainError(f"Unknown status {value!r}", field="status")
+            queryset = queryset.filter(status=value)
+        if value := params.get("assignee_org"):
+            queryset = queryset.filter(assignee_org__code=value.upper())
+        if value := params.get("referral"):
+            queryset = queryset.filter(referral_id=serializers.UUIDField().to_internal_value(value))
+        if params.get("overdue") == "true":
+            now = timezone.now()
+            queryset = queryset.filter(
+                Q(status__in=[Task.Status.OFFERED, Task.Status.ACCEPTED], due_at__lte=now)
+                | Q(status=Task.Status.OFFERED, accept_due_at__lte=now)
+            )
+        elif params.get("overdue") not in (None, "false"):
+            raise DomainError("overdue must be 'true' or 'false'", field="overdue")
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=Task.Status.values),
+            OpenApiParameter("assignee_org", str, description="Holder's organisation code"),
+            OpenApiParameter("referral", str, description="Referral id"),
+            OpenApiParameter("overdue", bool, description="Only tasks past their accept-by or act-by deadline"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None
+        audit_list_read(
+            actor=request.user,  # type: ignore[arg-type]
+            object_type="task",
+            ids=[t.pk for t in page],
+            query=dict(request.query_params.items()),
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        task = self.get_object()
+        task_audit_read(actor=request.user, task=task)  # type: ignore[arg-type]
+        return Response(self.get_serializer(task).data)
+
+    @extend_schema(request=TaskCreateSerializer, responses={201: TaskOutputSerializer})
+    def create(self, request: Request) -> Response:
+        data = TaskCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral = referral_list_for(self.membership).filter(pk=data.validated_data["referral"]).first()
+        if referral is None:
+            raise DomainError("No such referral", field="referral")
+        task = task_allocate(
+            referral=referral,
+            to_org=data.validated_data["assignee_org"],
+            actor=request.user,  # type: ignore[arg-type]
+            instructions=data.validated_data["instructions"],
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReassignInputSerializer, responses=TaskOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = ReassignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task_reassign(
+            task=task,
+            to_org=data.validated_data["assignee_org"],
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+

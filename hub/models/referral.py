@@ -1,0 +1,155 @@
+"""Referrals from upstream agencies, their triage history, and the deadline policy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from hub.models.organisation import Organisation
+
+
+class Risk(models.TextChoices):
+    """KIRAT-style risk levels."""
+
+    VERY_HIGH = "very_high", "Very high"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class AccessToChildren(models.TextChoices):
+    """The access-based model: through which part of life the suspect can reach children."""
+
+    FAMILY = "family", "Family"
+    WORK = "work", "Work"
+    LEISURE = "leisure", "Leisure"
+    OTHER = "other", "Other"
+
+
+class Referral(models.Model):
+    """A report from an upstream agency. Unique per (agency, external_id): a re-post is the same
+    referral, never a duplicate, enforced by the database."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        TRIAGED = "triaged", "Triaged"
+        NON_ACTIONABLE = "non_actionable", "Closed: non-actionable"
+        ALLOCATED = "allocated", "Allocated"
+        OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
+        CLOSED = "closed", "Closed"
+
+    class NonActionableReason(models.TextChoices):
+        INFORMATIONAL = "informational", "Informational (e.g. viral image)"
+        ADULT_MATERIAL = "adult_material", "Adult material"
+        TECHNICAL_ERROR = "technical_error", "Technical error"
+        DUPLICATE = "duplicate", "Duplicate of another referral"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="referrals_made")
+    external_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField()
+    summary = models.TextField(blank=True)
+    suspect_force = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_urgent = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    # Current triage (history in TriageDecision).
+    grade = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
+    access_to_children = models.JSONField(default=list, blank=True)
+    is_information_incomplete = models.BooleanField(default=False)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    non_actionable_reason = models.CharField(max_length=20, choices=NonActionableReason.choices, blank=True)
+    # Recorded with the outcome; a referral cannot close until both are known (not None).
+    suspect_has_access_to_children = models.BooleanField(null=True, blank=True)
+    is_safeguarding_needed = models.BooleanField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closure_note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "external_id"], name="referral_unique_per_agency"),
+            models.CheckConstraint(
+                condition=models.Q(grade__isnull=True) | models.Q(grade__gte=1, grade__lte=3),
+                name="referral_grade_1_to_3",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "is_urgent", "received_at"]),
+            models.Index(fields=["agency", "updated_at"]),
+            models.Index(fields=["-created_at", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code}:{self.external_id}"
+
+
+class MediaHash(models.Model):
+    """A hash of a media item in the referral (never the media itself)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="media")
+    sha256 = models.CharField(max_length=64)
+    md5 = models.CharField(max_length=32, blank=True)
+    pdq = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sha256"])]
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class TriageDecision(models.Model):
+    """One grading of a referral. Re-grading adds a row; nothing is overwritten."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="triage_history")
+    grade = models.PositiveSmallIntegerField()
+    risk = models.CharField(max_length=10, choices=Risk.choices)
+    access_to_children = models.JSONField(default=list)
+    is_information_incomplete = models.BooleanField()
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["decided_at"]
+
+    def __str__(self) -> str:
+        return f"G{self.grade}/{self.risk} for {self.referral_id}"
+
+
+class DeadlinePolicy(models.Model):
+    """How long a holder has to accept and to act, by grade and (for grade 3) risk.
+
+    A row with an empty ``risk`` applies to every risk of that grade unless a risk-specific row
+    exists. Kept in the database and editable by the hub; a task's clocks are computed once,
+    at allocation, so editing the policy never moves a deadline already given.
+    """
+
+    grade = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(3)])
+    risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
+    accept_within = models.DurationField()
+    act_within = models.DurationField()
+    escalation_step_wait = models.DurationField(
+        default=timedelta(hours=1), help_text="Wait between escalation steps after a breach."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grade", "risk"], name="deadline_policy_unique")]
+        ordering = ["grade", "risk"]
+
+    def __str__(self) -> str:
+        return f"G{self.grade} {self.risk or 'any risk'}: accept {self.accept_within}, act {self.act_within}"

@@ -1,0 +1,114 @@
+"""Victim-identification tasks held by a region or force, and their object permissions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from hub.models.organisation import Organisation
+from hub.models.referral import Referral
+
+
+class Task(models.Model):
+    """A piece of victim-ID work allocated to one organisation (the holder).
+
+    Who may see or work it is decided by django-guardian object permissions granted to the
+    holder's group (``view_task`` + ``work_task``) and its region's group (``view_task``);
+    allocation, reassignment and hand-down move those grants in the same transaction.
+    """
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.OFFERED, Status.ACCEPTED, Status.DECLINED)
+
+    class DeclineReason(models.TextChoices):
+        NOT_OUR_AREA = "not_our_area", "Suspect or victim not in our area"
+        INSUFFICIENT_INFORMATION = "insufficient_information", "Insufficient information to act"
+        ALREADY_INVESTIGATED = "already_investigated", "Already under investigation"
+        DUPLICATE = "duplicate", "Duplicate of another task"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="tasks")
+    assignee_org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="tasks_held")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED)
+    instructions = models.TextField(blank=True)
+    accept_due_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=30, choices=DeclineReason.choices, blank=True)
+    decline_note = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("work_task", "Can work on the task as its holder")]
+        indexes = [
+            models.Index(fields=["assignee_org", "due_at", "id"]),
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["due_at", "id"]),
+            models.Index(fields=["referral"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Task {self.id} → {self.assignee_org_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class TaskGroupObjectPermission(GroupObjectPermissionBase):
+    """Direct-FK guardian grants to organisation groups (indexed for the scoped task list)."""
+
+    content_object = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="group_grants")
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+
+
+class TaskUserObjectPermission(UserObjectPermissionBase):
+    """Direct-FK guardian grants to single users (kept for completeness; VIHub grants to groups)."""
+
+    content_object = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="user_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+
+
+class TaskTransfer(models.Model):
+    """Each time a task changes holder: allocation, reassignment, hand-down. Who, when, why."""
+
+    class Kind(models.TextChoices):
+        ALLOCATED = "allocated", "Allocated"
+        REASSIGNED = "reassigned", "Reassigned"
+        HANDED_DOWN = "handed_down", "Handed down"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="transfers")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    from_org = models.ForeignKey(Organisation, null=True, on_delete=models.PROTECT, related_name="+")
+    to_org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.task_id} → {self.to_org_id}"

@@ -1,0 +1,246 @@
+"""Referral intake, triage, non-actionable closure and closure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hub.exceptions import DomainError, InvalidTransition
+from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
+from hub.services.audit import audit_record
+
+
+class MediaInput(TypedDict, total=False):
+    sha256: str
+    md5: str
+    pdq: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    referral: Referral
+    created: bool
+
+
+def _lock(referral: Referral) -> Referral:
+    return Referral.objects.select_for_update().get(pk=referral.pk)
+
+
+def _require_status(referral: Referral, allowed: set[str], doing: str) -> None:
+    if referral.status not in allowed:
+        label = Referral.Status(referral.status).label
+        raise InvalidTransition(f"Cannot {doing} a referral that is '{label}' ({referral.status})")
+
+
+def referral_create(
+    *,
+    agency: Organisation,
+    external_id: str,
+    actor: User,
+    received_at: datetime | None = None,
+    summary: str = "",
+    suspect_force: Organisation | None = None,
+    is_urgent: bool = False,
+    media: list[MediaInput] | None = None,
+) -> IntakeResult:
+    """Record a referral once. A re-post of the same (agency, external_id) returns the existing
+    referral with ``created=False``, also when two posts race: the unique constraint decides,
+    and the loser reads the winner's row. Nothing is stored unless everything is."""
+    existing = Referral.objects.filter(agency=agency, external_id=external_id).first()
+    if existing is not None:
+        return IntakeResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            referral = Referral.objects.create(
+                agency=agency,
+                external_id=external_id,
+                received_at=received_at or timezone.now(),
+                summary=summary,
+                suspect_force=suspect_force,
+                is_urgent=is_urgent,
+                created_by=actor,
+            )
+            MediaHash.objects.bulk_create(
+                [
+                    MediaHash(referral=referral, sha256=m["sha256"], md5=m.get("md5", ""), pdq=m.get("pdq", ""))
+                    for m in media or []
+                ]
+            )
+            audit_record(
+                actor=actor,
+                action="referral.received",
+                object_type="referral",
+                object_id=referral.pk,
+                referral_id=referral.pk,
+                changes={
+                    "agency": agency.code,
+                    "external_id": external_id,
+                    "is_urgent": is_urgent,
+                    "suspect_force": suspect_force.code if suspect_force else None,
+                    "media_count": len(media or []),
+                },
+            )
+    except IntegrityError:
+        winner = Referral.objects.filter(agency=agency, external_id=external_id).first()
+        if winner is None:
+            raise
+        return IntakeResult(winner, created=False)
+    return IntakeResult(referral, created=True)
+
+
+@transaction.atomic
+def referral_triage(
+    *,
+    referral: Referral,
+    actor: User,
+    grade: int,
+    risk: str,
+    access_to_children: list[str],
+    is_information_incomplete: bool,
+    rationale: str,
+) -> Referral:
+    """Grade (or re-grade) a referral. Every grading is kept in ``triage_history`` with who,
+    when and why; the referral carries the current one. Re-grading an allocated referral does
+    not move deadlines already given to tasks (they are recorded in the audit trail)."""
+    referral = _lock(referral)
+    _require_status(
+        referral, {Referral.Status.RECEIVED, Referral.Status.TRIAGED, Referral.Status.ALLOCATED}, "triage"
+    )
+    if not rationale.strip():
+        raise DomainError("Give a rationale for the grading", field="rationale")
+    before = {
+        "grade": referral.grade,
+        "risk": referral.risk or None,
+        "access_to_children": referral.access_to_children,
+        "information_incomplete": referral.is_information_incomplete,
+    }
+    access = sorted(set(access_to_children))
+    TriageDecision.objects.create(
+        referral=referral,
+        grade=grade,
+        risk=risk,
+        access_to_children=access,
+        is_information_incomplete=is_information_incomplete,
+        rationale=rationale,
+        decided_by=actor,
+    )
+    referral.grade, referral.risk, referral.access_to_children = grade, risk, access
+    referral.is_information_incomplete = is_information_incomplete
+    referral.triaged_at = timezone.now()
+    fields = ["grade", "risk", "access_to_children", "is_information_incomplete", "triaged_at", "updated_at"]
+    if referral.status == Referral.Status.RECEIVED:
+        referral.status = Referral.Status.TRIAGED
+        fields.append("status")
+    referral.save(update_fields=fields)
+    after = {
+        "grade": grade,
+        "risk": risk,
+        "access_to_children": access,
+        "information_incomplete": is_information_incomplete,
+    }
+    audit_record(
+        actor=actor,
+        action="referral.regraded" if before["grade"] is not None else "referral.triaged",
+        object_type="referral",
+        object_id=referral.pk,
+        referral_id=referral.pk,
+        changes={"before": before, "after": after},
+        justification=rationale,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str, note: str) -> Referral:
+    """Close a referral that cannot be acted on (informational, adult material, technical error)."""
+    referral = _lock(referral)
+    _require_status(referral, {Referral.Status.RECEIVED, Referral.Status.TRIAGED}, "close as non-actionable")
+    if reason not in Referral.NonActionableReason.values:
+        raise DomainError(f"Unknown reason {reason!r}", field="reason")
+    if not note.strip():
+        raise DomainError("Say why the referral cannot be acted on", field="note")
+    now = timezone.now()
+    referral.status = Referral.Status.NON_ACTIONABLE
+    referral.non_actionable_reason = reason
+    referral.closure_note = note
+    referral.closed_at = now
+    referral.save(update_fields=["status", "non_actionable_reason", "closure_note", "closed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="referral.non_actionable",
+        object_type="referral",
+        object_id=referral.pk,
+        referral_id=referral.pk,
+        changes={"status": [Referral.Status.TRIAGED, Referral.Status.NON_ACTIONABLE], "reason": reason},
+        justification=note,
+    )
+    return referral
+
+
+def referral_record_outcome_facts(
+    *, referral: Referral, actor: User, suspect_has_access_to_children: bool, is_safeguarding_needed: bool
+) -> Referral:
+    """Hook for the safeguarding app: move the (locked) referral to outcome_recorded and keep
+    the two facts closure depends on. Must run inside the caller's transaction."""
+    _require_status(referral, {Referral.Status.ALLOCATED}, "record an outcome for")
+    referral.status = Referral.Status.OUTCOME_RECORDED
+    referral.suspect_has_access_to_children = suspect_has_access_to_children
+    referral.is_safeguarding_needed = is_safeguarding_needed
+    referral.save(
+        update_fields=["status", "suspect_has_access_to_children", "is_safeguarding_needed", "updated_at"]
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referral:
+    """Close a referral after its outcome. Refused until someone has recorded whether the
+    suspect has access to children and whether safeguarding was needed."""
+    referral = _lock(referral)
+    _require_status(referral, {Referral.Status.OUTCOME_RECORDED}, "close")
+    missing: list[str] = []
+    if referral.suspect_has_access_to_children is None:
+        missing.append("whether the suspect has access to children")
+    if referral.is_safeguarding_needed is None:
+        missing.append("whether safeguarding was needed")
+    if missing:
+        raise InvalidTransition("Record " + " and ".join(missing) + " before closing", code="checks_missing")
+    referral.status = Referral.Status.CLOSED
+    referral.closed_at = timezone.now()
+    referral.closure_note = note
+    referral.save(update_fields=["status", "closed_at", "closure_note", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="referral.closed",
+        object_type="referral",
+        object_id=referral.pk,
+        referral_id=referral.pk,
+        changes={"status": [Referral.Status.OUTCOME_RECORDED, Referral.Status.CLOSED]},
+        justification=note,
+    )
+    return referral
+
+
+def referral_audit_read(*, actor: User, referral: Referral, justification: str = "") -> None:
+    audit_record(
+        actor=actor,
+        action="referral.viewed",
+        object_type="referral",
+        object_id=referral.pk,
+        referral_id=referral.pk,
+        justification=justification,
+    )
+
+
+def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dict[str, Any]) -> None:
+    """A list or search: record which objects were shown, not just that a list was opened."""
+    audit_record(
+        actor=actor,
+        action=f"{object_type}.listed",
+        object_type=object_type,
+        changes={"ids": [str(i) for i in ids], "count": len(ids), "query": query},
+    )

@@ -1,0 +1,142 @@
+"""Allocating victim-ID tasks and moving them between holders."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.exceptions import DomainError, InvalidTransition
+from hub.models import Organisation, Referral, Task, TaskTransfer, User
+from hub.services.audit import audit_record
+from hub.services.deadlines import clocks_for, deadline_policy_for
+from hub.services.permissions import task_grant_holder, task_move_grants
+
+HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
+
+
+def _check_holder(org: Organisation) -> None:
+    if org.kind not in HOLDER_KINDS or not org.is_active:
+        raise DomainError(f"{org.code} is a {org.kind}: tasks go to a region or a force", field="assignee_org")
+
+
+def _lock_task(task: Task) -> Task:
+    return Task.objects.select_for_update().select_related("assignee_org", "referral").get(pk=task.pk)
+
+
+@transaction.atomic
+def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, instructions: str = "") -> Task:
+    """Give a triaged referral's victim-ID work to a region or force.
+
+    Guarantees: the task's clocks come from the deadline policy for the referral's grade and
+    risk at this moment; the holder's group (and its region's, read-only) get object
+    permissions in the same transaction; the referral moves to ``allocated``.
+    """
+    _check_holder(to_org)
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status not in {Referral.Status.TRIAGED, Referral.Status.ALLOCATED}:
+        raise InvalidTransition(
+            f"Only a triaged referral can be allocated; this one is '{Referral.Status(referral.status).label}'"
+        )
+    now = timezone.now()
+    clocks = clocks_for(referral=referral, start=now)
+    task = Task.objects.create(
+        referral=referral,
+        assignee_org=to_org,
+        instructions=instructions,
+        accept_due_at=clocks.accept_due_at,
+        due_at=clocks.due_at,
+        created_by=actor,
+    )
+    task_grant_holder(task=task, holder=to_org)
+    TaskTransfer.objects.create(task=task, kind=TaskTransfer.Kind.ALLOCATED, to_org=to_org, by=actor)
+    if referral.status != Referral.Status.ALLOCATED:
+        referral.status = Referral.Status.ALLOCATED
+        referral.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="task.allocated",
+        object_type="task",
+        object_id=task.pk,
+        referral_id=referral.pk,
+        task_id=task.pk,
+        changes={
+            "assignee_org": to_org.code,
+            "accept_due_at": clocks.accept_due_at.isoformat(),
+            "due_at": clocks.due_at.isoformat(),
+            "grade": referral.grade,
+            "risk": referral.risk,
+        },
+        recipient=to_org.code,
+    )
+    return task
+
+
+def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: str, action: str) -> Task:
+    """Shared by reassign and hand-down: new holder, grants moved, acceptance clock restarted
+    (the act-by deadline is kept: the child's risk does not wait for our hand-offs)."""
+    if not task.is_open:
+        raise InvalidTransition(f"A {task.status} task cannot be moved")
+    if to_org.pk == task.assignee_org_id:
+        raise DomainError(f"The task is already held by {to_org.code}", field="assignee_org")
+    if not reason.strip():
+        raise DomainError("Give a reason for moving the task", field="reason")
+    from_org = task.assignee_org
+    referral = task.referral
+    policy = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk)
+    now = timezone.now()
+    task.assignee_org = to_org
+    task.status = Task.Status.OFFERED
+    task.accept_due_at = min(now + policy.accept_within, task.due_at)
+    task.accepted_at = None
+    task.accepted_by = None
+    task.save(update_fields=["assignee_org", "status", "accept_due_at", "accepted_at", "accepted_by", "updated_at"])
+    task_move_grants(task=task, holder=to_org)
+    TaskTransfer.objects.create(task=task, kind=kind, from_org=from_org, to_org=to_org, reason=reason, by=actor)
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"assignee_org": [from_org.code, to_org.code], "accept_due_at": task.accept_due_at.isoformat()},
+        justification=reason,
+        recipient=to_org.code,
+    )
+    return task
+
+
+@transaction.atomic
+def task_reassign(*, task: Task, to_org: Organisation, actor: User, reason: str) -> Task:
+    """The hub moves a task to another region or force; the old holder loses access at commit."""
+    _check_holder(to_org)
+    task = _lock_task(task)
+    return _move(
+        task=task, to_org=to_org, actor=actor, reason=reason, kind=TaskTransfer.Kind.REASSIGNED, action="task.reassigned"
+    )
+
+
+@transaction.atomic
+def task_hand_down(*, task: Task, to_org: Organisation, actor: User, reason: str) -> Task:
+    """A region passes a task it holds to one of its own forces (keeping read-only oversight)."""
+    task = _lock_task(task)
+    region = task.assignee_org
+    if region.kind != Organisation.Kind.REGION:
+        raise InvalidTransition("Only a task held by a region can be handed down")
+    if to_org.kind != Organisation.Kind.FORCE or to_org.parent_id != region.pk:
+        raise DomainError(f"{to_org.code} is not a force in {region.code}", field="assignee_org")
+    return _move(
+        task=task, to_org=to_org, actor=actor, reason=reason, kind=TaskTransfer.Kind.HANDED_DOWN, action="task.handed_down"
+    )
+
+
+def task_audit_read(*, actor: User, task: Task, justification: str = "") -> None:
+    audit_record(
+        actor=actor,
+        action="task.viewed",
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        justification=justification,
+    )

@@ -1,0 +1,170 @@
+"""Safeguarding actions on a task, and the referral's outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api.base import HubViewSet
+from hub.api.fields import OutcomeInternalSerializer
+from hub.api.work import TaskScopedViewSet
+from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
+from hub.exceptions import NotPermitted
+from hub.hooks import outcome_view
+from hub.models import Membership, Referral, Task
+from hub.policies import HUB_ROLES, OUTCOME_ROLES, TASK_READER_ROLES, TASK_WORKER_ROLES, can_work_task
+from hub.selectors import referral_list_for, task_list_for
+from hub.services.audit import audit_record
+from safeguarding.models import SafeguardingAction
+from safeguarding.services import outcome_record, safeguarding_action_record
+
+
+class SafeguardingActionOutputSerializer(serializers.ModelSerializer[SafeguardingAction]):
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = SafeguardingAction
+        fields = [
+            "id", "task", "action", "children_identified", "children_safeguarded", "referred_to", "notes",
+            "recorded_by", "recorded_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SafeguardingActionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    action = serializers.ChoiceField(choices=SafeguardingAction.Action.choices)
+    children_identified = serializers.IntegerField(min_value=0, max_value=10000, default=0)
+    children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000, default=0)
+    referred_to = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class OutcomeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)
+    safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES)
+    arrests = serializers.IntegerField(min_value=0, max_value=10000)
+    children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000)
+    victims_identified = serializers.IntegerField(min_value=0, max_value=10000)
+    suspect_has_access_to_children = serializers.BooleanField(
+        help_text="Has someone checked whether the suspect can reach children? Required to close the referral."
+    )
+    safeguarding_needed = serializers.BooleanField()
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class TaskSafeguardingViewSet(TaskScopedViewSet):
+    worker_actions = frozenset({"record_safeguarding_action"})
+    required_roles = {
+        "safeguarding_actions": TASK_READER_ROLES,
+        "record_safeguarding_action": TASK_WORKER_ROLES,
+    }
+
+    @extend_schema(responses=SafeguardingActionOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="safeguarding-actions")
+    def safeguarding_actions(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        rows = list(SafeguardingAction.objects.filter(task=task).select_related("recorded_by"))
+        if rows:
+            audit_record(
+                actor=request.user,  # type: ignore[arg-type]
+                action="safeguarding_action.listed",
+                object_type="safeguarding_action",
+                referral_id=task.referral_id,
+                task_id=task.pk,
+                changes={"ids": [str(r.pk) for r in rows]},
+            )
+        return Response(SafeguardingActionOutputSerializer(rows, many=True).data)
+
+    @extend_schema(request=SafeguardingActionInputSerializer, responses={201: SafeguardingActionOutputSerializer})
+    @safeguarding_actions.mapping.post
+    def record_safeguarding_action(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = SafeguardingActionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = safeguarding_action_record(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(SafeguardingActionOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralOutcomeViewSet(HubViewSet):
+    """/referrals/{id}/outcome/: read it, or record it (the holding spoke or the hub)."""
+
+    queryset = Referral.objects.all()
+    required_roles = {"outcome": TASK_READER_ROLES | {Membership.Role.AGENCY}, "record_outcome": OUTCOME_ROLES}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
+        return referral_list_for(membership)
+
+    @extend_schema(responses=OutcomeInternalSerializer)
+    @action(detail=True, methods=["get"])
+    def outcome(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        internal = self.membership.role != Membership.Role.AGENCY
+        view = outcome_view(referral, internal=internal)
+        if view is None:
+            return Response({"detail": "No outcome recorded yet.", "code": "no_outcome"}, status=404)
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action="outcome.viewed",
+            object_type="outcome",
+            referral_id=referral.pk,
+        )
+        return Response(view)
+
+    @extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeInternalSerializer})
+    @outcome.mapping.post
+    def record_outcome(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        membership = self.membership
+        task: Task | None = None
+        if membership.role not in HUB_ROLES:
+            held = [
+                t for t in task_list_for(membership).filter(referral=referral).order_by("-updated_at")
+                if can_work_task(request.user, membership, t)
+            ]
+            if not held:
+                raise NotPermitted("Only the organisation holding this referral's task, or the hub, records its outcome")
+            task = next((t for t in held if t.status == Task.Status.ACCEPTED), held[0])
+        data = OutcomeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["is_safeguarding_needed"] = values.pop("safeguarding_needed")
+        outcome_record(
+            referral=referral,
+            actor=request.user,  # type: ignore[arg-type]
+            actor_org=membership.organisation,
+            task=task,
+            **values,
+        )
+        fresh = Referral.objects.select_related("outcome").get(pk=referral.pk)
+        return Response(outcome_view(fresh, internal=True), status=status.HTTP_201_CREATED)
+
+
+def outcome_as_dict(referral: Referral, internal: bool) -> dict[str, Any] | None:
+    """The outcome view registered with the hub (see hub.hooks)."""
+    outcome = getattr(referral, "outcome", None)
+    if outcome is None:
+        return None
+    data: dict[str, Any] = {
+        "justice_outcome": outcome.justice_outcome,
+        "safeguarding_outcome": outcome.safeguarding_outcome,
+        "arrests": outcome.arrests,
+        "children_safeguarded": outcome.children_safeguarded,
+        "victims_identified": outcome.victims_identified,
+        "recorded_at": outcome.recorded_at.isoformat(),
+    }
+    if internal:
+        data.update(
+            summary=outcome.summary,
+            recorded_by=outcome.recorded_by.username,
+            recorded_org=outcome.recorded_org.code,
+            task=str(outcome.task_id) if outcome.task_id else None,
+            suspect_has_access_to_children=referral.suspect_has_access_to_children,
+            safeguarding_needed=referral.is_safeguarding_needed,
+        )
+    return data

@@ -1,0 +1,122 @@
+"""Work by the spoke holding a task: accept, decline, leads."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.exceptions import DomainError, InvalidTransition
+from hub.models import Task, User
+from hub.services.audit import audit_record
+from spokes.models import Lead
+
+
+def _lock(task: Task) -> Task:
+    return Task.objects.select_for_update().get(pk=task.pk)
+
+
+@transaction.atomic
+def task_accept(*, task: Task, actor: User) -> Task:
+    """The holder takes responsibility: records who accepted and when (the accept-by clock stops)."""
+    task = _lock(task)
+    if task.status != Task.Status.OFFERED:
+        raise InvalidTransition(f"Only an offered task can be accepted; this one is {task.status}")
+    task.status = Task.Status.ACCEPTED
+    task.accepted_at = timezone.now()
+    task.accepted_by = actor
+    task.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="task.accepted",
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"status": ["offered", "accepted"]},
+    )
+    return task
+
+
+@transaction.atomic
+def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Task:
+    """The holder declines with a coded reason; the hub then reassigns it. Declining is for an
+    offered task only: once accepted, the spoke records an outcome or asks the hub to move it."""
+    task = _lock(task)
+    if task.status != Task.Status.OFFERED:
+        raise InvalidTransition(f"Only an offered task can be declined; this one is {task.status}")
+    if reason not in Task.DeclineReason.values:
+        raise DomainError(
+            f"Unknown reason {reason!r}; choose one of: {', '.join(Task.DeclineReason.values)}", field="reason"
+        )
+    if reason == Task.DeclineReason.OTHER and not note.strip():
+        raise DomainError("Explain the reason in a note when it is 'other'", field="note")
+    task.status = Task.Status.DECLINED
+    task.declined_at = timezone.now()
+    task.decline_reason = reason
+    task.decline_note = note
+    task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="task.declined",
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"status": ["offered", "declined"], "reason": reason},
+        justification=note,
+    )
+    return task
+
+
+def _require_workable(task: Task) -> None:
+    if task.status != Task.Status.ACCEPTED:
+        raise InvalidTransition(f"Accept the task before recording work on it (it is {task.status})")
+
+
+@transaction.atomic
+def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: str = "") -> Lead:
+    task = _lock(task)
+    _require_workable(task)
+    lead = Lead.objects.create(task=task, kind=kind, description=description, notes=notes, created_by=actor)
+    audit_record(
+        actor=actor,
+        action="lead.created",
+        object_type="lead",
+        object_id=lead.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"kind": kind, "status": lead.status},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead: Lead, actor: User, status: str | None = None, notes: str | None = None,
+                description: str | None = None) -> Lead:
+    """Change a lead's status or text. The audit row names the fields changed, not their text."""
+    lead = Lead.objects.select_for_update().select_related("task").get(pk=lead.pk)
+    _require_workable(lead.task)
+    changes: dict[str, object] = {}
+    fields: list[str] = []
+    if status is not None and status != lead.status:
+        changes["status"] = [lead.status, status]
+        lead.status = status
+        fields.append("status")
+    for name, value in (("notes", notes), ("description", description)):
+        if value is not None and value != getattr(lead, name):
+            setattr(lead, name, value)
+            fields.append(name)
+            changes[name] = "changed"
+    if not fields:
+        return lead
+    lead.save(update_fields=[*fields, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="lead.updated",
+        object_type="lead",
+        object_id=lead.pk,
+        referral_id=lead.task.referral_id,
+        task_id=lead.task_id,
+        changes=changes,
+    )
+    return lead
