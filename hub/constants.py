@@ -5,7 +5,7 @@ from __future__ import annotations
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key that serialises appends to the audit hash chain.
 AUDIT_CHAIN_LOCK_KEY = 0x56494855_41554449  # "VIHUAUDI"
-TOKEN_PREFIX = "vih_"
+TOKEN_PREFIX = "vih_"  # noqa: S105  (a public prefix, not a secret)
 
 
 # Outcome codes (api-contract.md). Defined here, in the shared kernel, because the hub's referral

@@ -18,7 +18,9 @@ def membership_for(user: Any) -> Membership | None:
     cached = getattr(user, "_vihub_membership", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return]
-    membership = Membership.objects.select_related("organisation", "organisation__parent").filter(user=user).first()
+    membership = (
+        Membership.objects.select_related("organisation", "organisation__parent").filter(user=user).first()
+    )
     user._vihub_membership = membership
     return membership
 

@@ -39,4 +39,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["beat"] = "ok"
     checks["database_vendor"] = connection.vendor
     checks["debug"] = settings.DEBUG
-    return JsonResponse({"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503
+    )

@@ -27,13 +27,20 @@ def safeguarding_action_record(
     task = Task.objects.select_for_update().get(pk=task.pk)
     if task.status != Task.Status.ACCEPTED:
         raise InvalidTransition(f"Accept the task before recording safeguarding on it (it is {task.status})")
-    if action in {
-        SafeguardingAction.Action.REFERRED_CHILDRENS_SERVICES,
-        SafeguardingAction.Action.REFERRED_MASH,
-        SafeguardingAction.Action.REFERRED_OVERSEAS_POLICE,
-    } and not referred_to.strip():
+    if (
+        action
+        in {
+            SafeguardingAction.Action.REFERRED_CHILDRENS_SERVICES,
+            SafeguardingAction.Action.REFERRED_MASH,
+            SafeguardingAction.Action.REFERRED_OVERSEAS_POLICE,
+        }
+        and not referred_to.strip()
+    ):
         raise DomainError("Name the body the children were referred to", field="referred_to")
-    if children_safeguarded > children_identified and action != SafeguardingAction.Action.CHILDREN_SAFEGUARDED:
+    if (
+        children_safeguarded > children_identified
+        and action != SafeguardingAction.Action.CHILDREN_SAFEGUARDED
+    ):
         raise DomainError("More children safeguarded than identified", field="children_safeguarded")
     record = SafeguardingAction.objects.create(
         task=task,
@@ -111,7 +118,9 @@ def outcome_record(
         .filter(referral=referral, status__in=Task.OPEN_STATUSES)
         .values_list("pk", flat=True)
     )
-    Task.objects.filter(pk__in=completed).update(status=Task.Status.COMPLETED, completed_at=now, updated_at=now)
+    Task.objects.filter(pk__in=completed).update(
+        status=Task.Status.COMPLETED, completed_at=now, updated_at=now
+    )
     audit_record(
         actor=actor,
         action="outcome.recorded",

@@ -46,7 +46,8 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
         raise InvalidTransition(f"Only an offered task can be declined; this one is {task.status}")
     if reason not in Task.DeclineReason.values:
         raise DomainError(
-            f"Unknown reason {reason!r}; choose one of: {', '.join(Task.DeclineReason.values)}", field="reason"
+            f"Unknown reason {reason!r}; choose one of: {', '.join(Task.DeclineReason.values)}",
+            field="reason",
         )
     if reason == Task.DeclineReason.OTHER and not note.strip():
         raise DomainError("Explain the reason in a note when it is 'other'", field="note")
@@ -91,8 +92,14 @@ def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: 
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: User, status: str | None = None, notes: str | None = None,
-                description: str | None = None) -> Lead:
+def lead_update(
+    *,
+    lead: Lead,
+    actor: User,
+    status: str | None = None,
+    notes: str | None = None,
+    description: str | None = None,
+) -> Lead:
     """Change a lead's status or text. The audit row names the fields changed, not their text."""
     lead = Lead.objects.select_for_update().select_related("task").get(pk=lead.pk)
     _require_workable(lead.task)

@@ -44,8 +44,9 @@ def make_triaged(*, grade: int = 2, risk: str = "high", agency: str = "NCMEC") -
     )
 
 
-def make_task(*, holder: str = "KENT", accepted: bool = False, grade: int = 2, risk: str = "high",
-              agency: str = "NCMEC") -> Task:
+def make_task(
+    *, holder: str = "KENT", accepted: bool = False, grade: int = 2, risk: str = "high", agency: str = "NCMEC"
+) -> Task:
     referral = make_triaged(grade=grade, risk=risk, agency=agency)
     task = task_allocate(referral=referral, to_org=org(holder), actor=system_user())
     if accepted:

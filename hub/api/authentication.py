@@ -4,7 +4,7 @@ tokens all get the same 401, and each rejection is audited."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import NoReturn
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
@@ -36,8 +36,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         )
         now = timezone.now()
         if token is None:
-            self._reject("unknown token")
-        assert token is not None
+            return self._reject("unknown token")
         if token.revoked_at is not None:
             self._reject("revoked token", token)
         if token.expires_at <= now:
@@ -49,7 +48,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
-    def _reject(self, why: str, token: ApiToken | None = None) -> Any:
+    def _reject(self, why: str, token: ApiToken | None = None) -> NoReturn:
         audit_record(
             actor=None,
             actor_display=f"token {token.prefix}…" if token else "unknown token",

@@ -27,13 +27,18 @@ from hub.services.referrals import (
     referral_triage,
 )
 
+
 class MediaInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."})
+    sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."}
+    )
     md5 = serializers.RegexField(
         r"^[0-9a-fA-F]{32}$", required=False, error_messages={"invalid": "md5 must be 32 hex digits."}
     )
     pdq = serializers.RegexField(
-        r"^[0-9a-fA-F]{64}$", required=False, error_messages={"invalid": "pdq must be 64 hex digits (256 bits)."}
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        error_messages={"invalid": "pdq must be 64 hex digits (256 bits)."},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +175,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             OpenApiParameter("urgent", bool),
         ],
         responses=ReferralOutputSerializer(many=True),
-        description="Referrals the caller may see. Agencies see only their own, with status and outcome codes.",
+        description="Referrals the caller may see; an agency sees only its own (status, outcome).",
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
@@ -206,7 +211,9 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         else:
             agency = values.get("agency")
             if agency is None:
-                raise DomainError("Name the referring agency's code when entering a referral by hand", field="agency")
+                raise DomainError(
+                    "Name the referring agency's code when entering a referral by hand", field="agency"
+                )
         result = referral_create(
             agency=agency,
             external_id=values["external_id"],
@@ -263,4 +270,3 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         data.is_valid(raise_exception=True)
         referral_close(referral=referral, actor=request.user, note=data.validated_data["note"])  # type: ignore[arg-type]
         return Response(self.get_serializer(self.get_object()).data)
-

@@ -12,4 +12,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "description": "A token from `manage.py create_api_token`."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from `manage.py create_api_token`.",
+        }

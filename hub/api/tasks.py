@@ -121,12 +121,14 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             OpenApiParameter("status", str, enum=Task.Status.values),
             OpenApiParameter("assignee_org", str, description="Holder's organisation code"),
             OpenApiParameter("referral", str, description="Referral id"),
-            OpenApiParameter("overdue", bool, description="Only tasks past their accept-by or act-by deadline"),
+            OpenApiParameter(
+                "overdue", bool, description="Only tasks past their accept-by or act-by deadline"
+            ),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        assert page is not None
+        page = page if page is not None else []
         audit_list_read(
             actor=request.user,  # type: ignore[arg-type]
             object_type="task",
@@ -153,7 +155,9 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             actor=request.user,  # type: ignore[arg-type]
             instructions=data.validated_data["instructions"],
         )
-        return Response(self.get_serializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=ReassignInputSerializer, responses=TaskOutputSerializer)
     @action(detail=True, methods=["post"])
@@ -168,6 +172,3 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             reason=data.validated_data["reason"],
         )
         return Response(self.get_serializer(self.get_object()).data)
-
-
-

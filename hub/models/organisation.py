@@ -78,7 +78,9 @@ class Membership(models.Model):
         Role.COORDINATOR: frozenset({Organisation.Kind.HUB}),
         Role.REGIONAL_COORDINATOR: frozenset({Organisation.Kind.REGION}),
         Role.OFFICER: frozenset({Organisation.Kind.FORCE, Organisation.Kind.REGION, Organisation.Kind.HUB}),
-        Role.SUPERVISOR: frozenset({Organisation.Kind.FORCE, Organisation.Kind.REGION, Organisation.Kind.HUB}),
+        Role.SUPERVISOR: frozenset(
+            {Organisation.Kind.FORCE, Organisation.Kind.REGION, Organisation.Kind.HUB}
+        ),
         Role.AUDITOR: frozenset({Organisation.Kind.HUB}),
         Role.AGENCY: frozenset({Organisation.Kind.AGENCY}),
     }

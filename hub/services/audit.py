@@ -54,8 +54,7 @@ def _db_now() -> datetime:
         with connection.cursor() as cursor:
             cursor.execute("SELECT clock_timestamp()")
             row = cursor.fetchone()
-        assert row is not None
-        value: datetime = row[0]
+        value: datetime = row[0]  # type: ignore[index]
         return value
     return timezone.now()
 

@@ -27,7 +27,9 @@ def permission_id(codename: str) -> int:
     """The auth_permission id for a task codename, cached per process (a hot-path lookup)."""
     if codename not in _permission_ids:
         content_type = ContentType.objects.get_for_model(Task)
-        _permission_ids[codename] = Permission.objects.only("id").get(content_type=content_type, codename=codename).pk
+        _permission_ids[codename] = (
+            Permission.objects.only("id").get(content_type=content_type, codename=codename).pk
+        )
     return _permission_ids[codename]
 
 
@@ -50,7 +52,9 @@ def task_grants_for_holder(holder: Organisation) -> list[tuple[int, str]]:
 def task_grant_holder(*, task: Task, holder: Organisation) -> None:
     TaskGroupObjectPermission.objects.bulk_create(
         [
-            TaskGroupObjectPermission(group_id=group_id, permission_id=permission_id(codename), content_object=task)
+            TaskGroupObjectPermission(
+                group_id=group_id, permission_id=permission_id(codename), content_object=task
+            )
             for group_id, codename in task_grants_for_holder(holder)
         ],
         ignore_conflicts=True,

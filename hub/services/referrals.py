@@ -66,7 +66,9 @@ def referral_create(
             )
             MediaHash.objects.bulk_create(
                 [
-                    MediaHash(referral=referral, sha256=m["sha256"], md5=m.get("md5", ""), pdq=m.get("pdq", ""))
+                    MediaHash(
+                        referral=referral, sha256=m["sha256"], md5=m.get("md5", ""), pdq=m.get("pdq", "")
+                    )
                     for m in media or []
                 ]
             )
@@ -168,7 +170,9 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
     referral.non_actionable_reason = reason
     referral.closure_note = note
     referral.closed_at = now
-    referral.save(update_fields=["status", "non_actionable_reason", "closure_note", "closed_at", "updated_at"])
+    referral.save(
+        update_fields=["status", "non_actionable_reason", "closure_note", "closed_at", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action="referral.non_actionable",

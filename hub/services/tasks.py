@@ -16,7 +16,9 @@ HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
 
 def _check_holder(org: Organisation) -> None:
     if org.kind not in HOLDER_KINDS or not org.is_active:
-        raise DomainError(f"{org.code} is a {org.kind}: tasks go to a region or a force", field="assignee_org")
+        raise DomainError(
+            f"{org.code} is a {org.kind}: tasks go to a region or a force", field="assignee_org"
+        )
 
 
 def _lock_task(task: Task) -> Task:
@@ -35,7 +37,8 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if referral.status not in {Referral.Status.TRIAGED, Referral.Status.ALLOCATED}:
         raise InvalidTransition(
-            f"Only a triaged referral can be allocated; this one is '{Referral.Status(referral.status).label}'"
+            "Only a triaged referral can be allocated; "
+            f"this one is '{Referral.Status(referral.status).label}'"
         )
     now = timezone.now()
     clocks = clocks_for(referral=referral, start=now)
@@ -89,9 +92,13 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     task.accept_due_at = min(now + policy.accept_within, task.due_at)
     task.accepted_at = None
     task.accepted_by = None
-    task.save(update_fields=["assignee_org", "status", "accept_due_at", "accepted_at", "accepted_by", "updated_at"])
+    task.save(
+        update_fields=["assignee_org", "status", "accept_due_at", "accepted_at", "accepted_by", "updated_at"]
+    )
     task_move_grants(task=task, holder=to_org)
-    TaskTransfer.objects.create(task=task, kind=kind, from_org=from_org, to_org=to_org, reason=reason, by=actor)
+    TaskTransfer.objects.create(
+        task=task, kind=kind, from_org=from_org, to_org=to_org, reason=reason, by=actor
+    )
     audit_record(
         actor=actor,
         action=action,
@@ -99,7 +106,10 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
         object_id=task.pk,
         referral_id=task.referral_id,
         task_id=task.pk,
-        changes={"assignee_org": [from_org.code, to_org.code], "accept_due_at": task.accept_due_at.isoformat()},
+        changes={
+            "assignee_org": [from_org.code, to_org.code],
+            "accept_due_at": task.accept_due_at.isoformat(),
+        },
         justification=reason,
         recipient=to_org.code,
     )
@@ -112,7 +122,12 @@ def task_reassign(*, task: Task, to_org: Organisation, actor: User, reason: str)
     _check_holder(to_org)
     task = _lock_task(task)
     return _move(
-        task=task, to_org=to_org, actor=actor, reason=reason, kind=TaskTransfer.Kind.REASSIGNED, action="task.reassigned"
+        task=task,
+        to_org=to_org,
+        actor=actor,
+        reason=reason,
+        kind=TaskTransfer.Kind.REASSIGNED,
+        action="task.reassigned",
     )
 
 
@@ -126,7 +141,12 @@ def task_hand_down(*, task: Task, to_org: Organisation, actor: User, reason: str
     if to_org.kind != Organisation.Kind.FORCE or to_org.parent_id != region.pk:
         raise DomainError(f"{to_org.code} is not a force in {region.code}", field="assignee_org")
     return _move(
-        task=task, to_org=to_org, actor=actor, reason=reason, kind=TaskTransfer.Kind.HANDED_DOWN, action="task.handed_down"
+        task=task,
+        to_org=to_org,
+        actor=actor,
+        reason=reason,
+        kind=TaskTransfer.Kind.HANDED_DOWN,
+        action="task.handed_down",
     )
 
 

@@ -52,7 +52,7 @@ class OutcomeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000)
     victims_identified = serializers.IntegerField(min_value=0, max_value=10000)
     suspect_has_access_to_children = serializers.BooleanField(
-        help_text="Has someone checked whether the suspect can reach children? Required to close the referral."
+        help_text="Whether the suspect can reach children (checked). Required to close the referral."
     )
     safeguarding_needed = serializers.BooleanField()
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
@@ -81,7 +81,9 @@ class TaskSafeguardingViewSet(TaskScopedViewSet):
             )
         return Response(SafeguardingActionOutputSerializer(rows, many=True).data)
 
-    @extend_schema(request=SafeguardingActionInputSerializer, responses={201: SafeguardingActionOutputSerializer})
+    @extend_schema(
+        request=SafeguardingActionInputSerializer, responses={201: SafeguardingActionOutputSerializer}
+    )
     @safeguarding_actions.mapping.post
     def record_safeguarding_action(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
@@ -95,7 +97,10 @@ class ReferralOutcomeViewSet(HubViewSet):
     """/referrals/{id}/outcome/: read it, or record it (the holding spoke or the hub)."""
 
     queryset = Referral.objects.all()
-    required_roles = {"outcome": TASK_READER_ROLES | {Membership.Role.AGENCY}, "record_outcome": OUTCOME_ROLES}
+    required_roles = {
+        "outcome": TASK_READER_ROLES | {Membership.Role.AGENCY},
+        "record_outcome": OUTCOME_ROLES,
+    }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         return referral_list_for(membership)
@@ -124,11 +129,14 @@ class ReferralOutcomeViewSet(HubViewSet):
         task: Task | None = None
         if membership.role not in HUB_ROLES:
             held = [
-                t for t in task_list_for(membership).filter(referral=referral).order_by("-updated_at")
+                t
+                for t in task_list_for(membership).filter(referral=referral).order_by("-updated_at")
                 if can_work_task(request.user, membership, t)
             ]
             if not held:
-                raise NotPermitted("Only the organisation holding this referral's task, or the hub, records its outcome")
+                raise NotPermitted(
+                    "Only the organisation holding this referral's task, or the hub, records its outcome"
+                )
             task = next((t for t in held if t.status == Task.Status.ACCEPTED), held[0])
         data = OutcomeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

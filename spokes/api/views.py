@@ -41,7 +41,17 @@ class LeadOutputSerializer(serializers.ModelSerializer[Lead]):
 
     class Meta:
         model = Lead
-        fields = ["id", "task", "kind", "description", "status", "notes", "created_by", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "task",
+            "kind",
+            "description",
+            "status",
+            "notes",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 

@@ -59,6 +59,10 @@ def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
     event = audit_record(actor=None, action="test.protected")
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks to mask the trigger
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql, [str(event.pk)] if "%s" in sql else [])
     assert AuditEvent.objects.filter(pk=event.pk, action="test.protected").exists()

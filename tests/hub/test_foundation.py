@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-
 from rest_framework.test import APIClient
 
 from hub.models import ApiToken, AuditEvent, Membership, Organisation, User
@@ -27,7 +26,9 @@ def test_seed_reference_loads_the_real_tree_and_is_idempotent() -> None:
     kent = Organisation.objects.get(code="KENT")
     assert kent.name == "Kent Police" and kent.parent is not None and kent.parent.code == "ERSOU"
     assert kent.parent.parent is not None and kent.parent.parent.code == "NCA"
-    assert all(o.parent.kind == "region" for o in Organisation.objects.filter(kind="force").select_related("parent"))
+    assert all(
+        o.parent.kind == "region" for o in Organisation.objects.filter(kind="force").select_related("parent")
+    )
     assert kent.group.name == "org:KENT"
 
 
@@ -36,7 +37,12 @@ def test_organisations_api_lists_hub_regions_forces_and_agencies_for_a_token() -
     response = persona.client.get("/api/v1/organisations/")
     assert response.status_code == 200
     by_code = {row["code"]: row for row in response.json()}
-    assert by_code["NCA"] == {"code": "NCA", "name": "National Crime Agency (CEOP Command)", "kind": "hub", "parent": None}
+    assert by_code["NCA"] == {
+        "code": "NCA",
+        "name": "National Crime Agency (CEOP Command)",
+        "kind": "hub",
+        "parent": None,
+    }
     assert by_code["KENT"]["parent"] == "ERSOU" and by_code["KENT"]["kind"] == "force"
     assert sum(1 for row in by_code.values() if row["kind"] == "force") == 43
     assert persona.client.get("/api/v1/organisations/kent/").json()["code"] == "KENT"
@@ -57,7 +63,9 @@ def test_missing_or_bad_token_gets_401(anon, header: str) -> None:  # type: igno
 
 def test_expired_token_gets_401_and_is_audited() -> None:
     persona = make_persona("kent2", "KENT", "officer")
-    ApiToken.objects.filter(token_hash=hash_token(persona.token)).update(expires_at=timezone.now() - timedelta(seconds=1))
+    ApiToken.objects.filter(token_hash=hash_token(persona.token)).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     response = persona.client.get("/api/v1/organisations/")
     assert response.status_code == 401
     event = AuditEvent.objects.filter(action="auth.token_rejected").last()
@@ -98,7 +106,16 @@ def test_token_lifetime_is_bounded() -> None:
 
 def test_add_member_creates_user_with_role_and_group(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stdin", io.StringIO("a-sufficiently-long-passphrase\n"))
-    call_command("add_member", "sup1", "--org", "kent", "--role", "supervisor", "--password-stdin", stdout=io.StringIO())
+    call_command(
+        "add_member",
+        "sup1",
+        "--org",
+        "kent",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+        stdout=io.StringIO(),
+    )
     membership = Membership.objects.select_related("user", "organisation").get(user__username="sup1")
     assert (membership.organisation.code, membership.role) == ("KENT", "supervisor")
     assert membership.user.check_password("a-sufficiently-long-passphrase")
@@ -126,7 +143,9 @@ def test_moving_a_member_moves_their_group_and_is_audited() -> None:
         ("ERSOU", "auditor", "hub organisation"),
     ],
 )
-def test_add_member_rejects_role_that_does_not_fit_the_organisation(org_code: str, role: str, message: str) -> None:
+def test_add_member_rejects_role_that_does_not_fit_the_organisation(
+    org_code: str, role: str, message: str
+) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("add_member", "wrong", "--org", org_code, "--role", role, stdout=io.StringIO())
     assert not Membership.objects.filter(user__username="wrong").exists()
@@ -135,7 +154,16 @@ def test_add_member_rejects_role_that_does_not_fit_the_organisation(org_code: st
 def test_weak_password_is_refused_and_nothing_is_stored(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     with pytest.raises(CommandError, match="Password rejected"):
-        call_command("add_member", "weak", "--org", "KENT", "--role", "officer", "--password-stdin", stdout=io.StringIO())
+        call_command(
+            "add_member",
+            "weak",
+            "--org",
+            "KENT",
+            "--role",
+            "officer",
+            "--password-stdin",
+            stdout=io.StringIO(),
+        )
     assert not Membership.objects.filter(user__username="weak").exists()
 
 
@@ -149,4 +177,3 @@ def test_schema_describes_the_api() -> None:
     response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert "/api/v1/organisations/" in response.json()["paths"]
-

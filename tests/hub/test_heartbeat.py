@@ -21,7 +21,9 @@ def test_heartbeat_job_runs_on_a_real_worker_and_healthz_turns_healthy(committed
     client = Client()
     before = client.get("/healthz")
     assert before.status_code == 503 and before.json()["checks"]["beat"] == "never ran"
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10):
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
+    ):
         result = heartbeat_job.apply_async()
         deadline_ok = _wait_for(lambda: Heartbeat.objects.filter(name="beat").exists())
     assert result.id and deadline_ok

@@ -18,8 +18,13 @@ SHA = "ab" * 32
 
 
 def post_referral(p: Persona, **overrides: object) -> dict:  # type: ignore[type-arg]
-    body = {"external_id": "CT-1001", "summary": "Upload flagged by hash match", "suspect_force": "kent",
-            "urgent": True, "media": [{"sha256": SHA, "md5": "c" * 32}]}
+    body = {
+        "external_id": "CT-1001",
+        "summary": "Upload flagged by hash match",
+        "suspect_force": "kent",
+        "urgent": True,
+        "media": [{"sha256": SHA, "md5": "c" * 32}],
+    }
     body.update(overrides)
     return p.client.post("/api/v1/referrals/", body, format="json")  # type: ignore[return-value]
 
@@ -52,11 +57,19 @@ def test_agency_posts_a_referral_and_a_repost_returns_the_same_one(cast: dict[st
 def test_bad_intake_gets_400_with_field_errors_and_stores_nothing(
     cast: dict[str, Persona], overrides: dict[str, object], field: str
 ) -> None:
-    before = (Referral.objects.count(), MediaHash.objects.count(), AuditEvent.objects.filter(action="referral.received").count())
+    before = (
+        Referral.objects.count(),
+        MediaHash.objects.count(),
+        AuditEvent.objects.filter(action="referral.received").count(),
+    )
     response = post_referral(cast["ncmec"], **overrides)
     assert response.status_code == 400
     assert field in response.json()
-    after = (Referral.objects.count(), MediaHash.objects.count(), AuditEvent.objects.filter(action="referral.received").count())
+    after = (
+        Referral.objects.count(),
+        MediaHash.objects.count(),
+        AuditEvent.objects.filter(action="referral.received").count(),
+    )
     assert after == before
 
 
@@ -71,8 +84,13 @@ def test_end_to_end_from_intake_to_closure(cast: dict[str, Persona]) -> None:
     hub, kent, ncmec = cast["coordinator"].client, cast["kent_officer"].client, cast["ncmec"].client
     referral_id = post_referral(cast["ncmec"]).json()["id"]
 
-    triage = {"grade": 2, "risk": "high", "access_to_children": ["family", "work"],
-              "information_incomplete": True, "rationale": "First-generation images; works at a school."}
+    triage = {
+        "grade": 2,
+        "risk": "high",
+        "access_to_children": ["family", "work"],
+        "information_incomplete": True,
+        "rationale": "First-generation images; works at a school.",
+    }
     response = hub.post(f"/api/v1/referrals/{referral_id}/triage/", triage, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "triaged" and response.json()["information_incomplete"] is True
@@ -86,20 +104,36 @@ def test_end_to_end_from_intake_to_closure(cast: dict[str, Persona]) -> None:
     assert timedelta(days=2) <= due_at - before < timedelta(days=2, seconds=30)  # grade 2: within 2 days
 
     assert kent.post(f"/api/v1/tasks/{task['id']}/accept/").json()["status"] == "accepted"
-    lead = kent.post(f"/api/v1/tasks/{task['id']}/leads/", {"kind": "online_account", "description": "Chat handle"},
-                     format="json")
+    lead = kent.post(
+        f"/api/v1/tasks/{task['id']}/leads/",
+        {"kind": "online_account", "description": "Chat handle"},
+        format="json",
+    )
     assert lead.status_code == 201, lead.json()
     patched = kent.patch(f"/api/v1/leads/{lead.json()['id']}/", {"status": "positive"}, format="json")
     assert patched.status_code == 200 and patched.json()["status"] == "positive"
-    action = kent.post(f"/api/v1/tasks/{task['id']}/safeguarding-actions/",
-                       {"action": "referred_mash", "children_identified": 2, "children_safeguarded": 2,
-                        "referred_to": "Kent MASH"}, format="json")
+    action = kent.post(
+        f"/api/v1/tasks/{task['id']}/safeguarding-actions/",
+        {
+            "action": "referred_mash",
+            "children_identified": 2,
+            "children_safeguarded": 2,
+            "referred_to": "Kent MASH",
+        },
+        format="json",
+    )
     assert action.status_code == 201, action.json()
 
-    outcome = {"justice_outcome": "outcome_21", "safeguarding_outcome": "referred_to_childrens_services",
-               "arrests": 1, "children_safeguarded": 2, "victims_identified": 2,
-               "suspect_has_access_to_children": True, "safeguarding_needed": True,
-               "summary": "Internal note: suspect is 15; diversion."}
+    outcome = {
+        "justice_outcome": "outcome_21",
+        "safeguarding_outcome": "referred_to_childrens_services",
+        "arrests": 1,
+        "children_safeguarded": 2,
+        "victims_identified": 2,
+        "suspect_has_access_to_children": True,
+        "safeguarding_needed": True,
+        "summary": "Internal note: suspect is 15; diversion.",
+    }
     response = kent.post(f"/api/v1/referrals/{referral_id}/outcome/", outcome, format="json")
     assert response.status_code == 201, response.json()
     assert Task.objects.get(pk=task["id"]).status == "completed"
@@ -115,38 +149,65 @@ def test_end_to_end_from_intake_to_closure(cast: dict[str, Persona]) -> None:
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
 
     actions = list(AuditEvent.objects.filter(referral_id=referral_id).values_list("action", flat=True))
-    for expected in ["referral.received", "referral.triaged", "task.allocated", "task.accepted", "lead.created",
-                     "lead.updated", "safeguarding_action.recorded", "outcome.recorded", "referral.viewed",
-                     "referral.closed"]:
+    for expected in [
+        "referral.received",
+        "referral.triaged",
+        "task.allocated",
+        "task.accepted",
+        "lead.created",
+        "lead.updated",
+        "safeguarding_action.recorded",
+        "outcome.recorded",
+        "referral.viewed",
+        "referral.closed",
+    ]:
         assert expected in actions
 
 
 def test_regrading_keeps_history_with_who_when_and_why(cast: dict[str, Persona]) -> None:
     referral = make_referral()
     hub = cast["coordinator"].client
-    for grade, risk, why in [(3, "low", "little known"), (2, "high", "new intelligence: lives with children")]:
-        response = hub.post(f"/api/v1/referrals/{referral.pk}/triage/",
-                            {"grade": grade, "risk": risk, "access_to_children": [],
-                             "information_incomplete": grade == 3, "rationale": why}, format="json")
+    for grade, risk, why in [
+        (3, "low", "little known"),
+        (2, "high", "new intelligence: lives with children"),
+    ]:
+        response = hub.post(
+            f"/api/v1/referrals/{referral.pk}/triage/",
+            {
+                "grade": grade,
+                "risk": risk,
+                "access_to_children": [],
+                "information_incomplete": grade == 3,
+                "rationale": why,
+            },
+            format="json",
+        )
         assert response.status_code == 200
     history = response.json()["triage_history"]
     assert [(h["grade"], h["risk"], h["rationale"]) for h in history] == [
-        (3, "low", "little known"), (2, "high", "new intelligence: lives with children")]
+        (3, "low", "little known"),
+        (2, "high", "new intelligence: lives with children"),
+    ]
     assert all(h["decided_by"] == "coordinator" for h in history)
     assert TriageDecision.objects.filter(referral=referral).count() == 2
     regrade = AuditEvent.objects.filter(referral_id=referral.pk, action="referral.regraded").get()
     assert regrade.changes["before"]["grade"] == 3 and regrade.changes["after"]["grade"] == 2
 
 
-@pytest.mark.parametrize(("grade", "risk", "accept", "act"), [
-    (1, "very_high", timedelta(hours=1), timedelta(hours=24)),
-    (2, "low", timedelta(hours=4), timedelta(days=2)),
-    (3, "very_high", timedelta(hours=4), timedelta(hours=24)),
-    (3, "high", timedelta(days=1), timedelta(days=7)),
-    (3, "medium", timedelta(days=2), timedelta(days=14)),
-    (3, "low", timedelta(days=3), timedelta(days=30)),
-])
-def test_deadlines_come_from_the_policy_for_grade_and_risk(grade: int, risk: str, accept: timedelta, act: timedelta) -> None:
+@pytest.mark.parametrize(
+    ("grade", "risk", "accept", "act"),
+    [
+        (1, "very_high", timedelta(hours=1), timedelta(hours=24)),
+        (2, "low", timedelta(hours=4), timedelta(days=2)),
+        (3, "very_high", timedelta(hours=4), timedelta(hours=24)),
+        (3, "high", timedelta(days=1), timedelta(days=7)),
+        (3, "medium", timedelta(days=2), timedelta(days=14)),
+        (3, "low", timedelta(days=3), timedelta(days=30)),
+    ],
+)
+def test_deadlines_come_from_the_policy_for_grade_and_risk(
+    grade: int, risk: str, accept: timedelta, act: timedelta
+) -> None:
     task = make_task(grade=grade, risk=risk)
     assert task.accept_due_at - task.created_at == pytest.approx(accept, abs=timedelta(seconds=5))
     assert task.due_at - task.created_at == pytest.approx(act, abs=timedelta(seconds=5))
@@ -155,13 +216,18 @@ def test_deadlines_come_from_the_policy_for_grade_and_risk(grade: int, risk: str
 def test_illegal_moves_get_409_with_a_clear_message(cast: dict[str, Persona]) -> None:
     hub, kent = cast["coordinator"].client, cast["kent_officer"].client
     untriaged = make_referral()
-    response = hub.post("/api/v1/tasks/", {"referral": str(untriaged.pk), "assignee_org": "KENT"}, format="json")
+    response = hub.post(
+        "/api/v1/tasks/", {"referral": str(untriaged.pk), "assignee_org": "KENT"}, format="json"
+    )
     assert response.status_code == 409 and "triaged" in response.json()["detail"]
     assert hub.post(f"/api/v1/referrals/{untriaged.pk}/close/", {}, format="json").status_code == 409
     task = make_task(accepted=True)
     again = kent.post(f"/api/v1/tasks/{task.pk}/accept/")
     assert again.status_code == 409 and "offered" in again.json()["detail"]
-    assert kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "duplicate"}, format="json").status_code == 409
+    assert (
+        kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "duplicate"}, format="json").status_code
+        == 409
+    )
 
 
 def test_closing_needs_the_children_access_and_safeguarding_checks(cast: dict[str, Persona]) -> None:
@@ -177,10 +243,15 @@ def test_closing_needs_the_children_access_and_safeguarding_checks(cast: dict[st
 def test_non_actionable_closure_needs_a_coded_reason(cast: dict[str, Persona]) -> None:
     referral = make_triaged()
     hub = cast["coordinator"].client
-    bad = hub.post(f"/api/v1/referrals/{referral.pk}/non-actionable/", {"reason": "bored", "note": "x"}, format="json")
+    bad = hub.post(
+        f"/api/v1/referrals/{referral.pk}/non-actionable/", {"reason": "bored", "note": "x"}, format="json"
+    )
     assert bad.status_code == 400 and "reason" in bad.json()
-    ok = hub.post(f"/api/v1/referrals/{referral.pk}/non-actionable/",
-                  {"reason": "adult_material", "note": "Subject verified adult"}, format="json")
+    ok = hub.post(
+        f"/api/v1/referrals/{referral.pk}/non-actionable/",
+        {"reason": "adult_material", "note": "Subject verified adult"},
+        format="json",
+    )
     assert ok.status_code == 200 and ok.json()["status"] == "non_actionable"
     assert ok.json()["non_actionable_reason"] == "adult_material"
 
@@ -188,13 +259,25 @@ def test_non_actionable_closure_needs_a_coded_reason(cast: dict[str, Persona]) -
 def test_decline_needs_a_coded_reason_and_the_hub_reassigns(cast: dict[str, Persona]) -> None:
     task = make_task()
     kent, hub, essex = cast["kent_officer"].client, cast["coordinator"].client, cast["essex_officer"].client
-    assert kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "other"}, format="json").status_code == 400
-    declined = kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "not_our_area", "note": "Moved to Essex"},
-                         format="json")
+    assert (
+        kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "other"}, format="json").status_code == 400
+    )
+    declined = kent.post(
+        f"/api/v1/tasks/{task.pk}/decline/",
+        {"reason": "not_our_area", "note": "Moved to Essex"},
+        format="json",
+    )
     assert declined.status_code == 200 and declined.json()["decline_reason"] == "not_our_area"
-    moved = hub.post(f"/api/v1/tasks/{task.pk}/reassign/", {"assignee_org": "ESSEX", "reason": "Suspect moved"},
-                     format="json")
-    assert moved.status_code == 200 and moved.json()["assignee_org"] == "ESSEX" and moved.json()["status"] == "offered"
+    moved = hub.post(
+        f"/api/v1/tasks/{task.pk}/reassign/",
+        {"assignee_org": "ESSEX", "reason": "Suspect moved"},
+        format="json",
+    )
+    assert (
+        moved.status_code == 200
+        and moved.json()["assignee_org"] == "ESSEX"
+        and moved.json()["status"] == "offered"
+    )
     # The old holder loses access at once (404, as if it never existed); the new holder has it.
     assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
     assert essex.post(f"/api/v1/tasks/{task.pk}/accept/").status_code == 200
@@ -205,10 +288,13 @@ def test_region_hands_a_task_down_to_one_of_its_forces_only(cast: dict[str, Pers
     task = make_task(holder="ERSOU")
     ersou, kent = cast["ersou_coordinator"].client, cast["kent_officer"].client
     assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
-    wrong = ersou.post(f"/api/v1/tasks/{task.pk}/hand-down/", {"assignee_org": "GMP", "reason": "x"}, format="json")
+    wrong = ersou.post(
+        f"/api/v1/tasks/{task.pk}/hand-down/", {"assignee_org": "GMP", "reason": "x"}, format="json"
+    )
     assert wrong.status_code == 400 and "not a force in ERSOU" in str(wrong.json())
-    ok = ersou.post(f"/api/v1/tasks/{task.pk}/hand-down/", {"assignee_org": "KENT", "reason": "Kent area"},
-                    format="json")
+    ok = ersou.post(
+        f"/api/v1/tasks/{task.pk}/hand-down/", {"assignee_org": "KENT", "reason": "Kent area"}, format="json"
+    )
     assert ok.status_code == 200 and ok.json()["assignee_org"] == "KENT"
     assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
     # The region keeps read-only oversight: it sees the task but can no longer act on it.
@@ -217,7 +303,9 @@ def test_region_hands_a_task_down_to_one_of_its_forces_only(cast: dict[str, Pers
 
 
 def test_scoped_task_list_shows_each_spoke_exactly_what_it_holds(cast: dict[str, Persona]) -> None:
-    kent_task, essex_task, gmp_task, ersou_task = (make_task(holder=h) for h in ("KENT", "ESSEX", "GMP", "ERSOU"))
+    kent_task, essex_task, gmp_task, ersou_task = (
+        make_task(holder=h) for h in ("KENT", "ESSEX", "GMP", "ERSOU")
+    )
 
     def ids(name: str, query: str = "") -> set[str]:
         response = cast[name].client.get(f"/api/v1/tasks/{query}")
@@ -253,11 +341,17 @@ def test_other_spoke_gets_the_same_404_as_a_missing_id(cast: dict[str, Persona])
     missing = gmp.get("/api/v1/tasks/00000000-0000-0000-0000-000000000000/")
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json() == missing.json()
-    assert gmp.post(f"/api/v1/tasks/{task.pk}/leads/", {"kind": "other", "description": "x"},
-                    format="json").status_code == 404
+    assert (
+        gmp.post(
+            f"/api/v1/tasks/{task.pk}/leads/", {"kind": "other", "description": "x"}, format="json"
+        ).status_code
+        == 404
+    )
 
 
-def test_task_list_query_count_does_not_grow_with_rows(cast: dict[str, Persona], django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_task_list_query_count_does_not_grow_with_rows(
+    cast: dict[str, Persona], django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     kent = cast["kent_officer"].client
     make_task()
     kent.get("/api/v1/tasks/")  # warm-up: the token's last-used time is written once a minute

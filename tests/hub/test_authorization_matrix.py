@@ -1,0 +1,182 @@
+"""The authorization matrix: every role × every API operation × the object's relation to the
+caller, with the exact status expected. It fails when an operation is added to the API without
+rows here (the coverage guard reads the OpenAPI document).
+
+Each operation acts on a fresh object held by Kent Police (a force in the ERSOU region),
+referred by NCMEC, in the state the operation needs. So the personas cover every relation:
+holder (kent_officer, kent_supervisor), another force in the same region (essex_officer), the
+holder's region (ersou_coordinator), another region (gmp_officer, titan_coordinator), the hub
+(coordinator), auditor, the referring agency (ncmec) and another agency (iwf). A random id
+must answer exactly like an object the caller may not see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from hub.models import Task
+from safeguarding.services import outcome_record
+from spokes.services import lead_create
+from tests.conftest import Persona
+from tests.factories import make_task, make_triaged, org, system_user
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
+            "ersou_coordinator", "gmp_officer", "titan_coordinator"]  # fmt: skip
+
+
+def _outcome_recorded() -> Task:
+    task = make_task(accepted=True)
+    outcome_record(
+        referral=task.referral, actor=system_user(), actor_org=org("KENT"), task=task,
+        justice_outcome="caution", safeguarding_outcome="no_child_at_risk", arrests=0,
+        children_safeguarded=0, victims_identified=0, suspect_has_access_to_children=False,
+        is_safeguarding_needed=False,
+    )  # fmt: skip
+    return task
+
+
+def _lead() -> Any:
+    task = make_task(accepted=True)
+    return lead_create(task=task, actor=system_user(), kind="device", description="Seized phone")
+
+
+OUTCOME_BODY = {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": 0,
+                "children_safeguarded": 0, "victims_identified": 0, "suspect_has_access_to_children": False,
+                "safeguarding_needed": False}  # fmt: skip
+TRIAGE_BODY = {"grade": 3, "risk": "medium", "access_to_children": [], "information_incomplete": True,
+               "rationale": "matrix"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str  # as in the OpenAPI document
+    build: Callable[[], Any] | None  # makes the object; None for collection routes
+    url_id: Callable[[Any], str] = lambda obj: str(obj.pk)
+    body: Callable[[Any], dict[str, Any]] | None = None
+    # Expected status per persona (anonymous is always 401).
+    expect: dict[str, int] | None = None
+
+
+def row(
+    c: int, a: int, n: int, i: int, ko: int, ks: int, eo: int, er: int, go: int, tc: int
+) -> dict[str, int]:
+    return dict(zip(PERSONAS, [c, a, n, i, ko, ks, eo, er, go, tc], strict=True))
+
+
+ALL_200 = row(*[200] * 10)
+# Who may see a Kent-held task / its referral: hub, auditor, the holder, and the holder's region.
+SEE_TASK = row(200, 200, 404, 404, 200, 200, 404, 200, 404, 404)
+WORK_TASK = row(403, 403, 404, 404, 200, 200, 404, 403, 404, 404)
+WORK_TASK_CREATE = row(403, 403, 404, 404, 201, 201, 404, 403, 404, 404)
+HUB_ON_REFERRAL = row(200, 403, 403, 404, 403, 403, 404, 403, 404, 404)
+SEE_REFERRAL = row(200, 200, 200, 404, 200, 200, 404, 200, 404, 404)
+
+OPS = [
+    Op("get", "/api/v1/organisations/", None, expect=ALL_200),
+    Op("get", "/api/v1/organisations/{code}/", lambda: org("KENT"), url_id=lambda o: o.code, expect=ALL_200),
+    Op("get", "/api/v1/referrals/", None, expect=ALL_200),
+    Op("post", "/api/v1/referrals/", None,
+       body=lambda _: {"external_id": f"M-{uuid.uuid4().hex[:8]}", "agency": "NCMEC"},
+       expect=row(201, 403, 201, 201, 403, 403, 403, 403, 403, 403)),
+    Op("get", "/api/v1/referrals/{id}/", lambda: make_task().referral, expect=SEE_REFERRAL),
+    Op("post", "/api/v1/referrals/{id}/triage/", lambda: make_task().referral, body=lambda _: TRIAGE_BODY,
+       expect=HUB_ON_REFERRAL),
+    # A triaged referral not yet allocated is visible only to the hub, auditors and its agency.
+    Op("post", "/api/v1/referrals/{id}/non-actionable/", make_triaged,
+       body=lambda _: {"reason": "informational", "note": "viral image"},
+       expect=row(200, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
+    Op("post", "/api/v1/referrals/{id}/close/", lambda: _outcome_recorded().referral, body=lambda _: {},
+       expect=HUB_ON_REFERRAL),
+    Op("get", "/api/v1/referrals/{id}/outcome/", lambda: _outcome_recorded().referral, expect=SEE_REFERRAL),
+    Op("post", "/api/v1/referrals/{id}/outcome/", lambda: make_task(accepted=True).referral,
+       body=lambda _: OUTCOME_BODY, expect=row(201, 403, 403, 404, 201, 201, 404, 403, 404, 404)),
+    Op("get", "/api/v1/tasks/", None, expect=ALL_200),
+    Op("post", "/api/v1/tasks/", None,
+       body=lambda _: {"referral": str(make_triaged().pk), "assignee_org": "KENT"},
+       expect=row(201, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
+    Op("get", "/api/v1/tasks/{id}/", make_task, expect=SEE_TASK),
+    Op("post", "/api/v1/tasks/{id}/accept/", make_task, expect=WORK_TASK),
+    Op("post", "/api/v1/tasks/{id}/decline/", make_task, body=lambda _: {"reason": "duplicate"},
+       expect=WORK_TASK),
+    Op("post", "/api/v1/tasks/{id}/reassign/", make_task,
+       body=lambda _: {"assignee_org": "ESSEX", "reason": "moved"},
+       expect=row(200, 403, 404, 404, 403, 403, 404, 403, 404, 404)),
+    # Held by the region: only the region's coordinator may hand it down; Kent cannot see it yet.
+    Op("post", "/api/v1/tasks/{id}/hand-down/", lambda: make_task(holder="ERSOU"),
+       body=lambda _: {"assignee_org": "KENT", "reason": "Kent area"},
+       expect=row(403, 403, 404, 404, 404, 404, 404, 200, 404, 404)),
+    Op("get", "/api/v1/tasks/{id}/leads/", lambda: make_task(accepted=True), expect=SEE_TASK),
+    Op("post", "/api/v1/tasks/{id}/leads/", lambda: make_task(accepted=True),
+       body=lambda _: {"kind": "device", "description": "phone"}, expect=WORK_TASK_CREATE),
+    Op("get", "/api/v1/tasks/{id}/safeguarding-actions/", lambda: make_task(accepted=True), expect=SEE_TASK),
+    Op("post", "/api/v1/tasks/{id}/safeguarding-actions/", lambda: make_task(accepted=True),
+       body=lambda _: {"action": "safe_and_well_check", "children_identified": 1}, expect=WORK_TASK_CREATE),
+    Op("get", "/api/v1/leads/{id}/", _lead, expect=SEE_TASK),
+    Op("patch", "/api/v1/leads/{id}/", _lead, body=lambda _: {"status": "in_progress"}, expect=WORK_TASK),
+]  # fmt: skip
+
+
+def _url(op: Op, obj: Any) -> str:
+    if op.build is None:
+        return op.path
+    key = "{code}" if "{code}" in op.path else "{id}"
+    return op.path.replace(key, op.url_id(obj))
+
+
+def _call(client: APIClient, op: Op, url: str, obj: Any) -> Any:
+    body = op.body(obj) if op.body else None
+    return (
+        getattr(client, op.method)(url, body, format="json")
+        if body is not None
+        else getattr(client, op.method)(url)
+    )
+
+
+def test_every_api_operation_has_matrix_rows() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    in_schema = {(method, path) for path, item in schema["paths"].items() for method in item}
+    in_matrix = {(op.method, op.path) for op in OPS}
+    assert in_schema - in_matrix == set(), "operations without authorization-matrix rows"
+    assert in_matrix - in_schema == set(), "matrix rows for operations the API does not have"
+
+
+@pytest.mark.parametrize("op", OPS, ids=[f"{op.method.upper()} {op.path}" for op in OPS])
+def test_authorization_matrix(op: Op, cast: dict[str, Persona], anon: APIClient) -> None:
+    assert op.expect is not None
+    deviations: list[str] = []
+    for name in PERSONAS:
+        obj = op.build() if op.build else None
+        response = _call(cast[name].client, op, _url(op, obj), obj)
+        if response.status_code != op.expect[name]:
+            deviations.append(
+                f"{name}: expected {op.expect[name]}, got {response.status_code} {response.content[:200]!r}"
+            )
+    obj = op.build() if op.build else None
+    if (status := _call(anon, op, _url(op, obj), obj).status_code) != 401:
+        deviations.append(f"anonymous: expected 401, got {status}")
+    assert deviations == []
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op.build is not None and "{id}" in op.path],
+                         ids=lambda op: f"{op.method.upper()} {op.path}")  # fmt: skip
+def test_missing_id_answers_exactly_like_a_hidden_object(op: Op, cast: dict[str, Persona]) -> None:
+    """No existence oracle: a random id and an object the caller may not see look the same."""
+    missing_url = op.path.replace("{id}", str(uuid.uuid4()))
+    for name in PERSONAS:
+        missing = _call(cast[name].client, op, missing_url, None)
+        assert missing.status_code == 404, (name, missing.status_code)
+        hidden_as = [p for p in PERSONAS if op.expect and op.expect[p] == 404]
+        if name in hidden_as:
+            obj = op.build() if op.build else None
+            hidden = _call(cast[name].client, op, _url(op, obj), obj)
+            assert hidden.json() == missing.json(), name
