@@ -17,10 +17,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 app = Celery("vihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"))
-app.conf.task_routes = {
-    "hub.tasks.heartbeat_job": {"queue": "safeguarding"},
-}
 app.conf.beat_schedule = {
     "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},
+    "deadline-sweep": {"task": "hub.tasks.deadline_sweep_job", "schedule": 60.0},
 }
 app.autodiscover_tasks()

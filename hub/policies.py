@@ -41,3 +41,29 @@ def can_hand_down(user: Any, membership: Membership | None, task: Task) -> bool:
 def sees_internal_notes(membership: Membership | None) -> bool:
     """Agencies see status and outcome codes of their referrals, never spoke-internal text."""
     return membership is not None and membership.role != R.AGENCY
+
+
+ACK_ROLES = frozenset({R.COORDINATOR, R.REGIONAL_COORDINATOR, R.OFFICER, R.SUPERVISOR})
+PAUSE_ROLES = frozenset({R.SUPERVISOR})
+RESUME_ROLES = frozenset({R.COORDINATOR, R.OFFICER, R.SUPERVISOR, R.REGIONAL_COORDINATOR})
+
+
+def can_acknowledge(user: Any, membership: Membership | None, task: Task) -> bool:
+    """Anyone in the escalation chain: the holder's officers and supervisors, the region's
+    coordinators (who oversee it) and the hub's coordinators."""
+    if membership is None or membership.role not in ACK_ROLES:
+        return False
+    if membership.role in {R.COORDINATOR, R.REGIONAL_COORDINATOR}:
+        return True  # the task is already in their scoped queryset
+    return can_work_task(user, membership, task)
+
+
+def can_pause(user: Any, membership: Membership | None, task: Task) -> bool:
+    """Stopping the clocks needs a supervisor of the holding organisation."""
+    return membership is not None and membership.role in PAUSE_ROLES and can_work_task(user, membership, task)
+
+
+def can_resume(user: Any, membership: Membership | None, task: Task) -> bool:
+    if membership is None or membership.role not in RESUME_ROLES:
+        return False
+    return membership.role == R.COORDINATOR or can_work_task(user, membership, task)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
 
-from hub.models import Membership, Organisation, Referral, Task, TaskGroupObjectPermission
+from hub.models import (
+    Alert,
+    Membership,
+    Notification,
+    Organisation,
+    Referral,
+    Task,
+    TaskGroupObjectPermission,
+)
 from hub.policies import READ_ALL_ROLES, SPOKE_ROLES
+from hub.services.alerts import escalated_task_filter
 from hub.services.permissions import VIEW, permission_id
 
 
@@ -59,3 +69,66 @@ def referral_list_for(membership: Membership) -> QuerySet[Referral]:
     if role in SPOKE_ROLES:
         return Referral.objects.filter(pk__in=task_list_for(membership).values("referral_id"))
     return Referral.objects.none()
+
+
+DEADLINE_STATES = [
+    "on_time",
+    "due_soon",
+    "overdue",
+    "escalated",
+    "paused",
+    "declined",
+    "completed",
+    "cancelled",
+]
+
+
+def with_escalation_flag(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Annotate ``is_escalated``: an escalation step fired and nobody has acknowledged it."""
+    return queryset.annotate(is_escalated=escalated_task_filter())
+
+
+def task_paused_for(task: Task, now: datetime) -> timedelta:
+    running = now - task.paused_at if task.paused_at else timedelta(0)
+    return task.paused_total + max(running, timedelta(0))
+
+
+def task_deadline_state(task: Task, now: datetime) -> str:
+    """One word for the board: on_time / due_soon / overdue / escalated / paused, or the
+    status of a task no longer running (declined, completed, cancelled). "due_soon" is the last
+    10% of the act-by window (or of the accept window while the task is still offered)."""
+    if task.status not in (Task.Status.OFFERED, Task.Status.ACCEPTED):
+        return str(task.status)
+    if task.paused_at is not None:
+        return "paused"
+    if getattr(task, "is_escalated", False):
+        return "escalated"
+    offered = task.status == Task.Status.OFFERED
+    if task.due_at <= now or (offered and task.accept_due_at <= now):
+        return "overdue"
+    act_window = task.due_at - task.created_at - task.paused_total
+    if task.due_at - now <= act_window * 0.1:
+        return "due_soon"
+    if offered and task.accept_due_at - now <= (task.accept_due_at - task.offered_at) * 0.1:
+        return "due_soon"
+    return "on_time"
+
+
+def notification_list_for(user: Any) -> QuerySet[Notification]:
+    return (
+        Notification.objects.filter(recipient=user)
+        .select_related("task__referral__agency")
+        .order_by("-created_at")
+    )
+
+
+def escalation_list_for(membership: Membership) -> QuerySet[Alert]:
+    """Fired escalation steps on tasks the member may see (accountability: who was told, when,
+    who acknowledged)."""
+    return (
+        Alert.objects.filter(
+            kind=Alert.Kind.ESCALATION, fired_at__isnull=False, task__in=task_list_for(membership)
+        )
+        .select_related("task__assignee_org", "task__referral", "acknowledged_by")
+        .order_by("-fired_at", "id")
+    )

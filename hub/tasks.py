@@ -1,9 +1,16 @@
-"""Celery jobs of the hub. Each one loads by id, then calls a service."""
+"""Celery jobs of the hub. Each one takes ids, then calls a service."""
 
 from __future__ import annotations
 
+import logging
+
 from hub.celery_utils import vihub_job
+from hub.jobs import enqueue_now
+from hub.services.alerts import alert_fire, alerts_sweep
 from hub.services.heartbeat import heartbeat_beat
+from hub.services.notifications import notification_email, notifications_unsent
+
+log = logging.getLogger(__name__)
 
 
 @vihub_job(queue="safeguarding", soft_time_limit=20, time_limit=30)
@@ -11,3 +18,33 @@ def heartbeat_job() -> str:
     """Beat → worker → database round trip; /healthz reports its age."""
     beat = heartbeat_beat(name="beat")
     return beat.last_beat_at.isoformat()
+
+
+@vihub_job(queue="safeguarding", soft_time_limit=240, time_limit=300)
+def deadline_sweep_job() -> dict[str, object]:
+    """Fire every due reminder and escalation step (the source of truth for deadlines),
+    re-enqueue lost notification emails, and record the sweep's heartbeat."""
+    result = alerts_sweep()
+    for notification_id in notifications_unsent():
+        enqueue_now("hub.tasks.notification_email_job", notification_id)
+    detail = {
+        "fired": result.fired,
+        "skipped": result.skipped,
+        "accelerated": result.accelerated,
+        "oldest_pending_age_seconds": result.oldest_pending_age_seconds,
+    }
+    heartbeat_beat(name="sweep", detail=detail)
+    if result.fired:
+        log.info("deadline sweep fired %d alerts", result.fired)
+    return detail
+
+
+@vihub_job(queue="safeguarding", soft_time_limit=30, time_limit=45)
+def alert_fire_job(alert_id: str) -> str:
+    """Accelerator: fire one alert at its instant (no-op if early, done, or stale)."""
+    return alert_fire(alert_id=alert_id).reason
+
+
+@vihub_job(queue="default", soft_time_limit=30, time_limit=45, autoretry_for=(OSError,), max_retries=5)
+def notification_email_job(notification_id: str) -> bool:
+    return notification_email(notification_id=notification_id)

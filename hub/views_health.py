@@ -9,9 +9,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from hub.services.alerts import oldest_due_unfired_age
 from hub.services.heartbeat import heartbeat_age
 
 HEARTBEAT_STALE_AFTER_SECONDS = 5 * 60
+SWEEP_STALE_AFTER_SECONDS = 5 * 60  # beat runs the sweep every minute
+DUE_UNFIRED_LIMIT_SECONDS = 3 * 60  # an alert due longer ago than this has been missed
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -37,6 +40,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
         healthy = False
     else:
         checks["beat"] = "ok"
+    if checks["database"] == "ok":
+        sweep_age = heartbeat_age("sweep")
+        checks["sweep_age_seconds"] = round(sweep_age.total_seconds(), 1) if sweep_age is not None else None
+        oldest = oldest_due_unfired_age()
+        checks["oldest_due_unfired_age_seconds"] = round(oldest.total_seconds(), 1) if oldest is not None else None
+        if sweep_age is None or sweep_age.total_seconds() > SWEEP_STALE_AFTER_SECONDS:
+            checks["sweep"] = "stale" if sweep_age is not None else "never ran"
+            healthy = False
+        elif oldest is not None and oldest.total_seconds() > DUE_UNFIRED_LIMIT_SECONDS:
+            checks["sweep"] = "falling behind"
+            healthy = False
+        else:
+            checks["sweep"] = "ok"
     checks["database_vendor"] = connection.vendor
     checks["debug"] = settings.DEBUG
     return JsonResponse(

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Organisation, Referral, Task, User
+from hub.services.alerts import alerts_cancel_for_tasks
 from hub.services.audit import audit_record
 from hub.services.referrals import referral_record_outcome_facts
 from safeguarding.models import Outcome, SafeguardingAction
@@ -121,6 +122,7 @@ def outcome_record(
     Task.objects.filter(pk__in=completed).update(
         status=Task.Status.COMPLETED, completed_at=now, updated_at=now
     )
+    alerts_cancel_for_tasks(task_ids=completed)
     audit_record(
         actor=actor,
         action="outcome.recorded",

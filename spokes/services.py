@@ -7,12 +7,17 @@ from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Task, User
+from hub.services.alerts import alerts_reschedule, notify_hub
 from hub.services.audit import audit_record
 from spokes.models import Lead
 
 
 def _lock(task: Task) -> Task:
-    return Task.objects.select_for_update().get(pk=task.pk)
+    return (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("assignee_org", "referral")
+        .get(pk=task.pk)
+    )
 
 
 @transaction.atomic
@@ -25,6 +30,7 @@ def task_accept(*, task: Task, actor: User) -> Task:
     task.accepted_at = timezone.now()
     task.accepted_by = actor
     task.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
+    alerts_reschedule(task=task)
     audit_record(
         actor=actor,
         action="task.accepted",
@@ -56,6 +62,13 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     task.decline_reason = reason
     task.decline_note = note
     task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])
+    alerts_reschedule(task=task)
+    notify_hub(
+        task=task,
+        kind="declined",
+        subject=f"Task declined by {task.assignee_org.code}: reassign it",
+        body=f"Reason: {Task.DeclineReason(reason).label}. The act-by deadline still runs.",
+    )
     audit_record(
         actor=actor,
         action="task.declined",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -18,12 +17,33 @@ from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
 from hub.models import Membership, Organisation, Task
-from hub.policies import HUB_ROLES, TASK_READER_ROLES
-from hub.selectors import referral_list_for, task_list_for
+from hub.policies import (
+    ACK_ROLES,
+    HUB_ROLES,
+    PAUSE_ROLES,
+    RESUME_ROLES,
+    TASK_READER_ROLES,
+    can_acknowledge,
+    can_pause,
+    can_resume,
+)
+from hub.selectors import (
+    DEADLINE_STATES,
+    referral_list_for,
+    task_deadline_state,
+    task_list_for,
+    task_paused_for,
+    with_escalation_flag,
+)
+from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.referrals import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_reassign
 
 HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
+
+
+# Kept for the web UI until it imports hub.selectors.task_deadline_state directly.
+deadline_state = task_deadline_state
 
 
 class TaskCursorPagination(CursorPagination):
@@ -35,18 +55,6 @@ class TaskCursorPagination(CursorPagination):
     ordering = ("due_at", "id")
 
 
-def deadline_state(task: Task, now: datetime) -> str:
-    """on_time / due_soon / overdue for open tasks (escalated and paused come with deadlines)."""
-    if not task.is_open:
-        return task.status
-    if task.due_at <= now or (task.status == Task.Status.OFFERED and task.accept_due_at <= now):
-        return "overdue"
-    window = task.due_at - task.created_at
-    if task.due_at - now <= window * 0.1:
-        return "due_soon"
-    return "on_time"
-
-
 class TaskOutputSerializer(serializers.ModelSerializer[Task]):
     assignee_org = serializers.SlugRelatedField(slug_field="code", read_only=True)
     referral_external_id = serializers.CharField(source="referral.external_id", read_only=True)
@@ -54,18 +62,25 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
     risk = serializers.CharField(source="referral.risk", read_only=True)
     accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     deadline_state = serializers.SerializerMethodField()
+    paused_seconds = serializers.SerializerMethodField()
 
     class Meta:
         model = Task
         fields = [
             "id", "referral", "referral_external_id", "assignee_org", "status", "instructions",
             "grade", "risk", "accept_due_at", "due_at", "deadline_state", "accepted_at", "accepted_by",
+            "paused_at", "pause_reason", "paused_seconds",
             "declined_at", "decline_reason", "decline_note", "completed_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ChoiceField(choices=DEADLINE_STATES))
     def get_deadline_state(self, task: Task) -> str:
-        return deadline_state(task, self.context.get("now") or timezone.now())
+        return task_deadline_state(task, self.context.get("now") or timezone.now())
+
+    def get_paused_seconds(self, task: Task) -> int:
+        """Total time the clocks have been stopped, including a pause still running."""
+        return round(task_paused_for(task, self.context.get("now") or timezone.now()).total_seconds())
 
 
 class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -79,6 +94,14 @@ class ReassignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField(max_length=5000)
 
 
+class AcknowledgeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class PauseInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(max_length=5000)
+
+
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskOutputSerializer
@@ -88,10 +111,24 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
         "retrieve": TASK_READER_ROLES,
         "create": HUB_ROLES,
         "reassign": HUB_ROLES,
+        "acknowledge": ACK_ROLES,
+        "pause": PAUSE_ROLES,
+        "resume": RESUME_ROLES,
+    }
+    object_policies: ClassVar[dict[str, Any]] = {
+        "acknowledge": can_acknowledge,
+        "pause": can_pause,
+        "resume": can_resume,
     }
 
+    def check_object_policy(self, request: Request, obj: Any) -> bool:
+        policy = self.object_policies.get(self.action or "")
+        return True if policy is None else bool(policy(request.user, self.membership, obj))
+
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
-        queryset = task_list_for(membership).select_related("assignee_org", "referral", "accepted_by")
+        queryset = with_escalation_flag(
+            task_list_for(membership).select_related("assignee_org", "referral", "accepted_by")
+        )
         if self.action != "list":
             return queryset
         params = self.request.query_params
@@ -111,6 +148,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             )
         elif params.get("overdue") not in (None, "false"):
             raise DomainError("overdue must be 'true' or 'false'", field="overdue")
+        if params.get("escalated") == "true":
+            queryset = queryset.filter(is_escalated=True)
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -124,6 +163,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             OpenApiParameter(
                 "overdue", bool, description="Only tasks past their accept-by or act-by deadline"
             ),
+            OpenApiParameter("escalated", bool, description="Only tasks with an unacknowledged escalation"),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -171,4 +211,40 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             actor=request.user,  # type: ignore[arg-type]
             reason=data.validated_data["reason"],
         )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=AcknowledgeInputSerializer,
+        responses=TaskOutputSerializer,
+        description="Take responsibility for a breached task: stops its escalation chain; records who, when.",
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = AcknowledgeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task_acknowledge(task=task, actor=request.user, note=data.validated_data["note"])  # type: ignore[arg-type]
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=PauseInputSerializer,
+        responses=TaskOutputSerializer,
+        description="Stop the clocks while waiting on an outside body (needs a supervisor of the holder).",
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = PauseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task_pause(task=task, actor=request.user, reason=data.validated_data["reason"])  # type: ignore[arg-type]
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=None,
+        responses=TaskOutputSerializer,
+        description="Restart the clocks; deadlines move on by the time paused.",
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        task_resume(task=self.get_object(), actor=request.user)  # type: ignore[arg-type]
         return Response(self.get_serializer(self.get_object()).data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
+from hub.api.alerts import EscalationViewSet, NotificationViewSet
 from hub.api.organisations import OrganisationViewSet
 from hub.api.referrals import ReferralViewSet
 from hub.api.tasks import TaskViewSet
@@ -12,5 +13,7 @@ router = SimpleRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("tasks", TaskViewSet, basename="task")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("escalations", EscalationViewSet, basename="escalation")
 
 urlpatterns = router.urls

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.models.alerts import Alert, Notification
 from hub.models.audit import AuditEvent
 from hub.models.organisation import ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
@@ -9,6 +10,8 @@ from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskU
 
 __all__ = [
     "AccessToChildren",
+    "Alert",
+    "Notification",
     "ApiToken",
     "AuditEvent",
     "DeadlinePolicy",

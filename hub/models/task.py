@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from hub.models.organisation import Organisation
@@ -41,6 +43,9 @@ class Task(models.Model):
     assignee_org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="tasks_held")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OFFERED)
     instructions = models.TextField(blank=True)
+    offered_at = models.DateTimeField(
+        default=timezone.now, help_text="Start of the current accept-by window."
+    )
     accept_due_at = models.DateTimeField()
     due_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -51,6 +56,16 @@ class Task(models.Model):
     decline_reason = models.CharField(max_length=30, choices=DeclineReason.choices, blank=True)
     decline_note = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Pausing (waiting on an MLAT, a platform disclosure…) stops the clocks; resuming moves the
+    # deadlines on by the paused time. ``paused_total`` excludes a pause still running.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True)
+    paused_total = models.DurationField(default=timedelta(0))
+    # Frozen from the policy when the first escalation step fires, so editing the policy never
+    # changes a chain in flight.
+    escalation_wait = models.DurationField(null=True, blank=True)
+    # Token for scheduled alerts: rescheduling bumps it, and alerts of older generations are void.
+    alert_generation = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,6 +85,10 @@ class Task(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
 
 
 class TaskGroupObjectPermission(GroupObjectPermissionBase):

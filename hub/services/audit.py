@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
 from hub.context import current_request_id
 from hub.models import AuditEvent, User
@@ -46,17 +46,6 @@ def event_hash_fields(event: AuditEvent) -> dict[str, Any]:
 
 def compute_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(b"\x00" + canonical_event_bytes(event_hash_fields(event))).hexdigest()
-
-
-def _db_now() -> datetime:
-    """Database time, so every decision and timestamp comes from one clock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT clock_timestamp()")
-            row = cursor.fetchone()
-        value: datetime = row[0]  # type: ignore[index]
-        return value
-    return timezone.now()
 
 
 def _actor_snapshot(actor: User | None) -> tuple[str, str, str]:
@@ -97,7 +86,7 @@ def audit_record(
         display, org, role = _actor_snapshot(actor)
         event = AuditEvent(
             seq=seq,
-            occurred_at=_db_now(),
+            occurred_at=db_now(),
             actor=actor,
             actor_display=actor_display or display,
             actor_org=org,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Organisation, Referral, Task, TaskTransfer, User
+from hub.services.alerts import alerts_reschedule
 from hub.services.audit import audit_record
 from hub.services.deadlines import clocks_for, deadline_policy_for
 from hub.services.permissions import task_grant_holder, task_move_grants
@@ -46,11 +47,13 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
         referral=referral,
         assignee_org=to_org,
         instructions=instructions,
+        offered_at=now,
         accept_due_at=clocks.accept_due_at,
         due_at=clocks.due_at,
         created_by=actor,
     )
     task_grant_holder(task=task, holder=to_org)
+    alerts_reschedule(task=task)
     TaskTransfer.objects.create(task=task, kind=TaskTransfer.Kind.ALLOCATED, to_org=to_org, by=actor)
     if referral.status != Referral.Status.ALLOCATED:
         referral.status = Referral.Status.ALLOCATED
@@ -89,13 +92,19 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     now = timezone.now()
     task.assignee_org = to_org
     task.status = Task.Status.OFFERED
+    task.offered_at = now
     task.accept_due_at = min(now + policy.accept_within, task.due_at)
     task.accepted_at = None
     task.accepted_by = None
+    task.escalation_wait = None
     task.save(
-        update_fields=["assignee_org", "status", "accept_due_at", "accepted_at", "accepted_by", "updated_at"]
-    )
+        update_fields=[
+            "assignee_org", "status", "offered_at", "accept_due_at", "accepted_at", "accepted_by",
+            "escalation_wait", "updated_at",
+        ]
+    )  # fmt: skip
     task_move_grants(task=task, holder=to_org)
+    alerts_reschedule(task=task)
     TaskTransfer.objects.create(
         task=task, kind=kind, from_org=from_org, to_org=to_org, reason=reason, by=actor
     )

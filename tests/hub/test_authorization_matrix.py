@@ -21,7 +21,8 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from hub.models import Task
+from hub.models import Notification, Task, User
+from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.services import outcome_record
 from spokes.services import lead_create
 from tests.conftest import Persona
@@ -42,6 +43,21 @@ def _outcome_recorded() -> Task:
         is_safeguarding_needed=False,
     )  # fmt: skip
     return task
+
+
+def _escalated() -> Task:
+    task = make_task(accepted=True)
+    alerts_sweep(now=task.due_at)
+    return task
+
+
+def _paused() -> Task:
+    return task_pause(task=make_task(accepted=True), actor=system_user(), reason="MLAT")
+
+
+def _notification_for_kent_officer() -> Notification:
+    officer = User.objects.get(username="kent_officer")
+    return Notification.objects.create(recipient=officer, kind="reminder", subject="matrix")
 
 
 def _lead() -> Any:
@@ -121,6 +137,17 @@ OPS = [
     Op("get", "/api/v1/tasks/{id}/safeguarding-actions/", lambda: make_task(accepted=True), expect=SEE_TASK),
     Op("post", "/api/v1/tasks/{id}/safeguarding-actions/", lambda: make_task(accepted=True),
        body=lambda _: {"action": "safe_and_well_check", "children_identified": 1}, expect=WORK_TASK_CREATE),
+    Op("post", "/api/v1/tasks/{id}/acknowledge/", _escalated, body=lambda _: {"note": "mine"},
+       expect=row(200, 403, 404, 404, 200, 200, 404, 200, 404, 404)),
+    Op("post", "/api/v1/tasks/{id}/pause/", lambda: make_task(accepted=True), body=lambda _: {"reason": "MLAT"},
+       expect=row(403, 403, 404, 404, 403, 200, 404, 403, 404, 404)),
+    Op("post", "/api/v1/tasks/{id}/resume/", _paused, expect=row(200, 403, 404, 404, 200, 200, 404, 403, 404, 404)),
+    Op("get", "/api/v1/notifications/", None, expect=ALL_200),
+    Op("get", "/api/v1/notifications/unread-count/", None, expect=ALL_200),
+    # Only its recipient can even see a notification.
+    Op("post", "/api/v1/notifications/{id}/read/", _notification_for_kent_officer,
+       expect=row(404, 404, 404, 404, 200, 404, 404, 404, 404, 404)),
+    Op("get", "/api/v1/escalations/", None, expect=row(200, 200, 403, 403, 200, 200, 200, 200, 200, 200)),
     Op("get", "/api/v1/leads/{id}/", _lead, expect=SEE_TASK),
     Op("patch", "/api/v1/leads/{id}/", _lead, body=lambda _: {"status": "in_progress"}, expect=WORK_TASK),
 ]  # fmt: skip

@@ -12,7 +12,7 @@ from django.test import Client
 
 from config.celery import app
 from hub.models import Heartbeat
-from hub.tasks import heartbeat_job
+from hub.tasks import deadline_sweep_job, heartbeat_job
 
 
 @pytest.mark.redis
@@ -25,11 +25,13 @@ def test_heartbeat_job_runs_on_a_real_worker_and_healthz_turns_healthy(committed
         app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
     ):
         result = heartbeat_job.apply_async()
-        deadline_ok = _wait_for(lambda: Heartbeat.objects.filter(name="beat").exists())
+        deadline_sweep_job.apply_async()
+        deadline_ok = _wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2)
     assert result.id and deadline_ok
     after = client.get("/healthz").json()
     assert after["status"] == "ok", after
     assert after["checks"]["redis"] == "ok" and after["checks"]["beat_heartbeat_age_seconds"] < 60
+    assert after["checks"]["sweep"] == "ok" and after["checks"]["oldest_due_unfired_age_seconds"] is None
 
 
 def _wait_for(predicate: Any, timeout: float = 20.0) -> bool:

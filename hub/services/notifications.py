@@ -1,0 +1,67 @@
+"""The inbox and its email copies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from hub.models import Notification, User
+
+MAX_EMAIL_ATTEMPTS = 5
+
+
+def notification_email(*, notification_id: object) -> bool:
+    """Email one notification at most once per successful send.
+
+    Claims the row first (compare-and-set on ``emailed_at``), sends outside any transaction,
+    and on failure releases the claim so a later retry or sweep sends it again.
+    """
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        pk=notification_id, emailed_at__isnull=True, email_attempts__lt=MAX_EMAIL_ATTEMPTS
+    ).update(emailed_at=now)
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    address = notification.recipient.email
+    if not address:
+        return True  # in-app only; nothing to send, and nothing to retry
+    try:
+        send_mail(
+            subject=f"[VIHub] {notification.subject}",
+            message=f"{notification.body}\n\n— VIHub",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[address],
+        )
+    except OSError:
+        Notification.objects.filter(pk=notification_id).update(
+            emailed_at=None, email_attempts=notification.email_attempts + 1
+        )
+        raise
+    return True
+
+
+def notifications_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> list[object]:
+    """Notifications whose email job was lost (e.g. a Redis flush): the sweep re-enqueues them."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Notification.objects.filter(
+            emailed_at__isnull=True, created_at__lte=cutoff, email_attempts__lt=MAX_EMAIL_ATTEMPTS
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:1000]
+    )
+
+
+@transaction.atomic
+def notification_mark_read(*, notification: Notification, actor: User) -> Notification:
+    if notification.recipient_id != actor.pk:
+        raise PermissionError("Only the recipient marks a notification read")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

@@ -1,0 +1,218 @@
+"""Reminders, the escalation chain, acknowledgement and pausing: nothing lapses silently,
+nothing fires twice, and every decision uses the database's clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+
+from hub.clock import db_now
+from hub.models import Alert, AuditEvent, DeadlinePolicy, Notification, Task
+from hub.services.alerts import alert_fire, alerts_sweep
+from hub.services.notifications import notification_email
+from tests.conftest import Persona, make_persona
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def pending(task: Task, **filters: Any) -> list[Alert]:
+    return list(Alert.objects.filter(task=task, fired_at__isnull=True, cancelled_at__isnull=True, **filters))
+
+
+def first_step(task: Task, clock: str = "act") -> Alert:
+    return Alert.objects.get(task=task, kind="escalation", clock=clock, step=1, cancelled_at__isnull=True)
+
+
+def test_allocation_schedules_reminders_at_50_and_90_percent_and_a_breach_step(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(grade=3, risk="medium")  # accept within 2 days, act within 14 days
+    reminders = {(a.clock, a.step): a.due_at for a in pending(task, kind="reminder")}
+    assert reminders[("accept", 50)] == pytest.approx(
+        task.offered_at + timedelta(days=1), abs=timedelta(seconds=1)
+    )
+    assert reminders[("act", 90)] == pytest.approx(
+        task.created_at + timedelta(days=12.6), abs=timedelta(seconds=1)
+    )
+    assert first_step(task, "accept").due_at == task.accept_due_at
+    assert first_step(task, "act").due_at == task.due_at
+
+
+def test_a_step_fires_at_its_instant_not_a_microsecond_before(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    step = first_step(task, "accept")
+    assert alert_fire(alert_id=step.pk, now=step.due_at - timedelta(microseconds=1)).reason == "not_due"
+    assert alerts_sweep(now=step.due_at - timedelta(seconds=1)).fired == 2  # only the two accept reminders
+    step.refresh_from_db()
+    assert step.fired_at is None
+    assert alert_fire(alert_id=step.pk, now=step.due_at).fired
+    step.refresh_from_db()
+    assert step.fired_at == step.due_at and step.recipients == ["kent_officer"]
+    assert alert_fire(alert_id=step.pk, now=step.due_at + timedelta(hours=1)).reason == "done"
+
+
+def test_decisions_use_database_time_not_the_workers_clock(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    with time_machine.travel(db_now() + timedelta(days=60), tick=False):
+        result = alerts_sweep()  # a worker whose clock runs two months fast
+    assert result.fired == 0
+    assert not Alert.objects.filter(task=task, fired_at__isnull=False).exists()
+
+
+def test_breach_climbs_officer_supervisor_region_hub_with_the_policy_wait(cast: dict[str, Persona]) -> None:
+    task = make_task(grade=2, risk="high", accepted=True)  # grade 2: 1 hour between steps
+    start = task.due_at
+    alerts_sweep(now=start)
+    DeadlinePolicy.objects.filter(grade=2).update(escalation_step_wait=timedelta(days=9))  # must not apply
+    expected = [
+        (1, "officer", start, ["factory-system"]),
+        (2, "supervisor", start + timedelta(hours=1), ["kent_supervisor"]),
+        (3, "region", start + timedelta(hours=2), ["ersou_coordinator"]),
+        (4, "hub", start + timedelta(hours=3), ["coordinator"]),
+    ]
+    for step, level, due, recipients in expected[1:]:
+        alerts_sweep(now=due - timedelta(seconds=1))
+        assert not Alert.objects.filter(task=task, clock="act", step=step, fired_at__isnull=False).exists()
+        alerts_sweep(now=due)
+    fired = Alert.objects.filter(task=task, kind="escalation", clock="act", fired_at__isnull=False).order_by(
+        "step"
+    )
+    assert [(a.step, a.level, a.fired_at, a.recipients) for a in fired] == expected
+    assert Notification.objects.filter(alert__task=task, recipient__username="coordinator").count() == 1
+    assert AuditEvent.objects.filter(task_id=task.pk, action="task.escalated").count() == 4
+    alerts_sweep(now=start + timedelta(days=30))  # the chain ends at the hub
+    assert Alert.objects.filter(task=task, kind="escalation", cancelled_at__isnull=True).count() == 4
+
+
+def test_acknowledge_stops_the_chain_and_records_who(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    alerts_sweep(now=task.due_at)
+    alerts_sweep(now=task.due_at + timedelta(hours=1))  # step 2 (supervisor) fired
+    ersou = cast["ersou_coordinator"].client
+    response = ersou.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {"note": "Region takes it"}, format="json")
+    assert response.status_code == 200, response.json()
+    steps = Alert.objects.filter(task=task, kind="escalation").order_by("step")
+    assert [
+        (a.step, a.acknowledged_by.username if a.acknowledged_by else None) for a in steps if a.fired_at
+    ] == [
+        (1, "ersou_coordinator"),
+        (2, "ersou_coordinator"),
+    ]
+    assert not pending(task, kind="escalation")
+    alerts_sweep(now=task.due_at + timedelta(days=1))
+    assert Alert.objects.filter(task=task, kind="escalation", fired_at__isnull=False).count() == 2
+    again = ersou.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json")
+    assert again.status_code == 409 and "no escalation" in again.json()["detail"]
+    event = AuditEvent.objects.get(task_id=task.pk, action="task.escalation_acknowledged")
+    assert event.actor_display == "ersou_coordinator" and event.justification == "Region takes it"
+
+
+def test_escalated_and_overdue_tasks_are_listed_for_the_hub(cast: dict[str, Persona]) -> None:
+    late, fine = make_task(accepted=True), make_task(accepted=True)
+    Task.objects.filter(pk=late.pk).update(due_at=db_now() - timedelta(minutes=1))
+    Alert.objects.filter(task=late, kind="escalation", step=1).update(due_at=db_now() - timedelta(minutes=1))
+    alerts_sweep()
+    hub = cast["coordinator"].client
+    overdue = {t["id"]: t for t in hub.get("/api/v1/tasks/?overdue=true").json()["results"]}
+    assert str(late.pk) in overdue and str(fine.pk) not in overdue
+    assert overdue[str(late.pk)]["deadline_state"] == "escalated"
+    escalated = {t["id"] for t in hub.get("/api/v1/tasks/?escalated=true").json()["results"]}
+    assert str(late.pk) in escalated and str(fine.pk) not in escalated
+    steps = hub.get(f"/api/v1/escalations/?task={late.pk}").json()["results"]
+    assert [(s["step"], s["level"], s["recipients"]) for s in steps] == [(1, "officer", ["factory-system"])]
+    assert cast["gmp_officer"].client.get(f"/api/v1/escalations/?task={late.pk}").json()["results"] == []
+
+
+def test_reminders_reach_the_inbox_and_email(cast: dict[str, Persona]) -> None:
+    officer = cast["kent_officer"].user
+    officer.email = "officer@kent.police.example"
+    officer.save()
+    task = make_task()
+    alerts_sweep(now=task.offered_at + (task.accept_due_at - task.offered_at) / 2)
+    inbox = cast["kent_officer"].client.get("/api/v1/notifications/?unread=true").json()["results"]
+    assert len(inbox) == 1 and "50%" in inbox[0]["subject"]
+    assert cast["kent_officer"].client.get("/api/v1/notifications/unread-count/").json() == {"unread": 1}
+    assert notification_email(notification_id=inbox[0]["id"]) is True
+    assert notification_email(notification_id=inbox[0]["id"]) is False  # claimed once, sent once
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["officer@kent.police.example"]
+    read = cast["kent_officer"].client.post(f"/api/v1/notifications/{inbox[0]['id']}/read/")
+    assert read.status_code == 200 and read.json()["read_at"]
+    # Someone else's notification is a 404.
+    assert (
+        cast["essex_officer"].client.post(f"/api/v1/notifications/{inbox[0]['id']}/read/").status_code == 404
+    )
+
+
+def test_pause_needs_a_supervisor_and_moves_deadlines_on_by_the_paused_time(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    url = f"/api/v1/tasks/{task.pk}"
+    assert (
+        cast["kent_officer"].client.post(f"{url}/pause/", {"reason": "MLAT"}, format="json").status_code
+        == 403
+    )
+    paused = cast["kent_supervisor"].client.post(f"{url}/pause/", {"reason": "MLAT to the US"}, format="json")
+    assert paused.status_code == 200 and paused.json()["deadline_state"] == "paused"
+    assert not pending(task)
+    alerts_sweep(now=task.due_at + timedelta(days=5))
+    assert not Alert.objects.filter(task=task, fired_at__isnull=False).exists()  # no alarms while paused
+    Task.objects.filter(pk=task.pk).update(paused_at=db_now() - timedelta(hours=6))
+    resumed = cast["kent_officer"].client.post(f"{url}/resume/")
+    assert resumed.status_code == 200 and resumed.json()["paused_at"] is None
+    task.refresh_from_db()
+    moved = task.due_at - Task.objects.values_list("created_at", flat=True).get(pk=task.pk)
+    assert moved == pytest.approx(timedelta(days=2, hours=6), abs=timedelta(seconds=5))
+    assert resumed.json()["paused_seconds"] == pytest.approx(6 * 3600, abs=5)
+    assert first_step(task).due_at == task.due_at
+    actions = list(AuditEvent.objects.filter(task_id=task.pk).values_list("action", flat=True))
+    assert "task.paused" in actions and "task.resumed" in actions
+
+
+def test_reassignment_restarts_the_accept_clock_for_the_new_holder(cast: dict[str, Persona]) -> None:
+    make_persona("essex_sup", "ESSEX", "supervisor")
+    task = make_task()
+    old = first_step(task, "accept")
+    cast["coordinator"].client.post(
+        f"/api/v1/tasks/{task.pk}/reassign/", {"assignee_org": "ESSEX", "reason": "moved"}, format="json"
+    )
+    old.refresh_from_db()
+    assert old.cancelled_at is not None
+    new = first_step(task, "accept")
+    alerts_sweep(now=new.due_at)
+    new.refresh_from_db()
+    assert new.recipients == ["essex_officer"]
+
+
+def test_completed_tasks_stop_all_alarms(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    cast["kent_officer"].client.post(
+        f"/api/v1/referrals/{task.referral_id}/outcome/",
+        {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": 0,
+         "children_safeguarded": 0, "victims_identified": 0, "suspect_has_access_to_children": False,
+         "safeguarding_needed": False},
+        format="json",
+    )  # fmt: skip
+    assert not pending(task)
+
+
+def test_enqueueing_happens_only_after_commit(
+    cast: dict[str, Persona], django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    task = make_task()
+    step = first_step(task, "accept")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        alert_fire(alert_id=step.pk, now=step.due_at)
+    assert len(callbacks) == 1  # the email job for the one recipient, queued for after commit
+
+
+def test_declining_tells_the_hub_at_once(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    cast["kent_officer"].client.post(
+        f"/api/v1/tasks/{task.pk}/decline/", {"reason": "not_our_area"}, format="json"
+    )
+    inbox = cast["coordinator"].client.get("/api/v1/notifications/").json()["results"]
+    assert any("declined by KENT" in n["subject"] and n["task"] == str(task.pk) for n in inbox)
