@@ -44,7 +44,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         sweep_age = heartbeat_age("sweep")
         checks["sweep_age_seconds"] = round(sweep_age.total_seconds(), 1) if sweep_age is not None else None
         oldest = oldest_due_unfired_age()
-        checks["oldest_due_unfired_age_seconds"] = round(oldest.total_seconds(), 1) if oldest is not None else None
+        checks["oldest_due_unfired_age_seconds"] = None if oldest is None else round(oldest.total_seconds(), 1)
         if sweep_age is None or sweep_age.total_seconds() > SWEEP_STALE_AFTER_SECONDS:
             checks["sweep"] = "stale" if sweep_age is not None else "never ran"
             healthy = False

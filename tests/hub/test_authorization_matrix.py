@@ -139,9 +139,11 @@ OPS = [
        body=lambda _: {"action": "safe_and_well_check", "children_identified": 1}, expect=WORK_TASK_CREATE),
     Op("post", "/api/v1/tasks/{id}/acknowledge/", _escalated, body=lambda _: {"note": "mine"},
        expect=row(200, 403, 404, 404, 200, 200, 404, 200, 404, 404)),
-    Op("post", "/api/v1/tasks/{id}/pause/", lambda: make_task(accepted=True), body=lambda _: {"reason": "MLAT"},
+    Op("post", "/api/v1/tasks/{id}/pause/", lambda: make_task(accepted=True),
+       body=lambda _: {"reason": "MLAT"},
        expect=row(403, 403, 404, 404, 403, 200, 404, 403, 404, 404)),
-    Op("post", "/api/v1/tasks/{id}/resume/", _paused, expect=row(200, 403, 404, 404, 200, 200, 404, 403, 404, 404)),
+    Op("post", "/api/v1/tasks/{id}/resume/", _paused,
+       expect=row(200, 403, 404, 404, 200, 200, 404, 403, 404, 404)),
     Op("get", "/api/v1/notifications/", None, expect=ALL_200),
     Op("get", "/api/v1/notifications/unread-count/", None, expect=ALL_200),
     # Only its recipient can even see a notification.

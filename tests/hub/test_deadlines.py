@@ -75,7 +75,7 @@ def test_breach_climbs_officer_supervisor_region_hub_with_the_policy_wait(cast: 
         (3, "region", start + timedelta(hours=2), ["ersou_coordinator"]),
         (4, "hub", start + timedelta(hours=3), ["coordinator"]),
     ]
-    for step, level, due, recipients in expected[1:]:
+    for step, _level, due, _recipients in expected[1:]:
         alerts_sweep(now=due - timedelta(seconds=1))
         assert not Alert.objects.filter(task=task, clock="act", step=step, fired_at__isnull=False).exists()
         alerts_sweep(now=due)
