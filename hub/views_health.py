@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,10 @@ from hub.services.heartbeat import heartbeat_age
 HEARTBEAT_STALE_AFTER_SECONDS = 5 * 60
 SWEEP_STALE_AFTER_SECONDS = 5 * 60  # beat runs the sweep every minute
 DUE_UNFIRED_LIMIT_SECONDS = 3 * 60  # an alert due longer ago than this has been missed
+
+
+def _seconds(age: timedelta | None) -> float | None:
+    return None if age is None else round(age.total_seconds(), 1)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -42,9 +47,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["beat"] = "ok"
     if checks["database"] == "ok":
         sweep_age = heartbeat_age("sweep")
-        checks["sweep_age_seconds"] = round(sweep_age.total_seconds(), 1) if sweep_age is not None else None
         oldest = oldest_due_unfired_age()
-        checks["oldest_due_unfired_age_seconds"] = None if oldest is None else round(oldest.total_seconds(), 1)
+        checks["sweep_age_seconds"] = _seconds(sweep_age)
+        checks["oldest_due_unfired_age_seconds"] = _seconds(oldest)
         if sweep_age is None or sweep_age.total_seconds() > SWEEP_STALE_AFTER_SECONDS:
             checks["sweep"] = "stale" if sweep_age is not None else "never ran"
             healthy = False
