@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
@@ -288,12 +289,13 @@ def alerts_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
     )
     if soon and now is None:
         for alert_id, due_at in soon:
-            enqueue_now(
-                "hub.tasks.alert_fire_job",
-                alert_id,
-                countdown=max(0.0, (due_at - horizon_now).total_seconds()),
-            )
-        result.accelerated = len(soon)
+            # A rate limiter, not correctness: two beats (or two sweeps a minute apart) should
+            # not queue the same accelerator twice. Losing the key (a Redis flush) only means a
+            # duplicate job, which is a no-op.
+            if cache.add(f"vihub:accel:{alert_id}", 1, timeout=int(SWEEP_LOOKAHEAD.total_seconds()) * 2):
+                countdown = max(0.0, (due_at - horizon_now).total_seconds())
+                enqueue_now("hub.tasks.alert_fire_job", alert_id, countdown=countdown)
+                result.accelerated += 1
     oldest = oldest_due_unfired_age(horizon_now)
     result.oldest_pending_age_seconds = oldest.total_seconds() if oldest else None
     return result
