@@ -20,5 +20,6 @@ app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"))
 app.conf.beat_schedule = {
     "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},
     "deadline-sweep": {"task": "hub.tasks.deadline_sweep_job", "schedule": 60.0},
+    "outbox-drain": {"task": "safeguarding.tasks.outbox_drain_job", "schedule": 15.0},
 }
 app.autodiscover_tasks()

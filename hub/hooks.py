@@ -20,3 +20,19 @@ def register_outcome_view(view: OutcomeView) -> None:
 def outcome_view(referral: Referral, *, internal: bool) -> dict[str, Any] | None:
     """The referral's outcome as shown to a caller; ``internal`` adds spoke-internal text."""
     return _outcome_view(referral, internal) if _outcome_view is not None else None
+
+
+ReferralListener = Callable[[Referral, str], None]
+_referral_listeners: list[ReferralListener] = []
+
+
+def register_referral_listener(listener: ReferralListener) -> None:
+    if listener not in _referral_listeners:
+        _referral_listeners.append(listener)
+
+
+def referral_event(referral: Referral, event_type: str) -> None:
+    """Tell listeners (the outcome-feedback outbox) about a key status change, inside the
+    caller's transaction, so the change and its notification commit or roll back together."""
+    for listener in _referral_listeners:
+        listener(referral, event_type)

@@ -9,7 +9,9 @@ class SafeguardingConfig(AppConfig):
     name = "safeguarding"
 
     def ready(self) -> None:
-        from hub.hooks import register_outcome_view
+        from hub.hooks import register_outcome_view, register_referral_listener
         from safeguarding.api.views import outcome_as_dict
+        from safeguarding.feedback import outbox_emit
 
         register_outcome_view(outcome_as_dict)
+        register_referral_listener(outbox_emit)

@@ -68,3 +68,102 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.justice_outcome}/{self.safeguarding_outcome} for {self.referral_id}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where an agency wants to hear about its referrals. Signed per Standard Webhooks with a
+    per-endpoint secret; during a rotation the previous secret signs too, until it expires."""
+
+    class EventType(models.TextChoices):
+        OUTCOME_RECORDED = "referral.outcome_recorded", "Outcome recorded"
+        TRIAGED = "referral.triaged", "Triaged"
+        NON_ACTIONABLE = "referral.non_actionable", "Closed as non-actionable"
+        ALLOCATED = "referral.allocated", "Allocated to a spoke"
+        CLOSED = "referral.closed", "Closed"
+
+    DEFAULT_EVENTS = [EventType.OUTCOME_RECORDED.value]
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="webhook")
+    url = models.URLField(max_length=500)
+    event_types = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.agency.code} → {self.url}"
+
+
+class OutboxEvent(models.Model):
+    """A message to an agency, written in the same transaction as the change it reports.
+
+    Its ``id`` is the ``webhook-id`` of every delivery attempt, so a receiver deduplicates
+    retries. Delivery is at least once: pending rows are picked up by the drain job until a
+    2xx, a 410 (endpoint disabled), or the retry horizon (3 days) ends them.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (gave up)"
+        DISABLED = "disabled", "Endpoint disabled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="+")
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_due_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["agency", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.agency_id} ({self.status})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.id.hex}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt to deliver an outbox event: when, what came back, how long it took."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="attempts_log")
+    url = models.URLField(max_length=500)
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    is_replay = models.BooleanField(default=False)
+    replayed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["attempted_at"]
+        indexes = [models.Index(fields=["event", "attempted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} @ {self.attempted_at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error}"

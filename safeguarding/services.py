@@ -10,7 +10,8 @@ from hub.models import Organisation, Referral, Task, User
 from hub.services.alerts import alerts_cancel_for_tasks
 from hub.services.audit import audit_record
 from hub.services.referrals import referral_record_outcome_facts
-from safeguarding.models import Outcome, SafeguardingAction
+from safeguarding.feedback import outbox_emit
+from safeguarding.models import Outcome, SafeguardingAction, WebhookEndpoint
 
 
 @transaction.atomic
@@ -123,6 +124,7 @@ def outcome_record(
         status=Task.Status.COMPLETED, completed_at=now, updated_at=now
     )
     alerts_cancel_for_tasks(task_ids=completed)
+    outbox_emit(referral, WebhookEndpoint.EventType.OUTCOME_RECORDED)
     audit_record(
         actor=actor,
         action="outcome.recorded",

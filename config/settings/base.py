@@ -205,6 +205,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vihub@localhost")
 # --- Domain knobs ---------------------------------------------------------------------------
 VIHUB_HEARTBEAT_INTERVAL = timedelta(seconds=env_int("VIHUB_HEARTBEAT_SECONDS", 60, minimum=5))
 VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", False)
+# Outcome webhooks: retry with exponential backoff and jitter from this base, for this long.
+VIHUB_WEBHOOK_RETRY_BASE_SECONDS = env_int("VIHUB_WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+VIHUB_WEBHOOK_RETRY_FOR = timedelta(days=env_int("VIHUB_WEBHOOK_RETRY_DAYS", 3, minimum=1))
+VIHUB_WEBHOOK_SECRET_OVERLAP = timedelta(hours=env_int("VIHUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0))
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition
+from hub.hooks import referral_event
 from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
 from hub.services.audit import audit_record
 
@@ -144,6 +145,8 @@ def referral_triage(
         "access_to_children": access,
         "information_incomplete": is_information_incomplete,
     }
+    if before["grade"] is None:
+        referral_event(referral, "referral.triaged")
     audit_record(
         actor=actor,
         action="referral.regraded" if before["grade"] is not None else "referral.triaged",
@@ -173,6 +176,7 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
     referral.save(
         update_fields=["status", "non_actionable_reason", "closure_note", "closed_at", "updated_at"]
     )
+    referral_event(referral, "referral.non_actionable")
     audit_record(
         actor=actor,
         action="referral.non_actionable",
@@ -217,6 +221,7 @@ def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referr
     referral.closed_at = timezone.now()
     referral.closure_note = note
     referral.save(update_fields=["status", "closed_at", "closure_note", "updated_at"])
+    referral_event(referral, "referral.closed")
     audit_record(
         actor=actor,
         action="referral.closed",

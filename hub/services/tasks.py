@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition
+from hub.hooks import referral_event
 from hub.models import Organisation, Referral, Task, TaskTransfer, User
 from hub.services.alerts import alerts_reschedule
 from hub.services.audit import audit_record
@@ -58,6 +59,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     if referral.status != Referral.Status.ALLOCATED:
         referral.status = Referral.Status.ALLOCATED
         referral.save(update_fields=["status", "updated_at"])
+        referral_event(referral, "referral.allocated")
     audit_record(
         actor=actor,
         action="task.allocated",

@@ -3,8 +3,12 @@ from __future__ import annotations
 from rest_framework.routers import SimpleRouter
 
 from safeguarding.api.views import ReferralOutcomeViewSet, TaskSafeguardingViewSet
+from safeguarding.api.webhooks import DeliveryViewSet, FeedbackStatsViewSet, WebhookViewSet
 
 router = SimpleRouter()
 router.register("tasks", TaskSafeguardingViewSet, basename="task-safeguarding")
 router.register("referrals", ReferralOutcomeViewSet, basename="referral-outcome")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("feedback", FeedbackStatsViewSet, basename="feedback")
 urlpatterns = router.urls

@@ -23,6 +23,8 @@ from rest_framework.test import APIClient
 
 from hub.models import Notification, Task, User
 from hub.services.alerts import alerts_sweep, task_pause
+from safeguarding.feedback import webhook_endpoint_set
+from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
 from spokes.services import lead_create
 from tests.conftest import Persona
@@ -58,6 +60,16 @@ def _paused() -> Task:
 def _notification_for_kent_officer() -> Notification:
     officer = User.objects.get(username="kent_officer")
     return Notification.objects.create(recipient=officer, kind="reminder", subject="matrix")
+
+
+def _endpoint() -> Any:
+    return webhook_endpoint_set(agency=org("NCMEC"), url="http://127.0.0.1:9/hook", actor=None)[0]
+
+
+def _outbox_event() -> Any:
+    _endpoint()
+    task = _outcome_recorded()
+    return OutboxEvent.objects.get(referral=task.referral, event_type="referral.outcome_recorded")
 
 
 def _lead() -> Any:
@@ -150,6 +162,17 @@ OPS = [
     Op("post", "/api/v1/notifications/{id}/read/", _notification_for_kent_officer,
        expect=row(404, 404, 404, 404, 200, 404, 404, 404, 404, 404)),
     Op("get", "/api/v1/escalations/", None, expect=row(200, 200, 403, 403, 200, 200, 200, 200, 200, 200)),
+    Op("get", "/api/v1/webhooks/", None, expect=row(200, 200, 200, 200, 403, 403, 403, 403, 403, 403)),
+    Op("post", "/api/v1/webhooks/", None, body=lambda _: {"agency": "IWF", "url": "http://127.0.0.1:9/iwf"},
+       expect=row(201, 403, 403, 403, 403, 403, 403, 403, 403, 403)),
+    Op("get", "/api/v1/webhooks/{id}/", _endpoint, expect=row(200, 200, 200, 404, 404, 404, 404, 404, 404, 404)),
+    Op("post", "/api/v1/webhooks/{id}/rotate-secret/", _endpoint,
+       expect=row(200, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
+    Op("get", "/api/v1/webhooks/{id}/deliveries/", _endpoint,
+       expect=row(200, 200, 200, 404, 404, 404, 404, 404, 404, 404)),
+    Op("post", "/api/v1/deliveries/{id}/replay/", _outbox_event, body=lambda _: {"reason": "matrix"},
+       expect=row(200, 404, 404, 404, 404, 404, 404, 404, 404, 404)),
+    Op("get", "/api/v1/feedback/stats/", None, expect=row(200, 200, 403, 403, 403, 403, 403, 403, 403, 403)),
     Op("get", "/api/v1/leads/{id}/", _lead, expect=SEE_TASK),
     Op("patch", "/api/v1/leads/{id}/", _lead, body=lambda _: {"status": "in_progress"}, expect=WORK_TASK),
 ]  # fmt: skip

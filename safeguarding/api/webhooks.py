@@ -1,0 +1,202 @@
+"""Outcome-feedback endpoints, the delivery log, replay, and the hub's feedback figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api.base import HubViewSet
+from hub.api.fields import OrgCodeField
+from hub.models import Membership, Organisation
+from hub.policies import HUB_ROLES, READ_ALL_ROLES
+from hub.services.audit import audit_record
+from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
+from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
+
+R = Membership.Role
+ENDPOINT_READERS = frozenset({R.COORDINATOR, R.AUDITOR, R.AGENCY})
+
+
+def endpoints_for(membership: Membership) -> QuerySet[WebhookEndpoint]:
+    queryset = WebhookEndpoint.objects.select_related("agency")
+    if membership.role in READ_ALL_ROLES:
+        return queryset
+    if membership.role == R.AGENCY:
+        return queryset.filter(agency_id=membership.organisation_id)
+    return queryset.none()
+
+
+class EndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+    agency = serializers.CharField(source="agency.code")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "agency",
+            "url",
+            "event_types",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EndpointWithSecretSerializer(EndpointSerializer):
+    secret = serializers.CharField(allow_null=True, help_text="Shown once, when it is created or rotated.")
+
+    class Meta(EndpointSerializer.Meta):
+        fields = [*EndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class EndpointInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    agency = OrgCodeField(kinds={Organisation.Kind.AGENCY})
+    url = serializers.URLField(max_length=500)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
+        required=False,
+        allow_empty=False,
+    )
+
+
+class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
+    replayed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["attempted_at", "url", "status_code", "latency_ms", "error", "is_replay", "replayed_by"]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer[OutboxEvent]):
+    webhook_id = serializers.CharField()
+    agency = serializers.CharField(source="agency.code")
+    attempts_log = AttemptSerializer(many=True)
+
+    class Meta:
+        model = OutboxEvent
+        fields = [
+            "id", "webhook_id", "agency", "referral", "event_type", "status", "attempts", "next_attempt_at",
+            "delivered_at", "last_error", "created_at", "attempts_log",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReplayInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReplayOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.CharField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+
+
+class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
+    """/webhooks/: the hub registers and rotates agencies' endpoints; an agency reads its own
+    endpoint and delivery log."""
+
+    queryset = WebhookEndpoint.objects.all()
+    serializer_class = EndpointSerializer
+    pagination_class = None
+    required_roles = {
+        "list": ENDPOINT_READERS,
+        "retrieve": ENDPOINT_READERS,
+        "create": HUB_ROLES,
+        "rotate_secret": HUB_ROLES,
+        "deliveries": ENDPOINT_READERS,
+    }
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[WebhookEndpoint]:
+        return endpoints_for(membership)
+
+    @extend_schema(request=EndpointInputSerializer, responses={201: EndpointWithSecretSerializer})
+    def create(self, request: Request) -> Response:
+        data = EndpointInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint, secret = webhook_endpoint_set(
+            agency=data.validated_data["agency"],
+            url=data.validated_data["url"],
+            actor=request.user,  # type: ignore[arg-type]
+            event_types=data.validated_data.get("event_types"),
+        )
+        body = {**EndpointSerializer(endpoint).data, "secret": secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=EndpointWithSecretSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
+        endpoint = self.get_object()
+        secret = webhook_secret_rotate(endpoint=endpoint, actor=request.user)  # type: ignore[arg-type]
+        return Response({**EndpointSerializer(endpoint).data, "secret": secret})
+
+    @extend_schema(responses=DeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        endpoint = self.get_object()
+        events = list(
+            OutboxEvent.objects.filter(agency_id=endpoint.agency_id)
+            .select_related("agency")
+            .prefetch_related("attempts_log__replayed_by")
+            .order_by("-created_at")[:200]
+        )
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action="webhook.deliveries_viewed",
+            object_type="webhook_endpoint",
+            object_id=endpoint.pk,
+            changes={"ids": [str(e.pk) for e in events]},
+        )
+        return Response(DeliverySerializer(events, many=True).data)
+
+
+class DeliveryViewSet(HubViewSet):
+    """/deliveries/{id}/replay/: the hub re-sends one event, with a reason (a disclosure)."""
+
+    queryset = OutboxEvent.objects.all()
+    required_roles = {"replay": HUB_ROLES}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[OutboxEvent]:
+        if membership.role in HUB_ROLES:
+            return OutboxEvent.objects.select_related("agency")
+        return OutboxEvent.objects.none()
+
+    @extend_schema(request=ReplayInputSerializer, responses=ReplayOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        data = ReplayInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = delivery_replay(event=event, actor=request.user, reason=data.validated_data["reason"])  # type: ignore[arg-type]
+        return Response({"status": result.status, "status_code": result.status_code, "error": result.error})
+
+
+class FeedbackStatsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    outcomes_recorded = serializers.IntegerField()
+    outcomes_fed_back = serializers.IntegerField()
+    fed_back_share = serializers.FloatField(allow_null=True)
+    outcome_to_delivery_seconds_p50 = serializers.FloatField(allow_null=True)
+    outcome_to_delivery_seconds_p95 = serializers.FloatField(allow_null=True)
+    failing_endpoints = serializers.ListField(child=serializers.DictField())
+
+
+class FeedbackStatsViewSet(HubViewSet):
+    queryset = OutboxEvent.objects.none()
+    required_roles = {"stats": READ_ALL_ROLES}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Any]:
+        return OutboxEvent.objects.none()
+
+    @extend_schema(responses=FeedbackStatsSerializer)
+    @action(detail=False, methods=["get"])
+    def stats(self, request: Request) -> Response:
+        return Response(feedback_stats())

@@ -1,0 +1,429 @@
+"""Outcome feedback to the referring agency: the outbox, signed delivery with retries, the
+delivery log, replay, endpoint registration and the accountability figures.
+
+Guarantees: an event is written in the same transaction as the change it reports (rolled
+back → nothing sent); delivery is at least once with a stable ``webhook-id``; a 2xx ends it
+and is audited as a disclosure (who, what, to which agency, when); a 410 disables the
+endpoint and tells the hub; other failures retry with exponential backoff and jitter until
+the retry horizon (3 days by default), then the hub is told.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hub.clock import db_now
+from hub.exceptions import DomainError
+from hub.jobs import enqueue_now, enqueue_on_commit
+from hub.models import Membership, Notification, Organisation, Referral, User
+from hub.services.audit import audit_record
+from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
+from safeguarding.webhooks import UnsafeTarget, new_secret, post, signature_header, vet_url
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=90)  # longer than one attempt's timeout; a crashed sender's lease expires
+MAX_BACKOFF = timedelta(hours=6)
+USER_AGENT = "VIHub-Webhooks/1"
+
+
+# --- Payloads -------------------------------------------------------------------------------
+
+
+def referral_payload(referral: Referral, event_type: str, at: datetime) -> dict[str, Any]:
+    """Thin by design: ids, status and outcome codes/counts. Never free text, never anything
+    that could identify a victim, never a spoke's internal notes."""
+    outcome = Outcome.objects.filter(referral=referral).first()
+    return {
+        "type": event_type,
+        "timestamp": at.isoformat(),
+        "data": {
+            "referral_id": str(referral.pk),
+            "external_id": referral.external_id,
+            "status": referral.status,
+            "outcome": None
+            if outcome is None
+            else {
+                "justice_outcome": outcome.justice_outcome,
+                "safeguarding_outcome": outcome.safeguarding_outcome,
+                "arrests": outcome.arrests,
+                "children_safeguarded": outcome.children_safeguarded,
+                "victims_identified": outcome.victims_identified,
+            },
+        },
+    }
+
+
+def outbox_emit(referral: Referral, event_type: str) -> OutboxEvent | None:
+    """Write the event for the referring agency, if it has an active endpoint subscribed to
+    this type. Runs inside the caller's transaction; the delivery job is enqueued on commit."""
+    endpoint = WebhookEndpoint.objects.filter(agency_id=referral.agency_id, is_active=True).first()
+    if endpoint is None or event_type not in endpoint.event_types:
+        return None
+    now = db_now()
+    event = OutboxEvent.objects.create(
+        agency_id=referral.agency_id,
+        referral=referral,
+        event_type=event_type,
+        payload=referral_payload(referral, event_type, now),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    enqueue_on_commit("safeguarding.tasks.webhook_deliver_job", event.pk)
+    return event
+
+
+# --- Delivery -------------------------------------------------------------------------------
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = timedelta(seconds=settings.VIHUB_WEBHOOK_RETRY_BASE_SECONDS)
+    delay = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return delay * random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not a secret)
+
+
+def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    secrets_ = [endpoint.secret]
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_expires_at
+        and endpoint.previous_secret_expires_at > now
+    ):
+        secrets_.append(endpoint.previous_secret)
+    return secrets_
+
+
+def _notify_hub(subject: str, body: str) -> None:
+    hub_coordinators = User.objects.filter(
+        is_active=True,
+        membership__role=Membership.Role.COORDINATOR,
+        membership__organisation__kind=Organisation.Kind.HUB,
+    )
+    created = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, kind="webhook", subject=subject, body=body)
+            for user in hub_coordinators
+        ]
+    )
+    for notification in created:
+        enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: str
+    status_code: int | None = None
+    error: str = ""
+
+
+def _claim(event_id: object, now: datetime) -> bool:
+    """Compare-and-set lease: only one sender at a time, and a crashed sender's lease expires."""
+    return (
+        OutboxEvent.objects.filter(pk=event_id, next_attempt_at__lte=now)
+        .filter(
+            Q(status=OutboxEvent.Status.PENDING)
+            | Q(status=OutboxEvent.Status.SENDING, lease_expires_at__lt=now)
+        )
+        .update(status=OutboxEvent.Status.SENDING, lease_expires_at=now + LEASE)
+        == 1
+    )
+
+
+def _send(event: OutboxEvent, endpoint: WebhookEndpoint, now: datetime) -> tuple[Any, int]:
+    body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": event.webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(
+            secrets_=_signing_secrets(endpoint, now), msg_id=event.webhook_id, timestamp=timestamp, body=body
+        ),
+    }
+    return post(
+        url=endpoint.url, body=body, headers=headers, allow_loopback=settings.VIHUB_ALLOW_LOOPBACK_WEBHOOKS
+    ), timestamp
+
+
+def _audit_disclosure(
+    event: OutboxEvent, endpoint: WebhookEndpoint, actor: User | None, justification: str
+) -> None:
+    audit_record(
+        actor=actor,
+        action="referral.disclosed",
+        object_type="outbox_event",
+        object_id=event.pk,
+        referral_id=event.referral_id,
+        recipient=f"{endpoint.agency.code} {endpoint.url}",
+        changes={"webhook_id": event.webhook_id, "type": event.event_type, "payload": event.payload["data"]},
+        justification=justification or f"{event.event_type} feedback to the referring agency",
+    )
+
+
+def webhook_deliver(*, event_id: object) -> DeliveryResult:
+    """One delivery attempt, if the event is due and nobody else holds it. Safe to run twice."""
+    now = db_now()
+    if not _claim(event_id, now):
+        return DeliveryResult("not_claimed")
+    event = OutboxEvent.objects.select_related("agency").get(pk=event_id)
+    endpoint = WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
+    if endpoint is None or not endpoint.is_active:
+        OutboxEvent.objects.filter(pk=event.pk).update(
+            status=OutboxEvent.Status.DISABLED, lease_expires_at=None
+        )
+        return DeliveryResult("disabled")
+    result, _ = _send(event, endpoint, now)  # outside any transaction: no locks held during I/O
+    finished = db_now()
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            event=event,
+            url=endpoint.url,
+            attempted_at=now,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error,
+        )
+        attempts = event.attempts + 1
+        code = result.status_code
+        if code is not None and 200 <= code < 300:
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                status=OutboxEvent.Status.DELIVERED,
+                attempts=attempts,
+                delivered_at=finished,
+                lease_expires_at=None,
+            )
+            _audit_disclosure(event, endpoint, None, "")
+            return DeliveryResult("delivered", code)
+        if code == 410:
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                status=OutboxEvent.Status.DISABLED,
+                attempts=attempts,
+                last_error="410 Gone",
+                lease_expires_at=None,
+            )
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                is_active=False, disabled_at=finished, disabled_reason="Receiver answered 410 Gone"
+            )
+            audit_record(
+                actor=None,
+                action="webhook.disabled",
+                object_type="webhook_endpoint",
+                object_id=endpoint.pk,
+                recipient=endpoint.agency.code,
+                changes={"reason": "410 Gone", "url": endpoint.url},
+            )
+            _notify_hub(
+                f"Webhook for {endpoint.agency.code} disabled (410 Gone)",
+                f"{endpoint.url} answered 410; outcome feedback to {endpoint.agency.name} has stopped.",
+            )
+            return DeliveryResult("disabled", code)
+        error = result.error or f"HTTP {code}"
+        if finished - event.created_at >= settings.VIHUB_WEBHOOK_RETRY_FOR:
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                status=OutboxEvent.Status.FAILED,
+                attempts=attempts,
+                last_error=error[:300],
+                lease_expires_at=None,
+            )
+            _notify_hub(
+                f"Outcome feedback to {endpoint.agency.code} failed for good",
+                f"Event {event.webhook_id} could not be delivered to {endpoint.url}: {error}",
+            )
+            return DeliveryResult("failed", code, error)
+        delay = _backoff(attempts)
+        OutboxEvent.objects.filter(pk=event.pk).update(
+            status=OutboxEvent.Status.PENDING,
+            attempts=attempts,
+            last_error=error[:300],
+            next_attempt_at=finished + delay,
+            lease_expires_at=None,
+        )
+        if delay.total_seconds() <= 300:  # short retries ride an ETA; longer ones wait for the drain
+            transaction.on_commit(
+                lambda: enqueue_now(
+                    "safeguarding.tasks.webhook_deliver_job", event.pk, countdown=delay.total_seconds()
+                )
+            )
+        return DeliveryResult("retrying", code, error)
+
+
+def outbox_drain(*, limit: int = 500) -> int:
+    """Enqueue delivery for everything due: lost jobs (a Redis flush, a crash between commit
+    and enqueue), expired leases, and retries beyond the ETA horizon."""
+    now = db_now()
+    due = list(
+        OutboxEvent.objects.filter(next_attempt_at__lte=now)
+        .filter(
+            Q(status=OutboxEvent.Status.PENDING)
+            | Q(status=OutboxEvent.Status.SENDING, lease_expires_at__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in due:
+        enqueue_now("safeguarding.tasks.webhook_deliver_job", event_id)
+    return len(due)
+
+
+def delivery_replay(*, event: OutboxEvent, actor: User, reason: str) -> DeliveryResult:
+    """The hub re-sends an event now (same webhook-id, fresh signature), with a reason. The
+    replay is audited as a disclosure by that person, whatever the receiver answers."""
+    if not reason.strip():
+        raise DomainError("Give a reason for re-sending this to the agency", field="reason")
+    endpoint = WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
+    if endpoint is None or not endpoint.is_active:
+        raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
+    now = db_now()
+    result, _ = _send(event, endpoint, now)
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            event=event,
+            url=endpoint.url,
+            attempted_at=now,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error,
+            is_replay=True,
+            replayed_by=actor,
+        )
+        _audit_disclosure(event, endpoint, actor, f"replay: {reason}")
+        if (
+            result.status_code
+            and 200 <= result.status_code < 300
+            and event.status != OutboxEvent.Status.DELIVERED
+        ):
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                status=OutboxEvent.Status.DELIVERED, delivered_at=db_now()
+            )
+    return DeliveryResult("replayed", result.status_code, result.error)
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_endpoint_set(
+    *, agency: Organisation, url: str, actor: User | None, event_types: list[str] | None = None
+) -> tuple[WebhookEndpoint, str | None]:
+    """Register (or re-point) an agency's endpoint. Returns the secret when a new one was made
+    (first registration); it is shown once. The URL is vetted now and again at every send."""
+    if agency.kind != Organisation.Kind.AGENCY:
+        raise DomainError(f"{agency.code} is not an upstream agency", field="agency")
+    try:
+        vet_url(url, allow_loopback=settings.VIHUB_ALLOW_LOOPBACK_WEBHOOKS)
+    except UnsafeTarget as exc:
+        raise DomainError(str(exc), field="url") from exc
+    events = sorted(set(event_types or WebhookEndpoint.DEFAULT_EVENTS))
+    unknown = set(events) - set(WebhookEndpoint.EventType.values)
+    if unknown:
+        raise DomainError(f"Unknown event types: {', '.join(sorted(unknown))}", field="event_types")
+    endpoint = WebhookEndpoint.objects.select_for_update().filter(agency=agency).first()
+    secret: str | None = None
+    if endpoint is None:
+        secret = new_secret()
+        endpoint = WebhookEndpoint.objects.create(agency=agency, url=url, event_types=events, secret=secret)
+        before: dict[str, Any] | None = None
+    else:
+        before = {"url": endpoint.url, "event_types": endpoint.event_types, "is_active": endpoint.is_active}
+        endpoint.url, endpoint.event_types = url, events
+        endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
+        endpoint.save(
+            update_fields=["url", "event_types", "is_active", "disabled_at", "disabled_reason", "updated_at"]
+        )
+    audit_record(
+        actor=actor,
+        action="webhook.registered",
+        object_type="webhook_endpoint",
+        object_id=endpoint.pk,
+        recipient=agency.code,
+        changes={"before": before, "after": {"url": url, "event_types": events}},
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor: User | None) -> str:
+    """New secret now; the old one keeps signing alongside it for the overlap period, so a
+    receiver can switch without missing a message."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + settings.VIHUB_WEBHOOK_SECRET_OVERLAP
+    endpoint.secret = secret
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="webhook.secret_rotated",
+        object_type="webhook_endpoint",
+        object_id=endpoint.pk,
+        recipient=endpoint.agency.code,
+        changes={"previous_secret_expires_at": endpoint.previous_secret_expires_at.isoformat()},
+    )
+    return secret
+
+
+# --- Accountability figures ----------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def feedback_stats() -> dict[str, Any]:
+    """Share of outcomes fed back, outcome→confirmed-delivery time (p50/p95), failing endpoints."""
+    outcomes = Outcome.objects.count()
+    delivered = OutboxEvent.objects.filter(
+        event_type=WebhookEndpoint.EventType.OUTCOME_RECORDED, status=OutboxEvent.Status.DELIVERED
+    )
+    fed_back = delivered.values("referral").distinct().count()
+    seconds = [
+        (row["delivered_at"] - row["created_at"]).total_seconds()
+        for row in delivered.values("created_at", "delivered_at")
+        if row["delivered_at"]
+    ]
+    failing = []
+    for endpoint in WebhookEndpoint.objects.select_related("agency"):
+        stuck = OutboxEvent.objects.filter(
+            agency_id=endpoint.agency_id,
+            status__in=[OutboxEvent.Status.PENDING, OutboxEvent.Status.SENDING],
+            attempts__gt=0,
+        )
+        if not endpoint.is_active or stuck.exists():
+            failing.append(
+                {
+                    "agency": endpoint.agency.code,
+                    "url": endpoint.url,
+                    "is_active": endpoint.is_active,
+                    "disabled_reason": endpoint.disabled_reason,
+                    "events_waiting": stuck.count(),
+                    "last_error": stuck.order_by("-next_attempt_at")
+                    .values_list("last_error", flat=True)
+                    .first()
+                    or "",
+                }
+            )
+    return {
+        "outcomes_recorded": outcomes,
+        "outcomes_fed_back": fed_back,
+        "fed_back_share": round(fed_back / outcomes, 4) if outcomes else None,
+        "outcome_to_delivery_seconds_p50": _percentile(seconds, 50),
+        "outcome_to_delivery_seconds_p95": _percentile(seconds, 95),
+        "failing_endpoints": failing,
+    }
