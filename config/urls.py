@@ -12,11 +12,17 @@ api_v1 = [
     path("", include("hub.api.urls")),
     path("", include("spokes.api.urls")),
     path("", include("safeguarding.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        name="schema",
+    ),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),
     path("", include("hub.web.urls")),
+    path("", include("spokes.web.urls")),
+    path("", include("safeguarding.web.urls")),
 ]

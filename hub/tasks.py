@@ -7,6 +7,7 @@ import logging
 from hub.celery_utils import vihub_job
 from hub.jobs import enqueue_now
 from hub.services.alerts import alert_fire, alerts_sweep
+from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.heartbeat import heartbeat_beat
 from hub.services.notifications import notification_email, notifications_unsent
 
@@ -48,3 +49,19 @@ def alert_fire_job(alert_id: str) -> str:
 @vihub_job(queue="default", soft_time_limit=30, time_limit=45, autoretry_for=(OSError,), max_retries=5)
 def notification_email_job(notification_id: str) -> bool:
     return notification_email(notification_id=notification_id)
+
+
+@vihub_job(queue="default", soft_time_limit=60, time_limit=90)
+def audit_checkpoint_job() -> int | None:
+    """Sign the head of the audit trail (idempotent: nothing new, nothing written)."""
+    checkpoint = audit_checkpoint()
+    return checkpoint.seq if checkpoint else None
+
+
+@vihub_job(queue="default", soft_time_limit=1800, time_limit=1900)
+def audit_verify_job() -> bool:
+    """Re-verify the whole trail; the result is shown to auditors and in /healthz."""
+    result = audit_verify()
+    if not result.ok:
+        log.error("AUDIT TRAIL VERIFICATION FAILED at #%s: %s", result.first_bad_seq, result.message)
+    return result.ok

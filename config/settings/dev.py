@@ -6,6 +6,7 @@ email printed to the console.
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from config.env import env_bool, env_secret
@@ -27,7 +28,20 @@ def _local_secret_key() -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _local_audit_key() -> str:
+    """Dev only: an Ed25519 key generated into the data dir (production: from env or file)."""
+    configured = env_secret("VIHUB_AUDIT_SIGNING_KEY")
+    if configured:
+        return configured
+    path = DATA_DIR / "audit_signing_key"
+    if not path.exists():
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode(), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
 SECRET_KEY = _local_secret_key()
+VIHUB_AUDIT_SIGNING_KEY = _local_audit_key()
 VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

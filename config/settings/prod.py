@@ -11,6 +11,7 @@ from config.settings.base import DATABASES, REDIS_URL_FROM_ENV
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
+VIHUB_AUDIT_SIGNING_KEY = require("VIHUB_AUDIT_SIGNING_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names VIHub serves")

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from config.settings.base import *  # noqa: F403
 
 SECRET_KEY = secrets.token_urlsafe(50)  # fresh per run: nothing to leak
+VIHUB_AUDIT_SIGNING_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.models.alerts import Alert, Notification
-from hub.models.audit import AuditEvent
+from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
 from hub.models.organisation import ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
 from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
@@ -13,7 +13,9 @@ __all__ = [
     "Alert",
     "Notification",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditVerification",
     "DeadlinePolicy",
     "Heartbeat",
     "Membership",

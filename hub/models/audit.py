@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 
 
-class ImmutableQuerySet(models.QuerySet["AuditEvent"]):
+class ImmutableQuerySet(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only")
 
@@ -76,3 +76,49 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only")
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement "the trail had ``seq`` events and its head hash was ``head_hash``".
+
+    Signed with an Ed25519 key that lives outside the database (env or file), so someone who
+    can rewrite the table and recompute every hash still cannot forge a checkpoint, and a
+    truncated tail shows as events missing below a checkpoint. Append-only like the trail.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    head_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} {self.head_hash[:12]}…"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit checkpoints are append-only")
+        super().save(*args, **kwargs)
+
+
+class AuditVerification(models.Model):
+    """The result of one ``verify_audit`` run, shown to auditors."""
+
+    ran_at = models.DateTimeField()
+    is_ok = models.BooleanField()
+    events_checked = models.BigIntegerField()
+    checkpoints_checked = models.IntegerField()
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField()
+    duration_ms = models.IntegerField()
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.is_ok else 'FAILED'} at {self.ran_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,34 @@
+"""manage.py verify_audit: exit 0 if the audit trail is intact; otherwise name the first bad
+event and exit 1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from hub.services.audit import audit_record
+from hub.services.audit_integrity import audit_verify
+
+
+class Command(BaseCommand):
+    help = "Verify the audit trail's hash chain and signed checkpoints (streams; bounded memory)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--chunk-size", type=int, default=5000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = audit_verify(chunk_size=options["chunk_size"])
+        audit_record(
+            actor=None,
+            actor_display="manage.py verify_audit",
+            action="audit.verified",
+            object_type="audit_trail",
+            outcome="success" if result.ok else "failed",
+            changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
+        )
+        if result.ok:
+            self.stdout.write(f"OK: {result.message} in {result.duration_ms} ms")
+            return
+        self.stderr.write(f"FAILED at event #{result.first_bad_seq}: {result.message}")
+        raise SystemExit(1)

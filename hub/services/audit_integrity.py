@@ -1,0 +1,199 @@
+"""Tamper evidence for the audit trail: signed checkpoints and full verification.
+
+The chain: each event's ``hash`` = SHA-256(0x00 ‖ canonical JSON of its fields incl.
+``prev_hash``), so an event's hash commits to everything before it. A checkpoint signs
+(seq, head hash) with an Ed25519 key kept outside the database, and can be copied to a
+witness file outside the database too.
+
+``audit_verify`` streams the whole trail with a server-side cursor (bounded memory) and
+names the first bad event for: an edited field, a deleted event (gap), an inserted event,
+reordered events, a tail truncated below a checkpoint, and a full rewrite with recomputed
+hashes (the checkpoint's head hash or signature no longer matches).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+
+from hub.clock import db_now
+from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
+from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
+from hub.services.audit import compute_event_hash
+
+ORIGIN = "vihub-audit-trail"
+
+
+def _private_key() -> Ed25519PrivateKey:
+    raw = settings.VIHUB_AUDIT_SIGNING_KEY
+    if not raw:
+        raise ImproperlyConfigured("VIHUB_AUDIT_SIGNING_KEY (or _FILE) is needed to sign audit checkpoints")
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(raw))
+
+
+def public_key() -> Ed25519PublicKey:
+    """The verification key: VIHUB_AUDIT_PUBLIC_KEY if given (a verifier need not hold the
+    private key), else derived from the signing key."""
+    if settings.VIHUB_AUDIT_PUBLIC_KEY:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(settings.VIHUB_AUDIT_PUBLIC_KEY))
+    return _private_key().public_key()
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    return hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
+
+
+def checkpoint_message(seq: int, head_hash: str) -> bytes:
+    """A C2SP-style signed note body: origin, size, root."""
+    return f"{ORIGIN}\n{seq}\n{head_hash}\n".encode()
+
+
+@transaction.atomic
+def audit_checkpoint() -> AuditCheckpoint | None:
+    """Sign the current head of the trail (no-op if nothing was added since the last one).
+
+    Takes the chain lock so the head cannot move while it is read; appends the checkpoint to
+    the witness file if one is configured.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    if head is None:
+        return None
+    last = AuditCheckpoint.objects.order_by("-seq").values_list("seq", flat=True).first()
+    if last is not None and last >= head[0]:
+        return None
+    key = _private_key()
+    signature = base64.b64encode(key.sign(checkpoint_message(head[0], head[1]))).decode()
+    checkpoint = AuditCheckpoint.objects.create(
+        seq=head[0],
+        head_hash=head[1],
+        created_at=db_now(),
+        key_id=key_id(key.public_key()),
+        signature=signature,
+    )
+    witness = settings.VIHUB_AUDIT_CHECKPOINT_LOG
+    if witness:
+        with Path(witness).open("a", encoding="utf-8") as handle:
+            handle.write(f"{checkpoint.seq} {checkpoint.head_hash} {checkpoint.signature}\n")
+    return checkpoint
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    events_checked: int
+    checkpoints_checked: int
+    first_bad_seq: int | None
+    message: str
+    duration_ms: int
+
+
+def _checkpoint_signature_ok(checkpoint: AuditCheckpoint, key: Ed25519PublicKey) -> bool:
+    try:
+        key.verify(
+            base64.b64decode(checkpoint.signature), checkpoint_message(checkpoint.seq, checkpoint.head_hash)
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _witness_checkpoints() -> dict[int, str]:
+    witness = settings.VIHUB_AUDIT_CHECKPOINT_LOG
+    if not witness or not Path(witness).exists():
+        return {}
+    entries: dict[int, str] = {}
+    for line in Path(witness).read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            entries[int(parts[0])] = parts[1]
+    return entries
+
+
+class _Tampered(Exception):
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(message)
+        self.seq, self.message = seq, message
+
+
+def _check_checkpoints(checkpoints: dict[int, AuditCheckpoint], key: Ed25519PublicKey) -> None:
+    for seq, head in _witness_checkpoints().items():
+        if seq not in checkpoints:
+            raise _Tampered(seq, f"checkpoint #{seq} is missing from the database (the witness has it)")
+        if checkpoints[seq].head_hash != head:
+            raise _Tampered(seq, f"checkpoint #{seq} differs from the witness copy")
+    for checkpoint in checkpoints.values():
+        if not _checkpoint_signature_ok(checkpoint, key):
+            raise _Tampered(checkpoint.seq, f"checkpoint #{checkpoint.seq} has a bad signature")
+
+
+def _walk(checkpoints: dict[int, AuditCheckpoint], chunk_size: int, counter: list[int]) -> None:
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    # iterator() streams with a server-side cursor on PostgreSQL: memory stays flat at millions.
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+        seq = event.seq
+        if seq > expected_seq:
+            raise _Tampered(expected_seq, f"event #{expected_seq} is missing (the next present is #{seq})")
+        if seq < expected_seq:
+            raise _Tampered(seq, f"event #{seq} is out of order or duplicated")
+        if event.prev_hash != expected_prev:
+            raise _Tampered(seq, f"event #{seq} does not follow #{seq - 1} (inserted, deleted or reordered)")
+        if compute_event_hash(event) != event.hash:
+            raise _Tampered(seq, f"event #{seq} was altered (its content no longer matches its hash)")
+        checkpoint = checkpoints.get(seq)
+        if checkpoint is not None and checkpoint.head_hash != event.hash:
+            raise _Tampered(
+                seq, f"event #{seq} differs from signed checkpoint #{seq} (the trail was rewritten)"
+            )
+        expected_prev, expected_seq = event.hash, expected_seq + 1
+        counter[0] += 1
+    last_checkpoint = max(checkpoints, default=0)
+    if last_checkpoint >= expected_seq:
+        raise _Tampered(
+            expected_seq,
+            f"event #{expected_seq} is missing: the trail ends at #{expected_seq - 1} "
+            f"but checkpoint #{last_checkpoint} was signed (the tail was truncated)",
+        )
+
+
+def audit_verify(*, chunk_size: int = 5000, record: bool = True) -> VerifyResult:
+    """Walk the whole trail in seq order and check every link, every hash, every checkpoint."""
+    started = time.monotonic()
+    checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}
+    counter = [0]
+    try:
+        _check_checkpoints(checkpoints, public_key())
+        _walk(checkpoints, chunk_size, counter)
+    except _Tampered as bad:
+        return _finish(started, False, counter[0], len(checkpoints), bad.seq, bad.message, record)
+    message = f"{counter[0]} events and {len(checkpoints)} signed checkpoints verified"
+    return _finish(started, True, counter[0], len(checkpoints), None, message, record)
+
+
+def _finish(
+    started: float, ok: bool, checked: int, checkpoints: int, bad: int | None, message: str, record: bool
+) -> VerifyResult:
+    result = VerifyResult(ok, checked, checkpoints, bad, message, int((time.monotonic() - started) * 1000))
+    if record:
+        AuditVerification.objects.create(
+            ran_at=db_now(),
+            is_ok=ok,
+            events_checked=checked,
+            checkpoints_checked=checkpoints,
+            first_bad_seq=bad,
+            message=message,
+            duration_ms=result.duration_ms,
+        )
+    return result
