@@ -4,7 +4,9 @@ append-only triggers switched off."""
 
 from __future__ import annotations
 
+import base64
 import io
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -80,8 +82,8 @@ def _insert(seqs: list[int]) -> int:
     # Make room at #10 and forge an event that links to #9 correctly.
     sql("UPDATE hub_auditevent SET seq = seq + 1000000 WHERE seq >= %s", [seqs[10]])
     sql("UPDATE hub_auditevent SET seq = seq - 1000000 + 1 WHERE seq >= %s", [seqs[10] + 1000000])
-    forged = AuditEvent(seq=seqs[10], occurred_at=AuditEvent.objects.get(seq=seqs[9]).occurred_at, action="forged",
-                        prev_hash=AuditEvent.objects.get(seq=seqs[9]).hash)  # fmt: skip
+    before = AuditEvent.objects.get(seq=seqs[9])
+    forged = AuditEvent(seq=seqs[10], occurred_at=before.occurred_at, action="forged", prev_hash=before.hash)
     forged.hash = compute_event_hash(forged)
     forged.save(force_insert=True)
     return seqs[10] + 1  # the original #10 no longer follows its predecessor
@@ -126,9 +128,6 @@ def test_tampering_is_detected_and_the_first_bad_event_named(
 
 
 def test_a_forged_checkpoint_signature_is_detected(trail: list[int], settings: Any) -> None:
-    import base64
-    import secrets
-
     settings.VIHUB_AUDIT_SIGNING_KEY = base64.b64encode(secrets.token_bytes(32)).decode()  # another key
     result = audit_verify()
     assert not result.ok and "bad signature" in result.message
