@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from hub.models import (
     Alert,
+    AuditEvent,
     Membership,
     Notification,
     Organisation,
@@ -132,3 +135,68 @@ def escalation_list_for(membership: Membership) -> QuerySet[Alert]:
         .select_related("task__assignee_org", "task__referral", "acknowledged_by")
         .order_by("-fired_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    object_id: str = ""
+    actor: str = ""
+    action: str = ""
+    organisation: str = ""
+    outcome: str = ""
+    referral: UUID | None = None
+    task: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """The audit trail narrowed by an auditor's filters (auditors see the whole trail).
+
+    An object id also matches events naming it as their task or referral; an action ending
+    in '.' or '*' is a prefix (``task.*``)."""
+    queryset = AuditEvent.objects.all()
+    if filters.object_id:
+        match = Q(object_id=filters.object_id)
+        if (uuid := _as_uuid(filters.object_id)) is not None:
+            match |= Q(task_id=uuid) | Q(referral_id=uuid) | Q(object_id=str(uuid))
+        queryset = queryset.filter(match)
+    if filters.actor:
+        queryset = queryset.filter(
+            Q(actor__username__iexact=filters.actor) | Q(actor_display__iexact=filters.actor)
+        )
+    if filters.action:
+        if filters.action.endswith(("*", ".")):
+            queryset = queryset.filter(action__startswith=filters.action.rstrip("*"))
+        else:
+            queryset = queryset.filter(action=filters.action)
+    if filters.organisation:
+        queryset = queryset.filter(actor_org=filters.organisation.upper())
+    if filters.outcome:
+        queryset = queryset.filter(outcome=filters.outcome)
+    if filters.referral:
+        queryset = queryset.filter(referral_id=filters.referral)
+    if filters.task:
+        queryset = queryset.filter(task_id=filters.task)
+    if filters.since:
+        queryset = queryset.filter(occurred_at__gte=filters.since)
+    if filters.until:
+        queryset = queryset.filter(occurred_at__lte=filters.until)
+    return queryset
+
+
+def audit_timeline(*, task: Task | None = None, referral_id: UUID | None = None) -> QuerySet[AuditEvent]:
+    """A task's story: its own events and its referral's events that name no other task, in
+    chain order. For a referral: every event that names it."""
+    if task is not None:
+        return AuditEvent.objects.filter(
+            Q(task_id=task.pk) | Q(referral_id=task.referral_id, task_id__isnull=True)
+        ).order_by("seq")
+    return AuditEvent.objects.filter(referral_id=referral_id).order_by("seq")

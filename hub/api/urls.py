@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.routers import SimpleRouter
 
 from hub.api.alerts import EscalationViewSet, NotificationViewSet
+from hub.api.audit import AuditEventViewSet, AuditStatusViewSet
 from hub.api.organisations import OrganisationViewSet
 from hub.api.referrals import ReferralViewSet
 from hub.api.tasks import TaskViewSet
@@ -15,5 +16,7 @@ router.register("referrals", ReferralViewSet, basename="referral")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("audit/events", AuditEventViewSet, basename="audit-event")
+router.register("audit", AuditStatusViewSet, basename="audit-status")
 
 urlpatterns = router.urls

@@ -70,15 +70,14 @@ class TaskSafeguardingViewSet(TaskScopedViewSet):
     def safeguarding_actions(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         rows = list(SafeguardingAction.objects.filter(task=task).select_related("recorded_by"))
-        if rows:
-            audit_record(
-                actor=request.user,  # type: ignore[arg-type]
-                action="safeguarding_action.listed",
-                object_type="safeguarding_action",
-                referral_id=task.referral_id,
-                task_id=task.pk,
-                changes={"ids": [str(r.pk) for r in rows]},
-            )
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action="safeguarding_action.listed",
+            object_type="safeguarding_action",
+            referral_id=task.referral_id,
+            task_id=task.pk,
+            changes={"ids": [str(r.pk) for r in rows]},
+        )
         return Response(SafeguardingActionOutputSerializer(rows, many=True).data)
 
     @extend_schema(

@@ -72,16 +72,15 @@ class LeadUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return attrs
 
 
-def _audit_lead_reads(request: Request, leads: list[Lead]) -> None:
-    if not leads:
-        return
+def _audit_lead_reads(request: Request, task: Task, leads: list[Lead], *, single: bool = False) -> None:
+    """A consultation: which leads the caller was shown (an empty list is recorded too)."""
     audit_record(
         actor=request.user,  # type: ignore[arg-type]
-        action="lead.listed" if len(leads) != 1 else "lead.viewed",
+        action="lead.viewed" if single else "lead.listed",
         object_type="lead",
-        object_id=leads[0].pk if len(leads) == 1 else "",
-        referral_id=leads[0].task.referral_id,
-        task_id=leads[0].task_id,
+        object_id=leads[0].pk if single else "",
+        referral_id=task.referral_id,
+        task_id=task.pk,
         changes={"ids": [str(lead.pk) for lead in leads]},
     )
 
@@ -141,7 +140,7 @@ class TaskWorkViewSet(TaskScopedViewSet):
     def leads(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         leads = list(Lead.objects.filter(task=task).select_related("created_by", "task"))
-        _audit_lead_reads(request, leads)
+        _audit_lead_reads(request, task, leads)
         return Response(LeadOutputSerializer(leads, many=True).data)
 
     @extend_schema(request=LeadCreateSerializer, responses={201: LeadOutputSerializer})
@@ -172,7 +171,7 @@ class LeadViewSet(mixins.RetrieveModelMixin, HubViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()
-        _audit_lead_reads(request, [lead])
+        _audit_lead_reads(request, lead.task, [lead], single=True)
         return Response(self.get_serializer(lead).data)
 
     @extend_schema(request=LeadUpdateSerializer, responses=LeadOutputSerializer)

@@ -21,7 +21,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from hub.models import Notification, Task, User
+from hub.models import AuditEvent, Notification, Task, User
 from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
@@ -107,6 +107,7 @@ SEE_TASK = row(200, 200, 404, 404, 200, 200, 404, 200, 404, 404)
 WORK_TASK = row(403, 403, 404, 404, 200, 200, 404, 403, 404, 404)
 WORK_TASK_CREATE = row(403, 403, 404, 404, 201, 201, 404, 403, 404, 404)
 HUB_ON_REFERRAL = row(200, 403, 403, 404, 403, 403, 404, 403, 404, 404)
+AUDITOR_ONLY = row(403, 200, 403, 403, 403, 403, 403, 403, 403, 403)
 SEE_REFERRAL = row(200, 200, 200, 404, 200, 200, 404, 200, 404, 404)
 
 OPS = [
@@ -174,9 +175,72 @@ OPS = [
     Op("post", "/api/v1/deliveries/{id}/replay/", _outbox_event, body=lambda _: {"reason": "matrix"},
        expect=row(200, 404, 404, 404, 404, 404, 404, 404, 404, 404)),
     Op("get", "/api/v1/feedback/stats/", None, expect=row(200, 200, 403, 403, 403, 403, 403, 403, 403, 403)),
+    Op("get", "/api/v1/audit/events/", None, expect=AUDITOR_ONLY),
+    Op("get", "/api/v1/audit/events/export/", None, expect=AUDITOR_ONLY),
+    Op("get", "/api/v1/audit/verification/", None, expect=AUDITOR_ONLY),
     Op("get", "/api/v1/leads/{id}/", _lead, expect=SEE_TASK),
     Op("patch", "/api/v1/leads/{id}/", _lead, body=lambda _: {"status": "in_progress"}, expect=WORK_TASK),
 ]  # fmt: skip
+
+
+# The audit event each operation must leave when it succeeds (None: not a sensitive record).
+# Refusals always leave access.denied (403) or access.not_found (404).
+AUDIT_ON_SUCCESS: dict[tuple[str, str], str | None] = {
+    ("get", "/api/v1/organisations/"): None,
+    ("get", "/api/v1/organisations/{code}/"): None,
+    ("get", "/api/v1/referrals/"): "referral.listed",
+    ("post", "/api/v1/referrals/"): "referral.received",
+    ("get", "/api/v1/referrals/{id}/"): "referral.viewed",
+    ("post", "/api/v1/referrals/{id}/triage/"): "referral.regraded",
+    ("post", "/api/v1/referrals/{id}/non-actionable/"): "referral.non_actionable",
+    ("post", "/api/v1/referrals/{id}/close/"): "referral.closed",
+    ("get", "/api/v1/referrals/{id}/outcome/"): "outcome.viewed",
+    ("post", "/api/v1/referrals/{id}/outcome/"): "outcome.recorded",
+    ("get", "/api/v1/tasks/"): "task.listed",
+    ("post", "/api/v1/tasks/"): "task.allocated",
+    ("get", "/api/v1/tasks/{id}/"): "task.viewed",
+    ("post", "/api/v1/tasks/{id}/accept/"): "task.accepted",
+    ("post", "/api/v1/tasks/{id}/decline/"): "task.declined",
+    ("post", "/api/v1/tasks/{id}/reassign/"): "task.reassigned",
+    ("post", "/api/v1/tasks/{id}/hand-down/"): "task.handed_down",
+    ("get", "/api/v1/tasks/{id}/leads/"): "lead.listed",
+    ("post", "/api/v1/tasks/{id}/leads/"): "lead.created",
+    ("get", "/api/v1/tasks/{id}/safeguarding-actions/"): "safeguarding_action.listed",
+    ("post", "/api/v1/tasks/{id}/safeguarding-actions/"): "safeguarding_action.recorded",
+    ("post", "/api/v1/tasks/{id}/acknowledge/"): "task.escalation_acknowledged",
+    ("post", "/api/v1/tasks/{id}/pause/"): "task.paused",
+    ("post", "/api/v1/tasks/{id}/resume/"): "task.resumed",
+    ("get", "/api/v1/notifications/"): None,
+    ("get", "/api/v1/notifications/unread-count/"): None,
+    ("post", "/api/v1/notifications/{id}/read/"): None,
+    ("get", "/api/v1/escalations/"): "escalation.listed",
+    ("get", "/api/v1/webhooks/"): None,
+    ("post", "/api/v1/webhooks/"): "webhook.registered",
+    ("get", "/api/v1/webhooks/{id}/"): None,
+    ("post", "/api/v1/webhooks/{id}/rotate-secret/"): "webhook.secret_rotated",
+    ("get", "/api/v1/webhooks/{id}/deliveries/"): "webhook.deliveries_viewed",
+    ("post", "/api/v1/deliveries/{id}/replay/"): "referral.disclosed",
+    ("get", "/api/v1/feedback/stats/"): None,
+    ("get", "/api/v1/audit/events/"): "audit.searched",
+    ("get", "/api/v1/audit/events/export/"): "audit.exported",
+    ("get", "/api/v1/audit/verification/"): "audit.status_viewed",
+    ("get", "/api/v1/leads/{id}/"): "lead.viewed",
+    ("patch", "/api/v1/leads/{id}/"): "lead.updated",
+}
+
+
+def _audit_deviation(op: Op, name: str, response: Any) -> str | None:
+    """The request's own audit events (joined on X-Request-ID) must include what it did."""
+    actions = set(
+        AuditEvent.objects.filter(request_id=response["X-Request-ID"]).values_list("action", flat=True)
+    )
+    if response.status_code in (403, 404):
+        expected = "access.denied" if response.status_code == 403 else "access.not_found"
+    else:
+        expected = AUDIT_ON_SUCCESS[(op.method, op.path)]
+    if expected is not None and expected not in actions:
+        return f"{name}: {response.status_code} left no {expected} audit event (got {sorted(actions)})"
+    return None
 
 
 def _url(op: Op, obj: Any) -> str:
@@ -201,6 +265,7 @@ def test_every_api_operation_has_matrix_rows() -> None:
     in_matrix = {(op.method, op.path) for op in OPS}
     assert in_schema - in_matrix == set(), "operations without authorization-matrix rows"
     assert in_matrix - in_schema == set(), "matrix rows for operations the API does not have"
+    assert set(AUDIT_ON_SUCCESS) == in_schema, "every operation states the audit event it leaves"
 
 
 @pytest.mark.parametrize("op", OPS, ids=[f"{op.method.upper()} {op.path}" for op in OPS])
@@ -214,6 +279,8 @@ def test_authorization_matrix(op: Op, cast: dict[str, Persona], anon: APIClient)
             deviations.append(
                 f"{name}: expected {op.expect[name]}, got {response.status_code} {response.content[:200]!r}"
             )
+        elif (audit_problem := _audit_deviation(op, name, response)) is not None:
+            deviations.append(audit_problem)
     obj = op.build() if op.build else None
     if (status := _call(anon, op, _url(op, obj), obj).status_code) != 401:
         deviations.append(f"anonymous: expected 401, got {status}")
