@@ -94,6 +94,8 @@ def outcome_record(
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
     if Outcome.objects.filter(referral=referral).exists():
         raise InvalidTransition("An outcome is already recorded for this referral", code="outcome_exists")
+    if task is not None:
+        task = Task.objects.select_for_update().get(pk=task.pk)  # decide on the row, not a stale copy
     if task is not None and task.status != Task.Status.ACCEPTED:
         raise InvalidTransition(f"Accept the task before recording its outcome (it is {task.status})")
     referral_record_outcome_facts(

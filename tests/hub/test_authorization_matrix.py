@@ -107,6 +107,7 @@ SEE_TASK = row(200, 200, 404, 404, 200, 200, 404, 200, 404, 404)
 WORK_TASK = row(403, 403, 404, 404, 200, 200, 404, 403, 404, 404)
 WORK_TASK_CREATE = row(403, 403, 404, 404, 201, 201, 404, 403, 404, 404)
 HUB_ON_REFERRAL = row(200, 403, 403, 404, 403, 403, 404, 403, 404, 404)
+HUB_AND_AUDITOR = row(200, 200, 403, 403, 403, 403, 403, 403, 403, 403)
 AUDITOR_ONLY = row(403, 200, 403, 403, 403, 403, 403, 403, 403, 403)
 SEE_REFERRAL = row(200, 200, 200, 404, 200, 200, 404, 200, 404, 404)
 
@@ -178,6 +179,8 @@ OPS = [
     Op("get", "/api/v1/audit/events/", None, expect=AUDITOR_ONLY),
     Op("get", "/api/v1/audit/events/export/", None, expect=AUDITOR_ONLY),
     Op("get", "/api/v1/audit/verification/", None, expect=AUDITOR_ONLY),
+    Op("get", "/api/v1/reports/spokes/", None, expect=HUB_AND_AUDITOR),
+    Op("get", "/api/v1/reports/funnel/", None, expect=HUB_AND_AUDITOR),
     Op("get", "/api/v1/leads/{id}/", _lead, expect=SEE_TASK),
     Op("patch", "/api/v1/leads/{id}/", _lead, body=lambda _: {"status": "in_progress"}, expect=WORK_TASK),
 ]  # fmt: skip
@@ -224,6 +227,8 @@ AUDIT_ON_SUCCESS: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/audit/events/"): "audit.searched",
     ("get", "/api/v1/audit/events/export/"): "audit.exported",
     ("get", "/api/v1/audit/verification/"): "audit.status_viewed",
+    ("get", "/api/v1/reports/spokes/"): "report.spokes_viewed",
+    ("get", "/api/v1/reports/funnel/"): "report.funnel_viewed",
     ("get", "/api/v1/leads/{id}/"): "lead.viewed",
     ("patch", "/api/v1/leads/{id}/"): "lead.updated",
 }

@@ -1,0 +1,89 @@
+"""/reports/…: accountability per spoke and period, and the attrition funnel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hub.api.base import HubViewSet
+from hub.exceptions import DomainError
+from hub.models import Membership, Task
+from hub.policies import READ_ALL_ROLES
+from hub.services.audit import audit_record
+from safeguarding.reports import Period, attrition_funnel, spoke_report
+
+PERIOD_PARAMS = [
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Start (inclusive); default a year ago"),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="End (exclusive); default now"),
+]
+
+
+def parse_period(params: Any) -> Period:
+    field = serializers.DateTimeField()
+    now = timezone.now()
+    try:
+        until = field.to_internal_value(params["until"]) if params.get("until") else now
+        since = (
+            field.to_internal_value(params["since"]) if params.get("since") else until - timedelta(days=365)
+        )
+    except serializers.ValidationError as exc:
+        raise DomainError(f"since/until: {exc.detail[0]}", field="since") from None  # type: ignore[index]
+    if since >= until:
+        raise DomainError("since must be before until", field="since")
+    return Period(since=since, until=until)
+
+
+class SpokeReportSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    spokes = serializers.ListField(child=serializers.DictField())
+
+
+class FunnelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    received = serializers.IntegerField()
+    non_actionable = serializers.IntegerField()
+    actionable = serializers.IntegerField()
+    allocated = serializers.IntegerField()
+    outcome_recorded = serializers.IntegerField()
+    feedback_delivered = serializers.IntegerField()
+
+
+class ReportViewSet(HubViewSet):
+    queryset = Task.objects.none()
+    required_roles = {"spokes": READ_ALL_ROLES, "funnel": READ_ALL_ROLES}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
+        return Task.objects.none()
+
+    def _audit(self, request: Request, name: str, period: Period) -> None:
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=f"report.{name}_viewed",
+            object_type="report",
+            changes={"since": period.since.isoformat(), "until": period.until.isoformat()},
+        )
+
+    @extend_schema(parameters=PERIOD_PARAMS, responses=SpokeReportSerializer)
+    @action(detail=False, methods=["get"])
+    def spokes(self, request: Request) -> Response:
+        period = parse_period(request.query_params)
+        self._audit(request, "spokes", period)
+        return Response({"since": period.since, "until": period.until, "spokes": spoke_report(period=period)})
+
+    @extend_schema(parameters=PERIOD_PARAMS, responses=FunnelSerializer)
+    @action(detail=False, methods=["get"])
+    def funnel(self, request: Request) -> Response:
+        period = parse_period(request.query_params)
+        self._audit(request, "funnel", period)
+        return Response({"since": period.since, "until": period.until, **attrition_funnel(period=period)})
