@@ -29,7 +29,8 @@ def at(delta: timedelta) -> Any:
 def outcome(task: Any, org_code: str, justice: str, children: int) -> None:
     outcome_record(
         referral=task.referral, actor=system_user(), actor_org=org(org_code), task=task,
-        justice_outcome=justice, safeguarding_outcome="child_safeguarded" if children else "no_child_at_risk", arrests=1,
+        justice_outcome=justice, arrests=1,
+        safeguarding_outcome="child_safeguarded" if children else "no_child_at_risk",
         children_safeguarded=children, victims_identified=children, suspect_has_access_to_children=True,
         is_safeguarding_needed=bool(children),
     )  # fmt: skip
