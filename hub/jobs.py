@@ -15,7 +15,6 @@ from hub.celery_utils import MAX_COUNTDOWN_SECONDS
 
 QUEUES = {
     "hub.tasks.deadline_sweep_job": "safeguarding",
-    "hub.tasks.alert_fire_job": "safeguarding",
     "hub.tasks.notification_email_job": "default",
     "safeguarding.tasks.webhook_deliver_job": "default",
     "safeguarding.tasks.outbox_drain_job": "default",

@@ -6,7 +6,7 @@ import logging
 
 from hub.celery_utils import vihub_job
 from hub.jobs import enqueue_now
-from hub.services.alerts import alert_fire, alerts_sweep
+from hub.services.alerts import alerts_sweep
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.heartbeat import heartbeat_beat
 from hub.services.notifications import notification_email, notifications_unsent
@@ -38,12 +38,6 @@ def deadline_sweep_job() -> dict[str, object]:
     if result.fired:
         log.info("deadline sweep fired %d alerts", result.fired)
     return detail
-
-
-@vihub_job(queue="safeguarding", soft_time_limit=30, time_limit=45)
-def alert_fire_job(alert_id: str) -> str:
-    """Accelerator: fire one alert at its instant (no-op if early, done, or stale)."""
-    return alert_fire(alert_id=alert_id).reason
 
 
 @vihub_job(queue="default", soft_time_limit=30, time_limit=45, autoretry_for=(OSError,), max_retries=5)

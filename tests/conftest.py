@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -37,7 +38,11 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
 @pytest.fixture
 def committed_db(transactional_db: Any) -> Iterator[None]:
-    """Data really commits (visible to other connections, threads and processes)."""
+    """Data really commits (visible to other connections, threads and processes). The Redis
+    broker starts empty too, so a worker started by the test does not first chew through jobs
+    earlier tests left behind."""
+    if redis_url := os.environ.get("REDIS_URL"):
+        redis.Redis.from_url(redis_url).flushdb()
     organisations_seed_reference()
     deadline_policy_ensure_defaults()
     yield

@@ -20,7 +20,7 @@ from hub.clock import db_now
 from hub.exceptions import DomainError, InvalidTransition
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Alert, Membership, Notification, Organisation, Task, User
-from hub.services.audit import audit_record
+from hub.services.audit import audit_record, audit_record_many
 from hub.services.deadlines import deadline_policy_for
 
 log = logging.getLogger(__name__)
@@ -154,97 +154,141 @@ class FireResult:
     notification_ids: list[object] = field(default_factory=list)
 
 
-def alert_fire(*, alert_id: object, now: datetime | None = None, skip_locked: bool = True) -> FireResult:
-    """Fire one due alert exactly once.
+@dataclass
+class _BatchContext:
+    """Per-batch caches: the same holder's officers or a policy row are read once a batch."""
 
-    Locks the task row, then the alert row (the same order as every task change, so no
-    deadlock), and fires only if the alert is still pending, of the task's current schedule
-    generation, and due by database time. Writes the notifications (unique per alert and
-    recipient), the next escalation step (unique per task, generation, clock and step) and the
-    audit row in one transaction; emails are enqueued after commit.
+    recipients: dict[tuple[object, str, object], list[User]] = field(default_factory=dict)
+    waits: dict[tuple[int, str], timedelta] = field(default_factory=dict)
+
+    def recipients_for(self, task: Task, level: str) -> list[User]:
+        key = (task.assignee_org_id, level, task.accepted_by_id if level == Alert.Level.OFFICER else None)
+        if key not in self.recipients:
+            self.recipients[key] = alert_recipients(task, level)
+        return self.recipients[key]
+
+    def wait_for(self, task: Task) -> timedelta:
+        referral = task.referral
+        key = (referral.grade or 3, referral.risk)
+        if key not in self.waits:
+            self.waits[key] = deadline_policy_for(grade=key[0], risk=key[1]).escalation_step_wait
+        return self.waits[key]
+
+
+def alerts_fire(*, alert_ids: list[object], now: datetime | None = None) -> dict[object, FireResult]:
+    """Fire a batch of due alerts, each exactly once, in one transaction.
+
+    Locks the tasks first (SKIP LOCKED: a task another worker holds is left to that worker),
+    then their pending alerts — the same order as every task change, so no deadlock — and
+    fires an alert only if it is still pending, of its task's current schedule generation, and
+    due by database time. Notifications (unique per alert and recipient), the next escalation
+    step (unique per task, generation, clock and step) and the audit events are written in the
+    same transaction; emails are enqueued after commit.
     """
-    task_id = Alert.objects.filter(pk=alert_id).values_list("task_id", flat=True).first()
-    if task_id is None:
-        return FireResult(False, "gone")
+    results: dict[object, FireResult] = {}
+    task_ids = dict(Alert.objects.filter(pk__in=alert_ids).values_list("pk", "task_id"))
+    for alert_id in alert_ids:
+        if alert_id not in task_ids:
+            results[alert_id] = FireResult(False, "gone")
+    if not task_ids:
+        return results
+    ctx = _BatchContext()
     with transaction.atomic():
-        task = (
-            Task.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        tasks = {
+            t.pk: t
+            for t in Task.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("assignee_org__parent", "referral__agency", "accepted_by")
-            .filter(pk=task_id)
-            .first()
-        )
-        if task is None:
-            return FireResult(False, "busy")  # another worker holds the task; it will do it
-        alert = Alert.objects.select_for_update().get(pk=alert_id)
+            .filter(pk__in=set(task_ids.values()))
+        }
+        alerts = {
+            a.pk: a
+            for a in Alert.objects.select_for_update().filter(
+                pk__in=[a for a, t in task_ids.items() if t in tasks]
+            )
+        }
         now = now or db_now()
-        if alert.fired_at is not None or alert.cancelled_at is not None:
-            return FireResult(False, "done")
-        if alert.generation != task.alert_generation or task.is_paused or not task.is_open:
-            alert.cancelled_at = now
-            alert.save(update_fields=["cancelled_at"])
-            return FireResult(False, "stale")
-        if alert.due_at > now:
-            return FireResult(False, "not_due")
-        level = alert.level or Alert.Level.OFFICER
-        recipients = alert_recipients(task, level)
-        subject, body = _message(alert, task)
-        notifications = Notification.objects.bulk_create(
-            [
+        fired: list[Alert] = []
+        stale: list[object] = []
+        notifications: list[Notification] = []
+        next_steps: list[Alert] = []
+        frozen_waits: dict[object, timedelta] = {}
+        events: list[dict[str, object]] = []
+        for alert_id, task_id in task_ids.items():
+            alert = alerts.get(alert_id)
+            task = tasks.get(task_id)
+            if alert is None or task is None:
+                results[alert_id] = FireResult(False, "busy")  # another worker holds the task
+                continue
+            if alert.fired_at is not None or alert.cancelled_at is not None:
+                results[alert_id] = FireResult(False, "done")
+                continue
+            if alert.generation != task.alert_generation or task.is_paused or not task.is_open:
+                stale.append(alert_id)
+                results[alert_id] = FireResult(False, "stale")
+                continue
+            if alert.due_at > now:
+                results[alert_id] = FireResult(False, "not_due")
+                continue
+            level = alert.level or Alert.Level.OFFICER
+            recipients = ctx.recipients_for(task, level)
+            subject, body = _message(alert, task)
+            mine = [
                 Notification(
                     recipient=user, alert=alert, task=task, kind=alert.kind, subject=subject, body=body
                 )
                 for user in recipients
-            ],
-            ignore_conflicts=True,
-        )
-        alert.fired_at = now
-        alert.recipients = [u.username for u in recipients]
-        alert.save(update_fields=["fired_at", "recipients"])
-        next_due = None
-        if alert.kind == Alert.Kind.ESCALATION and alert.step < LAST_STEP:
-            if task.escalation_wait is None:
-                referral = task.referral
-                task.escalation_wait = deadline_policy_for(
-                    grade=referral.grade or 3, risk=referral.risk
-                ).escalation_step_wait
-                Task.objects.filter(pk=task.pk).update(escalation_wait=task.escalation_wait)
-            # Nobody at this level: go straight on to the next, without waiting.
-            next_due = now + (task.escalation_wait if recipients else timedelta(0))
-            Alert.objects.bulk_create(
-                [
-                    Alert(
-                        task=task,
-                        generation=alert.generation,
-                        kind=Alert.Kind.ESCALATION,
-                        clock=alert.clock,
-                        step=alert.step + 1,
-                        level=Alert.LEVEL_ORDER[alert.step],
-                        due_at=next_due,
-                    )
-                ],
-                ignore_conflicts=True,
+            ]
+            notifications += mine
+            alert.fired_at, alert.recipients = now, [u.username for u in recipients]
+            fired.append(alert)
+            next_due = None
+            if alert.kind == Alert.Kind.ESCALATION and alert.step < LAST_STEP:
+                if task.escalation_wait is None:
+                    task.escalation_wait = frozen_waits[task.pk] = ctx.wait_for(task)
+                # Nobody at this level: go straight on to the next, without waiting.
+                next_due = now + (task.escalation_wait if recipients else timedelta(0))
+                following = Alert.LEVEL_ORDER[alert.step]
+                next_steps.append(
+                    Alert(task=task, generation=alert.generation, kind=Alert.Kind.ESCALATION,
+                          clock=alert.clock, step=alert.step + 1, level=following, due_at=next_due)
+                )  # fmt: skip
+            events.append(
+                {
+                    "action": "task.escalated" if alert.kind == Alert.Kind.ESCALATION else "task.reminded",
+                    "object_type": "task",
+                    "object_id": task.pk,
+                    "referral_id": task.referral_id,
+                    "task_id": task.pk,
+                    "changes": {
+                        "alert": str(alert.pk),
+                        "clock": alert.clock,
+                        "step": alert.step,
+                        "level": level,
+                        "due_at": alert.due_at.isoformat(),
+                        "recipients": alert.recipients,
+                        "next_step_due_at": next_due.isoformat() if next_due else None,
+                    },
+                }
             )
-        audit_record(
-            actor=None,
-            action="task.escalated" if alert.kind == Alert.Kind.ESCALATION else "task.reminded",
-            object_type="task",
-            object_id=task.pk,
-            referral_id=task.referral_id,
-            task_id=task.pk,
-            changes={
-                "alert": str(alert.pk),
-                "clock": alert.clock,
-                "step": alert.step,
-                "level": level,
-                "due_at": alert.due_at.isoformat(),
-                "recipients": alert.recipients,
-                "next_step_due_at": next_due.isoformat() if next_due else None,
-            },
-        )
-        ids = [n.pk for n in notifications]
-        for notification_id in ids:
-            enqueue_on_commit("hub.tasks.notification_email_job", notification_id)
-    return FireResult(True, "fired", ids)
+            results[alert_id] = FireResult(True, "fired", [n.pk for n in mine])
+        if stale:
+            Alert.objects.filter(pk__in=stale).update(cancelled_at=now)
+        Alert.objects.bulk_update(fired, ["fired_at", "recipients"])
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+        Alert.objects.bulk_create(next_steps, ignore_conflicts=True)
+        for wait in set(frozen_waits.values()):
+            Task.objects.filter(pk__in=[t for t, w in frozen_waits.items() if w == wait]).update(
+                escalation_wait=wait
+            )
+        audit_record_many(actor=None, events=events)
+        for notification in notifications:
+            enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+    return results
+
+
+def alert_fire(*, alert_id: object, now: datetime | None = None) -> FireResult:
+    """Fire one alert; see ``alerts_fire``."""
+    return alerts_fire(alert_ids=[alert_id], now=now)[alert_id]
 
 
 @dataclass
@@ -255,7 +299,7 @@ class SweepResult:
     oldest_pending_age_seconds: float | None = None
 
 
-def alerts_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 100) -> SweepResult:
+def alerts_sweep(*, now: datetime | None = None, batch: int = 200, max_batches: int = 500) -> SweepResult:
     """Fire everything due (by database time), batch by batch, until nothing is due; then
     schedule ETA accelerators for what falls due within the lookahead. Idempotent: running
     it twice at once (two beats) fires nothing twice."""
@@ -271,34 +315,44 @@ def alerts_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
         )
         if not due:
             break
-        for alert_id in due:
-            seen.add(alert_id)
-            outcome = alert_fire(alert_id=alert_id, now=now)
+        seen.update(due)
+        for outcome in alerts_fire(alert_ids=due, now=now).values():
             if outcome.fired:
                 result.fired += 1
             else:
                 result.skipped += 1
     horizon_now = now or db_now()
-    soon = list(
-        Alert.objects.filter(
-            fired_at__isnull=True,
-            cancelled_at__isnull=True,
-            due_at__gt=horizon_now,
-            due_at__lte=horizon_now + SWEEP_LOOKAHEAD,
-        ).values_list("pk", "due_at")[:5000]
-    )
-    if soon and now is None:
-        for alert_id, due_at in soon:
-            # A rate limiter, not correctness: two beats (or two sweeps a minute apart) should
-            # not queue the same accelerator twice. Losing the key (a Redis flush) only means a
-            # duplicate job, which is a no-op.
-            if cache.add(f"vihub:accel:{alert_id}", 1, timeout=int(SWEEP_LOOKAHEAD.total_seconds()) * 2):
-                countdown = max(0.0, (due_at - horizon_now).total_seconds())
-                enqueue_now("hub.tasks.alert_fire_job", alert_id, countdown=countdown)
-                result.accelerated += 1
+    if now is None:
+        result.accelerated = _schedule_accelerators(horizon_now)
     oldest = oldest_due_unfired_age(horizon_now)
     result.oldest_pending_age_seconds = oldest.total_seconds() if oldest else None
     return result
+
+
+def _schedule_accelerators(now: datetime) -> int:
+    """Make alerts due within the lookahead fire on their instant instead of at the next
+    minute's sweep: one short-ETA sweep per due second (coalesced, so a storm of 10,000
+    alerts due in one minute is at most 60 small jobs, not 10,000). A Redis key per second is
+    a rate limiter, not correctness: losing it (a flush) only queues a duplicate sweep, which
+    fires nothing twice."""
+    due_times = (
+        Alert.objects.filter(
+            fired_at__isnull=True,
+            cancelled_at__isnull=True,
+            due_at__gt=now,
+            due_at__lte=now + SWEEP_LOOKAHEAD,
+        )
+        .order_by("due_at")
+        .values_list("due_at", flat=True)[:5000]
+    )
+    seconds = sorted({due.replace(microsecond=0) + timedelta(seconds=1) for due in due_times})
+    scheduled = 0
+    for second in seconds:
+        key = f"vihub:sweep-at:{second.isoformat()}"
+        if cache.add(key, 1, timeout=int(SWEEP_LOOKAHEAD.total_seconds()) * 2):
+            enqueue_now("hub.tasks.deadline_sweep_job", countdown=max(0.0, (second - now).total_seconds()))
+            scheduled += 1
+    return scheduled
 
 
 def oldest_due_unfired_age(now: datetime | None = None) -> timedelta | None:

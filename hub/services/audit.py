@@ -57,6 +57,16 @@ def _actor_snapshot(actor: User | None) -> tuple[str, str, str]:
     return actor.display_name, membership.organisation.code, membership.role
 
 
+def _lock_chain_head() -> tuple[int, str]:
+    """Serialise appends (a transaction-scoped advisory lock on PostgreSQL; SQLite's write lock
+    does it there) and return the current head: (seq, hash), or (0, genesis)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    return (last[0], last[1]) if last else (0, GENESIS_HASH)
+
+
 def audit_record(
     *,
     actor: User | None,
@@ -78,11 +88,8 @@ def audit_record(
     PostgreSQL, the database write lock on SQLite); ``occurred_at`` is database time.
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+        seq, prev_hash = _lock_chain_head()
+        seq += 1
         display, org, role = _actor_snapshot(actor)
         event = AuditEvent(
             seq=seq,
@@ -106,3 +113,41 @@ def audit_record(
         event.hash = compute_event_hash(event)
         event.save(force_insert=True)
     return event
+
+
+def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events in one go (one chain lock, one insert): for batch jobs such as the
+    deadline sweep. Same guarantees as ``audit_record``; each dict holds its keyword arguments
+    (action, object_type, object_id, referral_id, task_id, changes, justification, recipient)."""
+    if not events:
+        return []
+    with transaction.atomic():
+        seq, prev_hash = _lock_chain_head()
+        display, org, role = _actor_snapshot(actor)
+        occurred_at = db_now()
+        rows = []
+        for fields in events:
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                occurred_at=occurred_at,
+                actor=actor,
+                actor_display=display,
+                actor_org=org,
+                actor_role=role,
+                action=str(fields["action"]),
+                object_type=str(fields.get("object_type", "")),
+                object_id=str(fields.get("object_id") or ""),
+                referral_id=fields.get("referral_id"),
+                task_id=fields.get("task_id"),
+                request_id=current_request_id(),
+                changes=fields.get("changes") or {},
+                justification=str(fields.get("justification", "")),
+                recipient=str(fields.get("recipient", "")),
+                outcome=str(fields.get("outcome", AuditEvent.Outcome.SUCCESS)),
+                prev_hash=prev_hash,
+            )
+            event.hash = prev_hash = compute_event_hash(event)
+            rows.append(event)
+        AuditEvent.objects.bulk_create(rows)
+    return rows

@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import transaction
 
 from hub.clock import db_now
-from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
+from hub.constants import GENESIS_HASH
 from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
-from hub.services.audit import compute_event_hash
+from hub.services.audit import _lock_chain_head, compute_event_hash
 
 ORIGIN = "vihub-audit-trail"
 
@@ -65,11 +65,8 @@ def audit_checkpoint() -> AuditCheckpoint | None:
     Takes the chain lock so the head cannot move while it is read; appends the checkpoint to
     the witness file if one is configured.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_KEY])
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    if head is None:
+    head = _lock_chain_head()
+    if head[0] == 0:
         return None
     last = AuditCheckpoint.objects.order_by("-seq").values_list("seq", flat=True).first()
     if last is not None and last >= head[0]:
