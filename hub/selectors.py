@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from hub.models import (
     Alert,
@@ -46,19 +46,29 @@ def task_list_for(membership: Membership) -> QuerySet[Task]:
     """Tasks the member may see. Hub coordinators and auditors see all; agencies none; everyone
     else exactly the tasks whose ``view_task`` grant (django-guardian) names their group.
 
-    The grant lookup is one indexed semi-join on the direct-FK permission table
-    (group, permission, task), instead of guardian's generic OR across user and group
-    permissions, which scans the whole table at national scale.
+    The grant is checked per row by a correlated subquery on the direct-FK permission table's
+    unique (group, permission, task) index, and the rows are narrowed by the holder filter the
+    grant rule implies (``hub.services.permissions`` grants a group ``view_task`` only on tasks
+    held by its organisation or, for a region, by one of its forces; a test pins that rule).
+    Together they let PostgreSQL walk the (assignee_org, due_at, id) index in page order, as a
+    plain holder filter does: measured within 1.1-1.3x of it at 1M tasks (bench/), where
+    guardian's stock ``get_objects_for_user`` is 12x slower for a small force.
     """
     role = membership.role
     if role in READ_ALL_ROLES:
         return Task.objects.all()
     if role not in SPOKE_ROLES:
         return Task.objects.none()
-    granted = TaskGroupObjectPermission.objects.filter(
-        group_id=membership.organisation.group_id, permission_id=permission_id(VIEW)
-    ).values("content_object_id")
-    return Task.objects.filter(pk__in=granted)
+    org = membership.organisation
+    grant = TaskGroupObjectPermission.objects.filter(
+        content_object_id=OuterRef("pk"), group_id=org.group_id, permission_id=permission_id(VIEW)
+    ).values("pk")[:1]
+    if org.kind == Organisation.Kind.REGION:
+        forces = list(Organisation.objects.filter(parent_id=org.pk).values_list("pk", flat=True))
+        tasks = Task.objects.filter(assignee_org_id__in=[org.pk, *forces])
+    else:
+        tasks = Task.objects.filter(assignee_org_id=org.pk)
+    return tasks.alias(view_grant=Subquery(grant)).filter(view_grant__isnull=False)
 
 
 def referral_list_for(membership: Membership) -> QuerySet[Referral]:

@@ -6,4 +6,8 @@ export DJANGO_SETTINGS_MODULE=config.settings.test
 .venv/bin/ruff check .
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 mkdir -p test-artifacts
+# The quick benchmarks (figures, never pass/fail on time) run first, so pytest's summary is
+# the last thing printed.
+.venv/bin/python -m bench.run --quick >/dev/null
+echo "bench-quick: $(python3 -c 'import json;d=json.load(open("bench/results/scoping-quick.json"));print(json.dumps(d.get("summary", {}))[:400])')"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

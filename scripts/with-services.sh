@@ -52,5 +52,5 @@ for _ in $(seq 50); do redis-cli -p "$REDISPORT" ping >/dev/null 2>&1 && break; 
 export DATABASE_URL="postgres://vihub:vihub@127.0.0.1:$PGPORT/vihub"
 export REDIS_URL="redis://127.0.0.1:$REDISPORT/0"
 export VIHUB_PG_BIN="$PGBIN" VIHUB_SERVICES_DIR="$WORK"
-echo "with-services: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT, Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$REDISPORT"
+echo >&2 "with-services: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT, Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$REDISPORT"
 "$@"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hub.models import AuditEvent, MediaHash, Referral, Task, TriageDecision
+from hub.models import AuditEvent, MediaHash, Referral, Task, TaskGroupObjectPermission, TriageDecision
 from tests.conftest import Persona
 from tests.factories import make_referral, make_task, make_triaged
 
@@ -362,3 +362,23 @@ def test_task_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(40) as large:
         assert len(kent.get("/api/v1/tasks/").json()["results"]) >= 13
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_view_grants_only_ever_cover_the_holder_and_its_region(cast: dict[str, Persona]) -> None:
+    """The scoped task list narrows by holder before checking the guardian grant; that is only
+    right while every view grant names the holder's group or its region's. Pin it through
+    allocation, reassignment and hand-down."""
+    moved = make_task(holder="KENT")
+    cast["coordinator"].client.post(
+        f"/api/v1/tasks/{moved.pk}/reassign/", {"assignee_org": "GMP", "reason": "moved"}, format="json"
+    )
+    handed = make_task(holder="ERSOU")
+    cast["ersou_coordinator"].client.post(
+        f"/api/v1/tasks/{handed.pk}/hand-down/", {"assignee_org": "ESSEX", "reason": "area"}, format="json"
+    )
+    for task in Task.objects.filter(pk__in=[moved.pk, handed.pk]).select_related("assignee_org__parent"):
+        holder = task.assignee_org
+        region = {holder.parent.group_id} if holder.parent and holder.kind == "force" else set()
+        grants = TaskGroupObjectPermission.objects.filter(content_object=task)
+        grants = grants.values_list("group_id", flat=True)
+        assert set(grants) == {holder.group_id} | region, holder.code
