@@ -15,6 +15,6 @@ def db_now() -> datetime:
         with connection.cursor() as cursor:
             cursor.execute("SELECT clock_timestamp()")
             row = cursor.fetchone()
-        value: datetime = row[0]  # type: ignore[index]
+        value: datetime = row[0]
         return value
     return timezone.now()

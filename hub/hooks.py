@@ -22,7 +22,7 @@ def outcome_view(referral: Referral, *, internal: bool) -> dict[str, Any] | None
     return _outcome_view(referral, internal) if _outcome_view is not None else None
 
 
-ReferralListener = Callable[[Referral, str], None]
+ReferralListener = Callable[[Referral, str], object]
 _referral_listeners: list[ReferralListener] = []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -28,9 +28,8 @@ def membership_for(user: Any) -> Membership | None:
     """The user's membership (organisation and role), cached on the user object per request."""
     if user is None or not user.is_authenticated:
         return None
-    cached = getattr(user, "_vihub_membership", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(user, "_vihub_membership"):
+        return cast(Membership | None, user._vihub_membership)
     membership = (
         Membership.objects.select_related("organisation", "organisation__parent").filter(user=user).first()
     )

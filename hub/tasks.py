@@ -22,13 +22,13 @@ def heartbeat_job() -> str:
 
 
 @vihub_job(queue="safeguarding", soft_time_limit=240, time_limit=300)
-def deadline_sweep_job() -> dict[str, object]:
+def deadline_sweep_job() -> dict[str, float | int | None]:
     """Fire every due reminder and escalation step (the source of truth for deadlines),
     re-enqueue lost notification emails, and record the sweep's heartbeat."""
     result = alerts_sweep()
     for notification_id in notifications_unsent():
         enqueue_now("hub.tasks.notification_email_job", notification_id)
-    detail = {
+    detail: dict[str, float | int | None] = {
         "fired": result.fired,
         "skipped": result.skipped,
         "accelerated": result.accelerated,

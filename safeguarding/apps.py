@@ -14,4 +14,4 @@ class SafeguardingConfig(AppConfig):
         from safeguarding.feedback import outbox_emit
 
         register_outcome_view(outcome_as_dict)
-        register_referral_listener(outbox_emit)
+        register_referral_listener(outbox_emit)  # returns the event; the hook ignores it

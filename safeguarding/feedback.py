@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -128,7 +129,7 @@ class DeliveryResult:
     error: str = ""
 
 
-def _claim(event_id: object, now: datetime) -> bool:
+def _claim(event_id: UUID | str, now: datetime) -> bool:
     """Compare-and-set lease: only one sender at a time, and a crashed sender's lease expires."""
     return (
         OutboxEvent.objects.filter(pk=event_id, next_attempt_at__lte=now)
@@ -173,7 +174,7 @@ def _audit_disclosure(
     )
 
 
-def webhook_deliver(*, event_id: object) -> DeliveryResult:
+def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
     """One delivery attempt, if the event is due and nobody else holds it. Safe to run twice."""
     now = db_now()
     if not _claim(event_id, now):

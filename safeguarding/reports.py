@@ -79,10 +79,10 @@ def spoke_report(*, period: Period) -> list[dict[str, Any]]:
         "due_at",
     )
     for code, offered_at, accepted_at, accept_due_at, created_at, completed_at, due_at in tasks:
-        if accepted_at in period:
+        if accepted_at is not None and accepted_at in period:
             accept_hours[code].append((accepted_at - offered_at).total_seconds() / 3600)
             accepted_on_time[code] += accepted_at <= accept_due_at
-        if completed_at in period:
+        if completed_at is not None and completed_at in period:
             outcome_days[code].append((completed_at - created_at).total_seconds() / 86400)
             completed_on_time[code] += completed_at <= due_at
 

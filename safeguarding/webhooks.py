@@ -67,7 +67,7 @@ def vet_url(url: str, *, allow_loopback: bool) -> tuple[str, str, int, str]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeTarget(f"{parts.hostname} does not resolve") from exc
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     bad = [a for a in addresses if not _address_allowed(a, allow_loopback=allow_loopback)]
     if bad or not addresses:
         raise UnsafeTarget(

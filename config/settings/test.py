@@ -24,6 +24,6 @@ if not REDIS_URL_FROM_ENV:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 VIHUB_STRICT_PERMISSIONS = True
-STATIC_ROOT = None
+STATIC_ROOT = None  # type: ignore[assignment]  # no collected files in tests
 
 VIHUB_WEBHOOK_RETRY_BASE_SECONDS = 1

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
-from hub.models import Alert, Membership, Notification
+from hub.models import Alert, Membership, Notification, User
 from hub.policies import ALL_ROLES, TASK_READER_ROLES
 from hub.selectors import escalation_list_for, notification_list_for
 from hub.services.notifications import notification_mark_read
@@ -38,7 +38,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         read_only_fields = fields
 
 
-class UnreadCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UnreadCountSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
@@ -75,7 +75,9 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
 class EscalationSerializer(serializers.ModelSerializer[Alert]):
     assignee_org = serializers.CharField(source="task.assignee_org.code")
     referral = serializers.UUIDField(source="task.referral_id")
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    acknowledged_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Alert

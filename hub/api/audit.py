@@ -71,7 +71,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 def parse_filters(params: Any) -> AuditFilters:
     uuid_field, time_field = serializers.UUIDField(), serializers.DateTimeField()
 
-    def parse(name: str, field: serializers.Field) -> Any:  # type: ignore[type-arg]
+    def parse(name: str, field: serializers.Field) -> Any:
         value = params.get(name)
         if not value:
             return None
@@ -197,7 +197,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         return response
 
 
-class VerificationSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class VerificationSerializer(serializers.Serializer):
     last_run = serializers.DictField(allow_null=True)
     last_checkpoint = serializers.DictField(allow_null=True)
     events = serializers.IntegerField()

@@ -10,7 +10,7 @@ from rest_framework import viewsets
 from hub.selectors import membership_for
 
 
-class HubViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class HubViewSet(viewsets.GenericViewSet):
     """Subclasses implement ``scoped_queryset(membership)`` and declare ``required_roles``."""
 
     required_roles: ClassVar[dict[str, frozenset[str] | set[str]]] = {}
@@ -22,7 +22,8 @@ class HubViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     def get_queryset(self) -> QuerySet[Any]:
         membership = membership_for(self.request.user)
         if membership is None:
-            return self.queryset.none() if self.queryset is not None else QuerySet().none()
+            base = type(self).queryset
+            return base.none() if base is not None else QuerySet().none()
         return self.scoped_queryset(membership)
 
     @property

@@ -40,6 +40,7 @@ def _audit_refusal(context: dict[str, Any], status_code: int) -> None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response: Response | None
     if isinstance(exc, DomainError):
         response = Response(exc.as_dict(), status=exc.status_code)
     elif isinstance(exc, DjangoValidationError):

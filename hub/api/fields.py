@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from rest_framework import serializers
@@ -10,10 +11,10 @@ from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.models import Organisation
 
 
-class OrgCodeField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+class OrgCodeField(serializers.SlugRelatedField):
     """An organisation by its code (case-insensitive on input), optionally of given kinds."""
 
-    def __init__(self, kinds: set[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, kinds: Collection[str] | None = None, **kwargs: Any) -> None:
         self.kinds = kinds
         kwargs.setdefault("slug_field", "code")
         if not kwargs.get("read_only"):
@@ -33,7 +34,7 @@ class OrgCodeField(serializers.SlugRelatedField):  # type: ignore[type-arg]
             raise serializers.ValidationError(f"No organisation{kinds} with code {data!r}.") from None
 
 
-class OutcomeSummarySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OutcomeSummarySerializer(serializers.Serializer):
     """The outcome as the referring agency sees it: codes and counts only."""
 
     justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)

@@ -15,7 +15,10 @@ ALL_ROLES = frozenset(Membership.Role.values)
 
 
 class OrganisationOutputSerializer(serializers.ModelSerializer[Organisation]):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    # "parent" is also a Field attribute in the type stubs; DRF keeps declared fields apart.
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Organisation
@@ -35,4 +38,4 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubV
 
     def get_object(self) -> Organisation:
         self.kwargs[self.lookup_field] = str(self.kwargs[self.lookup_field]).upper()
-        return super().get_object()  # type: ignore[no-any-return]
+        return super().get_object()

@@ -28,7 +28,7 @@ from hub.services.referrals import (
 )
 
 
-class MediaInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MediaInputSerializer(serializers.Serializer):
     sha256 = serializers.RegexField(
         r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."}
     )
@@ -45,13 +45,13 @@ class MediaInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return {key: value.lower() for key, value in attrs.items()}
 
 
-class ReferralCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReferralCreateSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
     received_at = serializers.DateTimeField(required=False)
     summary = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     suspect_force = OrgCodeField(kinds={Organisation.Kind.FORCE}, required=False, allow_null=True)
     urgent = serializers.BooleanField(required=False, default=False)
-    media = MediaInputSerializer(many=True, required=False, max_length=1000)
+    media = serializers.ListField(child=MediaInputSerializer(), required=False, max_length=1000)
     agency = OrgCodeField(
         kinds={Organisation.Kind.AGENCY},
         required=False,
@@ -59,13 +59,13 @@ class ReferralCreateSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
 
 
-class MediaOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class MediaOutputSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     md5 = serializers.CharField()
     pdq = serializers.CharField()
 
 
-class TriageOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TriageOutputSerializer(serializers.Serializer):
     grade = serializers.IntegerField()
     risk = serializers.CharField()
     access_to_children = serializers.ListField(child=serializers.CharField())
@@ -75,7 +75,7 @@ class TriageOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     decided_at = serializers.DateTimeField()
 
 
-class ReferralAgencyOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReferralAgencyOutputSerializer(serializers.Serializer):
     """What the referring agency sees: its identifiers, status and the outcome codes."""
 
     id = serializers.UUIDField()
@@ -116,7 +116,7 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
         return outcome_view(referral, internal=True)
 
 
-class TriageInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TriageInputSerializer(serializers.Serializer):
     grade = serializers.ChoiceField(choices=[1, 2, 3])
     risk = serializers.ChoiceField(choices=Risk.choices)
     access_to_children = serializers.ListField(
@@ -126,12 +126,12 @@ class TriageInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     rationale = serializers.CharField(max_length=5000)
 
 
-class NonActionableInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class NonActionableInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Referral.NonActionableReason.choices)
     note = serializers.CharField(max_length=5000)
 
 
-class CloseInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class CloseInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 

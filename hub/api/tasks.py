@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
-from hub.models import Membership, Organisation, Task
+from hub.models import Membership, Organisation, Task, User
 from hub.policies import (
     ACK_ROLES,
     HUB_ROLES,
@@ -35,7 +35,7 @@ from hub.selectors import (
     task_paused_for,
     with_escalation_flag,
 )
-from hub.services.alerts import task_acknowledge, task_pause, task_resume
+from hub.services.alerts import escalated_task_filter, task_acknowledge, task_pause, task_resume
 from hub.services.referrals import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_reassign
 
@@ -56,11 +56,15 @@ class TaskCursorPagination(CursorPagination):
 
 
 class TaskOutputSerializer(serializers.ModelSerializer[Task]):
-    assignee_org = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee_org: serializers.SlugRelatedField[Organisation] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     referral_external_id = serializers.CharField(source="referral.external_id", read_only=True)
     grade = serializers.IntegerField(source="referral.grade", read_only=True, allow_null=True)
     risk = serializers.CharField(source="referral.risk", read_only=True)
-    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    accepted_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     deadline_state = serializers.SerializerMethodField()
     paused_seconds = serializers.SerializerMethodField()
 
@@ -83,22 +87,22 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
         return round(task_paused_for(task, self.context.get("now") or timezone.now()).total_seconds())
 
 
-class TaskCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TaskCreateSerializer(serializers.Serializer):
     referral = serializers.UUIDField()
     assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
     instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
-class ReassignInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReassignInputSerializer(serializers.Serializer):
     assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
     reason = serializers.CharField(max_length=5000)
 
 
-class AcknowledgeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AcknowledgeInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class PauseInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PauseInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
@@ -149,7 +153,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
         elif params.get("overdue") not in (None, "false"):
             raise DomainError("overdue must be 'true' or 'false'", field="overdue")
         if params.get("escalated") == "true":
-            queryset = queryset.filter(is_escalated=True)
+            queryset = queryset.filter(escalated_task_filter())
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:

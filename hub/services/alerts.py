@@ -9,8 +9,10 @@ at the next sweep. Every decision compares with database time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.core.cache import cache
 from django.db import transaction
@@ -81,7 +83,7 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
     return rows
 
 
-def alerts_cancel_for_tasks(*, task_ids: list[object], now: datetime | None = None) -> int:
+def alerts_cancel_for_tasks(*, task_ids: Sequence[UUID], now: datetime | None = None) -> int:
     """Closed tasks need no more reminders: cancel whatever is pending."""
     return Alert.objects.filter(
         task_id__in=task_ids, fired_at__isnull=True, cancelled_at__isnull=True
@@ -91,7 +93,7 @@ def alerts_cancel_for_tasks(*, task_ids: list[object], now: datetime | None = No
 # --- Recipients ------------------------------------------------------------------------------
 
 
-def _members(org_ids: list[object], roles: set[str]) -> list[User]:
+def _members(org_ids: Sequence[UUID], roles: set[str]) -> list[User]:
     return list(
         User.objects.filter(
             is_active=True, membership__organisation_id__in=org_ids, membership__role__in=roles
@@ -151,14 +153,14 @@ def notify_hub(*, task: Task, kind: str, subject: str, body: str) -> list[Notifi
 class FireResult:
     fired: bool
     reason: str
-    notification_ids: list[object] = field(default_factory=list)
+    notification_ids: list[UUID] = field(default_factory=list)
 
 
 @dataclass
 class _BatchContext:
     """Per-batch caches: the same holder's officers or a policy row are read once a batch."""
 
-    recipients: dict[tuple[object, str, object], list[User]] = field(default_factory=dict)
+    recipients: dict[tuple[UUID, str, UUID | None], list[User]] = field(default_factory=dict)
     waits: dict[tuple[int, str], timedelta] = field(default_factory=dict)
 
     def recipients_for(self, task: Task, level: str) -> list[User]:
@@ -175,7 +177,7 @@ class _BatchContext:
         return self.waits[key]
 
 
-def alerts_fire(*, alert_ids: list[object], now: datetime | None = None) -> dict[object, FireResult]:
+def alerts_fire(*, alert_ids: Sequence[UUID], now: datetime | None = None) -> dict[UUID, FireResult]:
     """Fire a batch of due alerts, each exactly once, in one transaction.
 
     Locks the tasks first (SKIP LOCKED: a task another worker holds is left to that worker),
@@ -185,7 +187,7 @@ def alerts_fire(*, alert_ids: list[object], now: datetime | None = None) -> dict
     step (unique per task, generation, clock and step) and the audit events are written in the
     same transaction; emails are enqueued after commit.
     """
-    results: dict[object, FireResult] = {}
+    results: dict[UUID, FireResult] = {}
     task_ids = dict(Alert.objects.filter(pk__in=alert_ids).values_list("pk", "task_id"))
     for alert_id in alert_ids:
         if alert_id not in task_ids:
@@ -208,10 +210,10 @@ def alerts_fire(*, alert_ids: list[object], now: datetime | None = None) -> dict
         }
         now = now or db_now()
         fired: list[Alert] = []
-        stale: list[object] = []
+        stale: list[UUID] = []
         notifications: list[Notification] = []
         next_steps: list[Alert] = []
-        frozen_waits: dict[object, timedelta] = {}
+        frozen_waits: dict[UUID, timedelta] = {}
         events: list[dict[str, object]] = []
         for alert_id, task_id in task_ids.items():
             alert = alerts.get(alert_id)
@@ -286,7 +288,7 @@ def alerts_fire(*, alert_ids: list[object], now: datetime | None = None) -> dict
     return results
 
 
-def alert_fire(*, alert_id: object, now: datetime | None = None) -> FireResult:
+def alert_fire(*, alert_id: UUID, now: datetime | None = None) -> FireResult:
     """Fire one alert; see ``alerts_fire``."""
     return alerts_fire(alert_ids=[alert_id], now=now)[alert_id]
 
@@ -304,7 +306,7 @@ def alerts_sweep(*, now: datetime | None = None, batch: int = 200, max_batches: 
     schedule ETA accelerators for what falls due within the lookahead. Idempotent: running
     it twice at once (two beats) fires nothing twice."""
     result = SweepResult()
-    seen: set[object] = set()
+    seen: set[UUID] = set()
     for _ in range(max_batches):
         sweep_now = now or db_now()
         due = list(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -14,7 +15,7 @@ from hub.models import Notification, User
 MAX_EMAIL_ATTEMPTS = 5
 
 
-def notification_email(*, notification_id: object) -> bool:
+def notification_email(*, notification_id: UUID | str) -> bool:
     """Email one notification at most once per successful send.
 
     Claims the row first (compare-and-set on ``emailed_at``), sends outside any transaction,
@@ -45,7 +46,7 @@ def notification_email(*, notification_id: object) -> bool:
     return True
 
 
-def notifications_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> list[object]:
+def notifications_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> list[UUID]:
     """Notifications whose email job was lost (e.g. a Redis flush): the sweep re-enqueues them."""
     cutoff = timezone.now() - older_than
     return list(

@@ -42,13 +42,13 @@ def parse_period(params: Any) -> Period:
     return Period(since=since, until=until)
 
 
-class SpokeReportSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SpokeReportSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     spokes = serializers.ListField(child=serializers.DictField())
 
 
-class FunnelSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FunnelSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     received = serializers.IntegerField()

@@ -17,7 +17,7 @@ from hub.api.work import TaskScopedViewSet
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.exceptions import NotPermitted
 from hub.hooks import outcome_view
-from hub.models import Membership, Referral, Task
+from hub.models import Membership, Referral, Task, User
 from hub.policies import HUB_ROLES, OUTCOME_ROLES, TASK_READER_ROLES, TASK_WORKER_ROLES, can_work_task
 from hub.selectors import referral_list_for, task_list_for
 from hub.services.audit import audit_record
@@ -26,7 +26,9 @@ from safeguarding.services import outcome_record, safeguarding_action_record
 
 
 class SafeguardingActionOutputSerializer(serializers.ModelSerializer[SafeguardingAction]):
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = SafeguardingAction
@@ -37,7 +39,7 @@ class SafeguardingActionOutputSerializer(serializers.ModelSerializer[Safeguardin
         read_only_fields = fields
 
 
-class SafeguardingActionInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SafeguardingActionInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=SafeguardingAction.Action.choices)
     children_identified = serializers.IntegerField(min_value=0, max_value=10000, default=0)
     children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000, default=0)
@@ -45,7 +47,7 @@ class SafeguardingActionInputSerializer(serializers.Serializer):  # type: ignore
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
-class OutcomeInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class OutcomeInputSerializer(serializers.Serializer):
     justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)
     safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES)
     arrests = serializers.IntegerField(min_value=0, max_value=10000)

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
-from hub.models import Membership, Organisation
+from hub.models import Membership, Organisation, User
 from hub.policies import HUB_ROLES, READ_ALL_ROLES
 from hub.services.audit import audit_record
 from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
@@ -58,7 +58,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
-class EndpointInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class EndpointInputSerializer(serializers.Serializer):
     agency = OrgCodeField(kinds={Organisation.Kind.AGENCY})
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
@@ -69,7 +69,9 @@ class EndpointInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
-    replayed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    replayed_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = DeliveryAttempt
@@ -91,11 +93,11 @@ class DeliverySerializer(serializers.ModelSerializer[OutboxEvent]):
         read_only_fields = fields
 
 
-class ReplayInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReplayInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class ReplayOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ReplayOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     status_code = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
@@ -180,7 +182,7 @@ class DeliveryViewSet(HubViewSet):
         return Response({"status": result.status, "status_code": result.status_code, "error": result.error})
 
 
-class FeedbackStatsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class FeedbackStatsSerializer(serializers.Serializer):
     outcomes_recorded = serializers.IntegerField()
     outcomes_fed_back = serializers.IntegerField()
     fed_back_share = serializers.FloatField(allow_null=True)

@@ -15,7 +15,7 @@ from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
-from hub.models import Membership, Organisation, Task
+from hub.models import Membership, Organisation, Task, User
 from hub.policies import TASK_READER_ROLES, TASK_WORKER_ROLES, can_hand_down, can_work_task
 from hub.selectors import task_list_for
 from hub.services.audit import audit_record
@@ -26,18 +26,20 @@ from spokes.services import lead_create, lead_update, task_accept, task_decline
 R = Membership.Role
 
 
-class DeclineInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class DeclineInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Task.DeclineReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class HandDownInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HandDownInputSerializer(serializers.Serializer):
     assignee_org = OrgCodeField(kinds={Organisation.Kind.FORCE})
     reason = serializers.CharField(max_length=5000)
 
 
 class LeadOutputSerializer(serializers.ModelSerializer[Lead]):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Lead
@@ -55,13 +57,13 @@ class LeadOutputSerializer(serializers.ModelSerializer[Lead]):
         read_only_fields = fields
 
 
-class LeadCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LeadCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Lead.Kind.choices)
     description = serializers.CharField(max_length=10000)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
-class LeadUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LeadUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
     description = serializers.CharField(max_length=10000, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=20000)
