@@ -1,5 +1,6 @@
 """The hub's web pages: landing by role, the triage queue, the referral page (grade and allocate),
-the board of all tasks with reassignment, the agency's view, and the auditor's trail.
+the board of all tasks with reassignment, the agency's view, the auditor's trail and a task's
+timeline, and everyone's inbox of reminders and escalations (with Acknowledge).
 
 Every view: login required → the caller's membership → the object looked up in the caller's
 scoped queryset (404 outside it) → the API's role sets (403 for insiders without the right) →

@@ -1,0 +1,1 @@
+"""Server-rendered fragments for safeguarding actions and the outcome, loaded into the task page."""

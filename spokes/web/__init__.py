@@ -1,0 +1,1 @@
+"""Server-rendered pages for the region or force holding a task."""

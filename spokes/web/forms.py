@@ -1,0 +1,108 @@
+"""Forms for the holder's work on a task: decline, hand down, leads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from hub.models import Organisation, Task
+from hub.selectors import organisation_list
+from hub.web.forms import ConditionalCharField, PageForm
+from spokes.models import Lead
+
+
+class DeclineForm(PageForm):
+    id_prefix = "decline"
+
+    reason = forms.ChoiceField(
+        label="Reason for declining",
+        choices=[("", "Choose a reason…"), *Task.DeclineReason.choices],
+        error_messages={"required": "Choose why you are declining the task."},
+    )
+    note = ConditionalCharField(
+        label="Note for the hub",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the reason is 'Other'. The hub reads it before reassigning.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("reason") == Task.DeclineReason.OTHER and not (data.get("note") or "").strip():
+            self.add_error("note", "Explain the reason in a note when it is 'Other'.")
+        return data
+
+
+class HandDownForm(PageForm):
+    """A region hands a task it holds to one of its own forces."""
+
+    id_prefix = "handdown"
+
+    assignee_org = forms.ChoiceField(
+        label="Hand down to", error_messages={"required": "Choose the force that will take the task."}
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your region keeps read-only oversight of the task.",
+        error_messages={"required": "Give a reason for handing the task down."},
+    )
+
+    def __init__(self, *args: Any, region: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.forces = {
+            org.code: org
+            for org in organisation_list()
+            .filter(parent=region, kind=Organisation.Kind.FORCE)
+            .order_by("name")
+        }
+        choices = [("", "Choose a force…"), *((code, org.name) for code, org in self.forces.items())]
+        self.fields["assignee_org"].choices = choices  # type: ignore[attr-defined]
+
+    def clean_assignee_org(self) -> Organisation:
+        code = self.cleaned_data["assignee_org"]
+        if code not in self.forces:
+            raise forms.ValidationError("Choose one of your region's forces.")
+        return self.forces[code]
+
+
+class PauseForm(PageForm):
+    """A supervisor stops the clocks while the holder waits on an outside body."""
+
+    id_prefix = "pause"
+    reason = forms.CharField(
+        label="Waiting for",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example an MLAT request or a platform disclosure. Deadlines move on by the pause.",
+        error_messages={"required": "Say what the task is waiting for."},
+    )
+
+
+class LeadForm(PageForm):
+    id_prefix = "lead"
+
+    kind = forms.ChoiceField(
+        label="Kind of lead",
+        choices=[("", "Choose a kind…"), *Lead.Kind.choices],
+        error_messages={"required": "Choose what kind of lead this is."},
+    )
+    description = forms.CharField(
+        label="Description",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Describe the lead."},
+    )
+    notes = forms.CharField(
+        label="Notes", required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class LeadUpdateForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=Lead.Status.choices)
+    notes = forms.CharField(
+        label="Notes", required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -1,0 +1,21 @@
+"""The holder's pages, in the ``spokes`` namespace."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from spokes.web import views
+
+app_name = "spokes"
+
+urlpatterns = [
+    path("tasks/", views.task_list, name="tasks"),
+    path("tasks/<uuid:pk>/", views.task_detail, name="task"),
+    path("tasks/<uuid:pk>/accept/", views.task_accept_view, name="task-accept"),
+    path("tasks/<uuid:pk>/decline/", views.task_decline_view, name="task-decline"),
+    path("tasks/<uuid:pk>/hand-down/", views.task_hand_down_view, name="task-hand-down"),
+    path("tasks/<uuid:pk>/leads/", views.lead_create_view, name="lead-create"),
+    path("tasks/<uuid:pk>/pause/", views.task_pause_view, name="task-pause"),
+    path("tasks/<uuid:pk>/resume/", views.task_resume_view, name="task-resume"),
+    path("leads/<uuid:pk>/", views.lead_update_view, name="lead-update"),
+]

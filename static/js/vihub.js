@@ -1,0 +1,65 @@
+/* VIHub page behaviour: charts (Chart.js, vendored) and focus management after form errors.
+   Everything works without JavaScript; this only enhances. */
+(function () {
+  "use strict";
+
+  var COLOURS = {
+    escalated: "#6d35a0",
+    paused: "#8792a0",
+    overdue: "#b42318",
+    due_soon: "#d18a00",
+    on_time: "#1a7f37",
+    events: "#1d63a8",
+    refused: "#b42318"
+  };
+
+  function drawCharts(root) {
+    if (!window.Chart) { return; }
+    window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    window.Chart.defaults.color = "#3b4754";
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.drawn) { return; }
+      var source = document.getElementById(canvas.dataset.chart);
+      if (!source) { return; }
+      var data = JSON.parse(source.textContent);
+      var horizontal = canvas.dataset.kind === "hbar-stacked";
+      var stacked = horizontal || canvas.dataset.kind === "bar-stacked";
+      new window.Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: data.labels,
+          datasets: data.series.map(function (s) {
+            return { label: s.label, data: s.data, backgroundColor: COLOURS[s.key] || "#5b6672",
+                     borderRadius: 3, maxBarThickness: 26 };
+          })
+        },
+        options: {
+          indexAxis: horizontal ? "y" : "x",
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12 } } },
+          scales: {
+            x: { stacked: stacked, grid: { display: !horizontal }, ticks: { precision: 0 }, beginAtZero: true },
+            y: { stacked: stacked, grid: { display: horizontal ? false : true }, ticks: { precision: 0 }, beginAtZero: true }
+          }
+        }
+      });
+      canvas.dataset.drawn = "1";
+    });
+  }
+
+  function focusErrors(root) {
+    var summary = root.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts(document);
+    focusErrors(document);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    drawCharts(event.target);
+    focusErrors(event.target);
+  });
+})();

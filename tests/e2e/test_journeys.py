@@ -1,0 +1,352 @@
+"""Each journey of issue #7, end to end in Debian's Chromium against a live server, with a
+screenshot per journey in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from hub.models import AuditEvent, Notification, Referral, Task
+from hub.services.alerts import alerts_sweep
+from safeguarding.models import Outcome, SafeguardingAction
+from spokes.models import Lead
+from tests.e2e import scenario
+from tests.e2e.conftest import screenshot, sign_in, sign_out
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
+
+
+def test_sign_in_lands_each_role_on_its_page_and_signs_out(page: Page, live_server: Any) -> None:
+    for username in ["priya.coord", "dan.audit", "kent.vid", "ersou.rc", "ncmec.api"]:
+        scenario.person(username)
+    page.goto("/board/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/board/$"))
+    page.get_by_label("Username").fill("kent.vid")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username and password")
+    expect(page.get_by_label("Username")).to_have_value("kent.vid")  # what was typed is kept
+    screenshot(page, "01-sign-in")
+
+    landings = {
+        "priya.coord": ("/triage/", "Triage queue"),
+        "dan.audit": ("/audit/", "Audit trail"),
+        "kent.vid": ("/tasks/", "Kent Police: our tasks"),
+        "ersou.rc": ("/tasks/", "Eastern Region Special Operations Unit: tasks across the region"),
+        "ncmec.api": ("/agency/", "Our referrals"),
+    }
+    for username, (path, heading) in landings.items():
+        sign_in(page, username)
+        expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        sign_out(page)
+    assert AuditEvent.objects.filter(action="auth.login").count() == len(landings)
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 1
+
+
+def test_hub_coordinator_triages_allocates_and_reassigns(page: Page, live_server: Any) -> None:
+    scenario.person("priya.coord")
+    scenario.busy_board()
+    older = scenario.referral(hours_ago=30, summary=2, force="ESSEX")
+    urgent = scenario.referral(urgent=True, hours_ago=2, summary=1)
+    scenario.graded(hours_ago=8, summary=3, force="ESSEX")
+
+    sign_in(page, "priya.coord")
+    rows = page.locator("table.data tbody tr")
+    expect(rows.first).to_contain_text(urgent.external_id)  # urgent first, then the longest waiting
+    expect(rows.nth(1)).to_contain_text(older.external_id)
+    screenshot(page, "02-hub-triage-queue")
+
+    rows.first.get_by_role("link", name=re.compile("Grade")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"NCMEC · {urgent.external_id}")
+    page.get_by_label(re.compile("^Grade 2")).check()
+    page.get_by_label("Risk", exact=True).select_option("high")
+    page.get_by_label("Family", exact=True).check()
+    page.get_by_label("Work", exact=True).check()
+    page.get_by_label("Information is incomplete").check()
+    expect(page.get_by_label("Allocate to")).to_have_value("KENT")  # the suspect's force, pre-selected
+    page.get_by_label("Instructions for the holder").fill("Check the school staff list first.")
+    page.get_by_role("button", name="Save grading and allocate").click()
+
+    # Refused: no rationale. Everything typed is still there, and the summary has focus.
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Give a rationale for the grading.")
+    expect(summary).to_be_focused()
+    expect(page.get_by_label(re.compile("^Grade 2"))).to_be_checked()
+    expect(page.get_by_label("Work", exact=True)).to_be_checked()
+    expect(page.get_by_label("Instructions for the holder")).to_have_value(
+        "Check the school staff list first."
+    )
+    screenshot(page, "03-hub-referral-refused")
+
+    page.get_by_label("Rationale").fill(
+        "Chat logs show grooming of a 13-year-old; suspect works at a school."
+    )
+    page.get_by_role("button", name="Save grading and allocate").click()
+    expect(page.get_by_role("status")).to_contain_text("Graded 2 (high risk) and allocated to Kent Police.")
+    task = Task.objects.get(referral=urgent)
+    assert task.assignee_org.code == "KENT" and task.instructions == "Check the school staff list first."
+    screenshot(page, "04-hub-referral-allocated")
+
+    page.get_by_role("link", name="Task board").first.click()
+    row = page.locator(f'tr[data-task="{task.pk}"]')
+    expect(row).to_contain_text("Kent Police")
+    expect(row).to_contain_text("Offered")
+    expect(row.locator("[data-deadline]")).to_have_text("On time")
+    expect(page.locator('tr [data-deadline="overdue"]')).to_have_count(2)
+    expect(page.locator("canvas[data-chart][data-drawn]")).to_have_count(1)  # Chart.js drew the chart
+    screenshot(page, "05-hub-board")
+
+    page.get_by_label("Holder").select_option("KENT")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#board-table tbody tr")).to_have_count(2)
+
+    page.locator(f'tr[data-task="{task.pk}"]').get_by_role("link", name=re.compile("Reassign")).click()
+    page.get_by_role("button", name="Reassign task").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose the region or force to give the task to.")
+    page.get_by_label("Reassign to").select_option("ESSEX")
+    page.get_by_label("Reason").fill("Suspect moved to Colchester last month.")
+    page.get_by_role("button", name="Reassign task").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Task reassigned to Essex Police. Kent Police no longer sees it."
+    )
+    expect(page.locator(f'tr[data-task="{task.pk}"]')).to_contain_text("Essex Police")
+    assert Task.objects.get(pk=task.pk).assignee_org.code == "ESSEX"
+
+
+def test_force_officer_works_a_task_and_cannot_open_another_forces(page: Page, live_server: Any) -> None:
+    scenario.person("kent.vid")
+    offered = scenario.task("KENT", grade=2, risk="high", summary=0, access=("family", "work"))
+    scenario.make_overdue(
+        scenario.task("KENT", accepted=True, grade=3, risk="medium", summary=5), minutes=200
+    )
+    scenario.make_due_soon(scenario.task("KENT", accepted=True, grade=3, risk="high", summary=6))
+    scenario.task("KENT", grade=3, risk="low", summary=7)
+    essex = scenario.task("ESSEX", accepted=True, summary=3)
+
+    sign_in(page, "kent.vid")
+    rows = page.locator("#task-table tbody tr")
+    expect(rows).to_have_count(4)
+    expect(rows.first.locator("[data-deadline]")).to_have_text("Overdue")  # most urgent first
+    expect(page.locator(f'tr[data-task="{essex.pk}"]')).to_have_count(0)
+    screenshot(page, "06-officer-our-tasks")
+
+    page.locator(f'tr[data-task="{offered.pk}"]').get_by_role("link").first.click()
+    page.get_by_role("button", name="Accept task").click()
+    expect(page.get_by_role("status").first).to_contain_text("Task accepted.")
+    expect(page.locator("#task-status")).to_have_text("Accepted")
+
+    # A lead: refused without a description (kind kept), then added, then updated.
+    page.get_by_label("Kind of lead").select_option("online_account")
+    page.get_by_role("button", name="Add lead").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Describe the lead.")
+    expect(page.get_by_label("Kind of lead")).to_have_value("online_account")
+    page.get_by_label("Description").fill("Chat handle 'skater_dan07' on a gaming platform")
+    page.get_by_role("button", name="Add lead").click()
+    expect(page.get_by_role("status").first).to_contain_text("Lead added.")
+    lead = Lead.objects.get(task=offered)
+    page.locator(f"#lead-{lead.pk} summary").click()
+    page.locator(f"#lead-{lead.pk}").get_by_label("Status").select_option("positive")
+    page.locator(f"#lead-{lead.pk}").get_by_label("Notes").fill(
+        "Platform disclosed subscriber: Maidstone address."
+    )
+    page.locator(f"#lead-{lead.pk}").get_by_role("button", name="Save lead").click()
+    expect(page.locator(f'#lead-{lead.pk} [data-lead-status="positive"]')).to_have_text("Closed: positive")
+
+    # Safeguarding (an htmx fragment from the safeguarding app): refused, input kept, then recorded.
+    panel = page.locator("#safeguarding")
+    panel.get_by_label("Action").select_option("referred_mash")
+    panel.get_by_label("Children identified").fill("2")
+    panel.get_by_label("Children safeguarded").fill("2")
+    panel.get_by_label("Notes").fill("Two children in the household, aged 6 and 9.")
+    panel.get_by_role("button", name="Record action").click()
+    expect(panel.get_by_role("alert")).to_contain_text("Name the body the children were referred to.")
+    expect(panel.get_by_label("Notes")).to_have_value("Two children in the household, aged 6 and 9.")
+    expect(panel.get_by_label("Children identified")).to_have_value("2")
+    panel.get_by_label("Referred to").fill("Kent MASH")
+    panel.get_by_role("button", name="Record action").click()
+    expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
+    expect(panel.locator("#safeguarding-table")).to_contain_text("Kent MASH")
+    assert SafeguardingAction.objects.filter(task=offered, referred_to="Kent MASH").count() == 1
+    screenshot(page, "07-officer-task-page")
+
+    # The outcome (another fragment): recorded, the task completes and the page reloads.
+    outcome = page.locator("#outcome")
+    outcome.get_by_label("Criminal-justice outcome").select_option("charge_summons")
+    outcome.get_by_label("Safeguarding outcome").select_option("child_safeguarded")
+    outcome.get_by_label("Arrests").fill("1")
+    outcome.get_by_label("Children safeguarded").fill("2")
+    outcome.get_by_label("Victims identified").fill("2")
+    outcome.locator("fieldset", has_text="access to children").get_by_label("Yes").check()
+    outcome.locator("fieldset", has_text="safeguarding needed").get_by_label("Yes").check()
+    outcome.get_by_label("Summary (internal)").fill("Suspect charged; both children safe with their mother.")
+    outcome.get_by_role("button", name="Record outcome").click()
+    expect(page.locator("#task-status")).to_have_text("Completed")
+    expect(page.locator("#outcome-facts")).to_contain_text("Charged / summonsed")
+    assert Outcome.objects.get(referral=offered.referral).task_id == offered.pk
+
+    # Another force's task does not exist for Kent.
+    response = page.goto(f"/tasks/{essex.pk}/")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    screenshot(page, "08-officer-other-force-404")
+
+
+def test_officer_acknowledges_an_escalation_from_the_inbox(page: Page, live_server: Any) -> None:
+    scenario.person("kent.vid")
+    breached = scenario.task("KENT", grade=2, risk="high", summary=5)
+    alerts_sweep(now=breached.accept_due_at + timedelta(seconds=1))  # nobody accepted in time…
+    Task.objects.filter(pk=breached.pk).update(
+        accept_due_at=timezone.now() - timedelta(minutes=20)
+    )  # …really
+    scenario.task("KENT", accepted=True, summary=6)
+    scenario.make_due_soon(scenario.task("KENT", accepted=True, summary=2))
+
+    sign_in(page, "kent.vid")
+    row = page.locator(f'tr[data-task="{breached.pk}"]')
+    expect(row.locator("[data-deadline]")).to_have_text("Escalated")
+    card = page.locator("#inbox-card")
+    expect(card.locator('[data-kind="escalation"]')).to_contain_text("ESCALATION step 1")
+    expect(page.get_by_role("link", name=re.compile(r"^Inbox \d+ unread$"))).to_be_visible()
+    screenshot(page, "09-officer-inbox-escalation")
+
+    card.locator('[data-kind="escalation"]').get_by_role("button", name=re.compile("Acknowledge")).click()
+    expect(page.get_by_role("status").first).to_contain_text("Escalation acknowledged")
+    expect(page).to_have_url(re.compile(r"/tasks/$"))
+    expect(page.locator(f'tr[data-task="{breached.pk}"] [data-deadline]')).to_have_text("Overdue")
+    event = AuditEvent.objects.get(task_id=breached.pk, action="task.escalation_acknowledged")
+    assert event.actor is not None and event.actor.username == "kent.vid"
+
+    page.get_by_role("link", name=re.compile("^Inbox")).click()
+    page.locator('[data-kind="escalation"]').get_by_role("button", name="Mark read").click()
+    expect(page.locator('#inbox-list [data-kind="escalation"]')).to_have_count(0)  # read: off the unread tab
+    expect(page.locator('#inbox-list [data-kind="reminder"]').first).to_be_visible()
+    assert not Notification.objects.filter(
+        recipient__username="kent.vid", read_at__isnull=True, kind="escalation"
+    )
+
+
+def test_regional_coordinator_hands_a_task_down_to_a_force(page: Page, live_server: Any) -> None:
+    scenario.person("ersou.rc")
+    held = scenario.task("ERSOU", grade=2, risk="high", summary=3, force="ESSEX")
+    scenario.task("KENT", accepted=True, summary=0)
+    scenario.make_overdue(scenario.task("HERTS", summary=6), minutes=45)
+    scenario.task("GMP", summary=2)  # another region's: not shown
+
+    sign_in(page, "ersou.rc")
+    rows = page.locator("#task-table tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#task-table")).to_contain_text("Kent Police")
+    expect(page.locator("#task-table")).not_to_contain_text("Greater Manchester")
+    screenshot(page, "10-region-tasks")
+
+    page.locator(f'tr[data-task="{held.pk}"]').get_by_role("link").first.click()
+    section = page.locator("#hand-down")
+    section.get_by_label("Hand down to").select_option("ESSEX")
+    section.get_by_role("button", name="Hand down").click()
+    expect(section.get_by_role("alert")).to_contain_text("Give a reason for handing the task down.")
+    expect(section.get_by_label("Hand down to")).to_have_value("ESSEX")
+    section.get_by_label("Reason").fill("Suspect's address is in Chelmsford.")
+    section.get_by_role("button", name="Hand down").click()
+    expect(page.get_by_role("status").first).to_contain_text("Task handed down to Essex Police.")
+    expect(page.get_by_role("note")).to_contain_text("Your region oversees this task")
+    expect(page.locator("#hand-down")).to_have_count(0)
+    assert Task.objects.get(pk=held.pk).assignee_org.code == "ESSEX"
+    screenshot(page, "11-region-task-handed-down")
+
+
+def test_auditor_searches_the_trail_and_reads_a_timeline(page: Page, live_server: Any) -> None:
+    scenario.person("priya.coord")
+    scenario.person("dan.audit")
+    kent = scenario.person("kent.vid")
+    scenario.busy_board()
+    worked = scenario.worked_task()
+    page.context.clear_cookies()
+
+    # Hub coordinators may not read the trail.
+    sign_in(page, "priya.coord")
+    response = page.goto("/audit/")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("You can’t do that here")
+    sign_out(page)
+
+    # The officer opens the task (a read the trail must show).
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{worked.pk}/")
+    expect(page.locator("#safeguarding-table")).to_contain_text("Kent MASH")
+    sign_out(page)
+
+    sign_in(page, "dan.audit")
+    expect(page.locator("canvas[data-chart][data-drawn]")).to_have_count(1)
+    page.get_by_label("Actor username").fill("kent.vid")
+    page.get_by_label("Action").fill("task.*")
+    page.get_by_role("button", name="Search").click()
+    rows = page.locator("#audit-table tbody tr")
+    expect(rows.first).to_be_visible()
+    actions = set(rows.evaluate_all("rows => rows.map(r => r.dataset.action)"))
+    assert actions and all(action.startswith("task.") for action in actions), actions
+    expect(page.locator("#audit-table")).to_contain_text("Sam Fletcher")
+    expect(page.get_by_label("Actor username")).to_have_value("kent.vid")
+    screenshot(page, "12-auditor-trail")
+
+    page.locator('tr[data-action="task.viewed"]').first.get_by_role("link", name="Task timeline").click()
+    timeline = page.locator("#timeline")
+    for action in [
+        "referral.received",
+        "referral.triaged",
+        "task.allocated",
+        "task.accepted",
+        "lead.created",
+        "safeguarding_action.recorded",
+        "task.viewed",
+    ]:
+        expect(timeline.locator(f'li[data-action="{action}"]').first).to_be_visible()
+    screenshot(page, "13-auditor-task-timeline")
+
+    searched = AuditEvent.objects.filter(action="audit.searched", actor__username="dan.audit").order_by("seq")
+    assert searched.count() >= 3  # landing, the search, the timeline
+    assert any(e.changes.get("query") == {"actor": "kent.vid", "action": "task.*"} for e in searched)
+    assert searched.last().task_id == worked.pk  # type: ignore[union-attr]
+    assert AuditEvent.objects.filter(action="task.viewed", actor=kent.user, task_id=worked.pk).exists()
+
+
+def test_agency_sees_status_and_outcome_codes_only(page: Page, live_server: Any) -> None:
+    scenario.person("ncmec.api")
+    waiting = scenario.referral(summary=1)
+    scenario.graded(summary=2)
+    done = scenario.worked_task()
+    scenario.record_outcome(done, summary="Internal: suspect interviewed; devices seized.")
+    in_hand = scenario.task("ESSEX", accepted=True, summary=3)
+    other_agency = scenario.referral(agency="IWF", summary=6)
+
+    sign_in(page, "ncmec.api")
+    table = page.locator("table.data")
+    for r in [waiting, done.referral, in_hand.referral]:
+        expect(table).to_contain_text(r.external_id)
+    expect(table).not_to_contain_text(other_agency.external_id)
+    row = page.locator("tr", has_text=done.referral.external_id)
+    expect(row).to_contain_text("Charged / summonsed")
+    expect(row).to_contain_text("Child safeguarded")
+    body = page.content()
+    for secret in [
+        "Internal:",
+        "Kent MASH",
+        "School staff list",
+        "Kent Police",
+        "Essex Police",
+        "CyberTipline report",
+    ]:
+        assert secret not in body, secret
+    screenshot(page, "14-agency-referrals")
+
+    row.get_by_role("link").click()
+    expect(page.locator("dd[data-outcome='charge_summons']")).to_be_visible()
+    assert "Internal:" not in page.content()
+    assert Referral.objects.get(pk=done.referral_id).status == "outcome_recorded"
+    response = page.goto(f"/referrals/{other_agency.pk}/")
+    assert response is not None and response.status == 404
