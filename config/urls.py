@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 from hub.views_health import healthz
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("hub.api.urls")),
     path("", include("spokes.api.urls")),
     path("", include("safeguarding.api.urls")),

@@ -42,10 +42,6 @@ from hub.services.tasks import task_allocate, task_audit_read, task_reassign
 HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
 
 
-# Kept for the web UI until it imports hub.selectors.task_deadline_state directly.
-deadline_state = task_deadline_state
-
-
 class TaskCursorPagination(CursorPagination):
     """Most urgent first: by act-by deadline, then id. Constant queries per page."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +14,7 @@ from hub.services.alerts import alerts_reschedule
 from hub.services.audit import audit_record
 from hub.services.deadlines import clocks_for, deadline_policy_for
 from hub.services.permissions import task_grant_holder, task_move_grants
+from hub.services.referrals import referral_triage
 
 HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
 
@@ -171,3 +174,22 @@ def task_audit_read(*, actor: User, task: Task, justification: str = "") -> None
         task_id=task.pk,
         justification=justification,
     )
+
+
+@transaction.atomic
+def referral_triage_and_allocate(
+    *,
+    referral: Referral,
+    actor: User,
+    grading: dict[str, Any] | None,
+    to_org: Organisation | None,
+    instructions: str = "",
+) -> Task | None:
+    """One decision on the referral page: (re)grade and/or allocate. Both happen or neither."""
+    if grading is None and to_org is None:
+        raise DomainError("Grade the referral, allocate it, or both", code="nothing_to_do")
+    if grading is not None:
+        referral = referral_triage(referral=referral, actor=actor, **grading)
+    if to_org is None:
+        return None
+    return task_allocate(referral=referral, to_org=to_org, actor=actor, instructions=instructions)
