@@ -28,6 +28,7 @@ class SeedResult:
     created: int
     updated: int
     unchanged: int
+    reparented: int = 0
 
 
 def _group_name(code: str) -> str:
@@ -41,7 +42,7 @@ def organisations_seed_reference(*, path: Path = REFERENCE_CSV, actor: User | No
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     existing = {org.code: org for org in Organisation.objects.select_related("parent")}
-    created = updated = unchanged = 0
+    created = updated = unchanged = reparented = 0
     for row in rows:
         code, name, kind = row["code"].strip(), row["name"].strip(), row["kind"].strip()
         if kind not in Organisation.Kind.values:
@@ -63,16 +64,18 @@ def organisations_seed_reference(*, path: Path = REFERENCE_CSV, actor: User | No
         parent_code = row["parent"].strip()
         parent = existing[parent_code] if parent_code else None
         if org.parent_id != (parent.pk if parent else None):
+            if not created:
+                reparented += 1
             org.parent = parent
             org.save(update_fields=["parent"])
-    if created or updated:
+    if created or updated or reparented:
         audit_record(
             actor=actor,
             action="organisation.seeded",
             object_type="organisation",
-            changes={"created": created, "updated": updated},
+            changes={"created": created, "updated": updated, "reparented": reparented},
         )
-    return SeedResult(created=created, updated=updated, unchanged=unchanged)
+    return SeedResult(created=created, updated=updated, unchanged=unchanged, reparented=reparented)
 
 
 @transaction.atomic

@@ -19,5 +19,10 @@ class Command(BaseCommand):
             f"Reference organisations: {result.created} created, {result.updated} updated, "
             f"{result.unchanged} unchanged."
         )
+        if result.reparented:
+            self.stderr.write(
+                f"{result.reparented} organisation(s) moved to another parent: restart the web processes and "
+                "workers (they cache the region tree), and reassign open tasks whose oversight should move."
+            )
         created = deadline_policy_ensure_defaults()
         self.stdout.write(f"Deadline policy: {created} default rows added (edited rows are kept).")
