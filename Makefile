@@ -7,11 +7,12 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck bench bench-quick migrations clean help
+.PHONY: run test test-sqlite lint bench bench-quick clean help
 
 help:
 	@echo "make run          web UI + API + Celery worker + beat on http://127.0.0.1:$(PORT)/"
 	@echo "make test         the whole suite on throwaway PostgreSQL + Redis (+ Chromium)"
+	@echo "make test-sqlite  the quick local loop: the suite on SQLite, leaving out what needs the servers"
 	@echo "make lint         ruff + mypy + makemigrations --check"
 	@echo "make bench        full benchmarks on PostgreSQL (1M tasks); make bench-quick: the CI size"
 
@@ -32,6 +33,9 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	./scripts/with-services.sh ./scripts/test-suite.sh
+
+test-sqlite: $(VENV)/.installed-test
+	VIHUB_DATA_DIR=$$(mktemp -d) DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/e2e
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -29,6 +29,18 @@ def pytest_report_header(config: Any) -> list[str]:
     return [f"vihub: database={db} redis={os.environ.get('REDIS_URL', 'none (LocMemCache)')}"]
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """`make test` runs everything on PostgreSQL and Redis. A quick local run on SQLite (no
+    DATABASE_URL) leaves out only what needs the real servers, and says so."""
+    on_postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
+    has_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: run `make test`"))
+        if "redis" in item.keywords and not has_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: run `make test`"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():

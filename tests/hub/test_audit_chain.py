@@ -53,9 +53,8 @@ def test_orm_cannot_update_or_delete_events() -> None:
     ],
     ids=["update", "delete", "truncate"],
 )
+@pytest.mark.postgres
 def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
-    if connection.vendor != "postgresql":
-        pytest.fail("this guarantee is PostgreSQL's: run through `make test`")
     event = audit_record(actor=None, action="test.protected")
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks to mask the trigger

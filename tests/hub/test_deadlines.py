@@ -56,6 +56,7 @@ def test_a_step_fires_at_its_instant_not_a_microsecond_before(cast: dict[str, Pe
     assert alert_fire(alert_id=step.pk, now=step.due_at + timedelta(hours=1)).reason == "done"
 
 
+@pytest.mark.postgres
 def test_decisions_use_database_time_not_the_workers_clock(cast: dict[str, Persona]) -> None:
     task = make_task()
     with time_machine.travel(db_now() + timedelta(days=60), tick=False):
