@@ -23,7 +23,8 @@ cat <<MSG
   VIHub is starting on http://127.0.0.1:${PORT}/   (API: /api/v1/, schema: /api/v1/schema/, health: /healthz)
   Data: ${VIHUB_DATA_DIR}   Database: ${DATABASE_URL:-SQLite (embedded default)}   Redis: ${REDIS_URL:-embedded}
 
-  Create the first user and a token, in another shell:
+  To try it at once:  .venv/bin/python manage.py seed_demo   (a demo user per role, demo referrals)
+  Or create the first user and a token, in another shell:
     printf '%s\n' 'choose-a-long-password' | .venv/bin/python manage.py add_member coord1 --org NCA --role coordinator --password-stdin
     .venv/bin/python manage.py create_api_token coord1
   Ctrl-C stops everything.

@@ -177,3 +177,18 @@ def test_schema_describes_the_api() -> None:
     response = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert "/api/v1/organisations/" in response.json()["paths"]
+
+
+def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triage(
+    settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match="not production"):
+        call_command("seed_demo", stdout=io.StringIO())
+    settings.DEBUG = True
+    monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
+    out = io.StringIO()
+    call_command("seed_demo", "--password-stdin", stdout=out)
+    roles = set(Membership.objects.filter(user__username__startswith="demo-").values_list("role", flat=True))
+    assert roles == set(Membership.Role.values)
+    assert User.objects.get(username="demo-kent-officer").check_password("demo-password-long-enough")
+    assert "4 demo referrals" in out.getvalue()

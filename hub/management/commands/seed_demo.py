@@ -1,0 +1,81 @@
+"""manage.py seed_demo: demo people and a few referrals to try VIHub with (never in production)."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from hub.models import Organisation, Referral, User
+from hub.services.organisations import membership_set
+from hub.services.referrals import referral_create
+
+PEOPLE = [
+    ("demo-coordinator", "NCA", "coordinator", "Priya", "Shah"),
+    ("demo-auditor", "NCA", "auditor", "Alex", "Morgan"),
+    ("demo-ersou", "ERSOU", "regional_coordinator", "Dana", "Reid"),
+    ("demo-kent-officer", "KENT", "officer", "Sam", "Fletcher"),
+    ("demo-kent-supervisor", "KENT", "supervisor", "Jo", "Okafor"),
+    ("demo-ncmec", "NCMEC", "agency", "NCMEC", "integration"),
+]
+REFERRALS = [
+    (
+        "NCMEC",
+        "CT-DEMO-0001",
+        True,
+        "KENT",
+        "Upload flagged by hash match; first-generation images; UK IP in Kent.",
+    ),
+    ("NCMEC", "CT-DEMO-0002", False, "ESSEX", "Chat logs: an adult arranging to meet a 13-year-old."),
+    ("IWF", "IWF-DEMO-0003", False, None, "Public report of a URL hosting indecent images; host unknown."),
+    (
+        "NCMEC",
+        "CT-DEMO-0004",
+        False,
+        "GMP",
+        "Account sharing known images; no sign of contact offending yet.",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role) and a few referrals. Refuses to run with DEBUG off."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="Read one password for all demo users"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo is for the embedded default (make run), not production")
+        password = sys.stdin.readline().strip() if options["password_stdin"] else secrets.token_urlsafe(12)
+        actor = None
+        for username, org, role, first, last in PEOPLE:
+            membership = membership_set(
+                username=username, org_code=org, role=role, actor=actor, password=password
+            )
+            User.objects.filter(pk=membership.user_id).update(first_name=first, last_name=last)
+        agency_user = User.objects.get(username="demo-ncmec")
+        now = timezone.now()
+        for i, (agency, external_id, urgent, force, summary) in enumerate(REFERRALS):
+            referral_create(
+                agency=Organisation.objects.get(code=agency),
+                external_id=external_id,
+                actor=agency_user,
+                received_at=now - timedelta(hours=6 * (i + 1)),
+                summary=summary,
+                suspect_force=Organisation.objects.get(code=force) if force else None,
+                is_urgent=urgent,
+                media=[{"sha256": secrets.token_hex(32)}],
+            )
+        self.stdout.write(f"Demo users (password for all: {password}):")
+        for username, org, role, *_ in PEOPLE:
+            self.stdout.write(f"  {username:22} {role:22} {org}")
+        waiting = Referral.objects.filter(external_id__contains="-DEMO-").count()
+        self.stdout.write(f"{waiting} demo referrals in the triage queue.")
