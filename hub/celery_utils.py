@@ -4,11 +4,32 @@ on every job, so no job can be declared without them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any
 
 from celery import shared_task  # noqa: TID251  (this module is the one sanctioned wrapper)
+from celery.signals import task_postrun, task_prerun
+
+from hub.context import request_id_var
 
 MAX_COUNTDOWN_SECONDS = 300  # far below the Redis visibility timeout (3600 s)
+REQUEST_ID_HEADER = "vihub_request_id"
+_request_tokens: dict[str, Token[str]] = {}
+
+
+@task_prerun.connect
+def _bind_request_id(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    """A job runs under the request id of the request that enqueued it (or a fresh one)."""
+    incoming = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
+    if task_id is not None:
+        _request_tokens[task_id] = request_id_var.set(str(incoming) if incoming else f"job-{task_id}")
+
+
+@task_postrun.connect
+def _unbind_request_id(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _request_tokens.pop(task_id or "", None)
+    if token is not None:
+        request_id_var.reset(token)
 
 
 def vihub_job(

@@ -38,6 +38,14 @@ class NotPermitted(DomainError):
     code = "permission_denied"
 
 
+class AuditUnavailable(DomainError):
+    """The audit trail cannot be written, so the action or read is refused (HTTP 503): VIHub
+    fails closed rather than show or change a record without a trace."""
+
+    status_code = 503
+    code = "audit_unavailable"
+
+
 class NotFound(DomainError):
     """The object does not exist or the actor may not see it (HTTP 404, indistinguishable)."""
 

@@ -11,7 +11,8 @@ from typing import Any
 from django.db import transaction
 
 from config.celery import app
-from hub.celery_utils import MAX_COUNTDOWN_SECONDS
+from hub.celery_utils import MAX_COUNTDOWN_SECONDS, REQUEST_ID_HEADER
+from hub.context import current_request_id
 
 QUEUES = {
     "hub.tasks.deadline_sweep_job": "safeguarding",
@@ -25,7 +26,14 @@ def enqueue_now(name: str, *args: Any, countdown: float | None = None) -> None:
     if countdown is not None and countdown > MAX_COUNTDOWN_SECONDS:
         # Longer horizons belong to the database sweep, never to the broker (visibility timeout).
         raise ValueError(f"countdown {countdown}s exceeds {MAX_COUNTDOWN_SECONDS}s: let the sweep handle it")
-    app.send_task(name, args=[str(a) for a in args], countdown=countdown, queue=QUEUES.get(name, "default"))
+    app.send_task(
+        name,
+        args=[str(a) for a in args],
+        countdown=countdown,
+        queue=QUEUES.get(name, "default"),
+        # The request that caused this job, so its audit events link back to it.
+        headers={REQUEST_ID_HEADER: current_request_id()},
+    )
 
 
 def enqueue_on_commit(name: str, *args: Any, countdown: float | None = None) -> None:

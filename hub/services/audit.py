@@ -8,11 +8,12 @@ import uuid
 from datetime import UTC
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
 from hub.context import current_request_id
+from hub.exceptions import AuditUnavailable
 from hub.models import AuditEvent, User
 
 
@@ -85,8 +86,35 @@ def audit_record(
 
     Guarantees: the event is committed if and only if the caller's transaction commits; the
     chain never forks, because appends are serialised (a transaction-scoped advisory lock on
-    PostgreSQL, the database write lock on SQLite); ``occurred_at`` is database time.
+    PostgreSQL, the database write lock on SQLite); ``occurred_at`` is database time. If the
+    event cannot be written, ``AuditUnavailable`` is raised and the caller's work is refused.
     """
+    try:
+        return _append(
+            actor=actor, action=action, object_type=object_type, object_id=object_id,
+            referral_id=referral_id, task_id=task_id, changes=changes, justification=justification,
+            recipient=recipient, outcome=outcome, actor_display=actor_display,
+        )  # fmt: skip
+    except DatabaseError as exc:
+        raise AuditUnavailable(
+            "The audit trail cannot be written just now, so this was refused. Try again shortly."
+        ) from exc
+
+
+def _append(
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID | None,
+    referral_id: uuid.UUID | None,
+    task_id: uuid.UUID | None,
+    changes: dict[str, Any] | None,
+    justification: str,
+    recipient: str,
+    outcome: str,
+    actor_display: str | None,
+) -> AuditEvent:
     with transaction.atomic():
         seq, prev_hash = _lock_chain_head()
         seq += 1

@@ -8,6 +8,8 @@ from django.db import DatabaseError, connection, transaction
 from hub.constants import GENESIS_HASH
 from hub.models import AuditEvent
 from hub.services.audit import audit_record, compute_event_hash
+from tests.conftest import make_persona
+from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +67,19 @@ def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
     ):
         cursor.execute(sql, [str(event.pk)] if "%s" in sql else [])
     assert AuditEvent.objects.filter(pk=event.pk, action="test.protected").exists()
+
+
+def test_a_read_is_refused_when_its_audit_row_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: no consultation without its trace (503 with a clear message, no data)."""
+    task = make_task()
+    kent = make_persona("kent-closed", "KENT", "officer").client
+    kent.get("/api/v1/tasks/")  # warm the token's last-used write out of the way
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DatabaseError("permission denied for table hub_auditevent")
+
+    monkeypatch.setattr(AuditEvent, "save", broken)
+    response = kent.get(f"/api/v1/tasks/{task.pk}/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "audit_unavailable"
+    assert str(task.referral_id) not in response.content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,12 @@ from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
 from config.celery import app
-from hub.models import Heartbeat
+from hub.clock import db_now
+from hub.context import request_id_var
+from hub.jobs import enqueue_now
+from hub.models import Alert, AuditEvent, Heartbeat
 from hub.tasks import deadline_sweep_job, heartbeat_job
+from tests.factories import make_task
 
 
 @pytest.mark.redis
@@ -41,3 +46,21 @@ def _wait_for(predicate: Any, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@pytest.mark.redis
+def test_jobs_run_under_the_request_id_that_enqueued_them(committed_db: Any) -> None:
+    """Audit events written by a job link back to the request that caused it."""
+    task = make_task(accepted=True)
+    Alert.objects.filter(task=task, kind="escalation", step=1).update(due_at=db_now() - timedelta(seconds=1))
+    token = request_id_var.set("req-from-the-web-1234")
+    try:
+        enqueue_now("hub.tasks.deadline_sweep_job")
+    finally:
+        request_id_var.reset(token)
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
+    ):
+        assert _wait_for(lambda: AuditEvent.objects.filter(action="task.escalated", task_id=task.pk).exists())
+    event = AuditEvent.objects.get(action="task.escalated", task_id=task.pk)
+    assert event.request_id == "req-from-the-web-1234"
