@@ -9,6 +9,7 @@ from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Organisation, Referral, Task, User
 from hub.services.alerts import alerts_cancel_for_tasks
 from hub.services.audit import audit_record
+from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.referrals import referral_record_outcome_facts
 from safeguarding.feedback import outbox_emit
 from safeguarding.models import Outcome, SafeguardingAction, WebhookEndpoint
@@ -26,7 +27,7 @@ def safeguarding_action_record(
     notes: str = "",
 ) -> SafeguardingAction:
     """Record a protective step on an accepted task."""
-    task = Task.objects.select_for_update().get(pk=task.pk)
+    task = task_lock_as_seen(task)
     if task.status != Task.Status.ACCEPTED:
         raise InvalidTransition(f"Accept the task before recording safeguarding on it (it is {task.status})")
     if (
@@ -91,11 +92,11 @@ def outcome_record(
 
     ``task`` is the recording spoke's accepted task (None when the hub records it).
     """
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = referral_lock(referral.pk)
     if Outcome.objects.filter(referral=referral).exists():
         raise InvalidTransition("An outcome is already recorded for this referral", code="outcome_exists")
     if task is not None:
-        task = Task.objects.select_for_update().get(pk=task.pk)  # decide on the row, not a stale copy
+        task = task_lock_as_seen(task)  # decide on the row, not a stale copy
     if task is not None and task.status != Task.Status.ACCEPTED:
         raise InvalidTransition(f"Accept the task before recording its outcome (it is {task.status})")
     referral_record_outcome_facts(
@@ -118,7 +119,7 @@ def outcome_record(
     )
     now = timezone.now()
     completed = list(
-        Task.objects.select_for_update()
+        Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(referral=referral, status__in=Task.OPEN_STATUSES)
         .values_list("pk", flat=True)
     )

@@ -9,21 +9,14 @@ from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Task, User
 from hub.services.alerts import alerts_reschedule, notify_hub
 from hub.services.audit import audit_record
+from hub.services.locks import task_lock_as_seen
 from spokes.models import Lead
-
-
-def _lock(task: Task) -> Task:
-    return (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("assignee_org", "referral")
-        .get(pk=task.pk)
-    )
 
 
 @transaction.atomic
 def task_accept(*, task: Task, actor: User) -> Task:
     """The holder takes responsibility: records who accepted and when (the accept-by clock stops)."""
-    task = _lock(task)
+    task = task_lock_as_seen(task)
     if task.status != Task.Status.OFFERED:
         raise InvalidTransition(f"Only an offered task can be accepted; this one is {task.status}")
     task.status = Task.Status.ACCEPTED
@@ -47,7 +40,7 @@ def task_accept(*, task: Task, actor: User) -> Task:
 def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Task:
     """The holder declines with a coded reason; the hub then reassigns it. Declining is for an
     offered task only: once accepted, the spoke records an outcome or asks the hub to move it."""
-    task = _lock(task)
+    task = task_lock_as_seen(task)
     if task.status != Task.Status.OFFERED:
         raise InvalidTransition(f"Only an offered task can be declined; this one is {task.status}")
     if reason not in Task.DeclineReason.values:
@@ -89,7 +82,7 @@ def _require_workable(task: Task) -> None:
 
 @transaction.atomic
 def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: str = "") -> Lead:
-    task = _lock(task)
+    task = task_lock_as_seen(task)
     _require_workable(task)
     lead = Lead.objects.create(task=task, kind=kind, description=description, notes=notes, created_by=actor)
     audit_record(
@@ -114,7 +107,8 @@ def lead_update(
     description: str | None = None,
 ) -> Lead:
     """Change a lead's status or text. The audit row names the fields changed, not their text."""
-    lead = Lead.objects.select_for_update().select_related("task").get(pk=lead.pk)
+    task_lock_as_seen(lead.task)  # task before lead: the one lock order
+    lead = Lead.objects.select_for_update(no_key=True, of=("self",)).select_related("task").get(pk=lead.pk)
     _require_workable(lead.task)
     changes: dict[str, object] = {}
     fields: list[str] = []

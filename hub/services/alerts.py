@@ -24,6 +24,7 @@ from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Alert, Membership, Notification, Organisation, Task, User
 from hub.services.audit import audit_record, audit_record_many
 from hub.services.deadlines import deadline_policy_for
+from hub.services.locks import task_lock_as_seen
 
 log = logging.getLogger(__name__)
 
@@ -198,13 +199,13 @@ def alerts_fire(*, alert_ids: Sequence[UUID], now: datetime | None = None) -> di
     with transaction.atomic():
         tasks = {
             t.pk: t
-            for t in Task.objects.select_for_update(skip_locked=True, of=("self",))
+            for t in Task.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("assignee_org__parent", "referral__agency", "accepted_by")
             .filter(pk__in=set(task_ids.values()))
         }
         alerts = {
             a.pk: a
-            for a in Alert.objects.select_for_update().filter(
+            for a in Alert.objects.select_for_update(no_key=True).filter(
                 pk__in=[a for a, t in task_ids.items() if t in tasks]
             )
         }
@@ -372,19 +373,13 @@ def oldest_due_unfired_age(now: datetime | None = None) -> timedelta | None:
 # --- People acting on a task's clocks ------------------------------------------------------
 
 
-def _lock(task: Task) -> Task:
-    return (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("assignee_org", "referral", "accepted_by")
-        .get(pk=task.pk)
-    )
-
-
 @transaction.atomic
 def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
-    """Someone takes responsibility for a breached task: the chain stops, and every fired step
-    of this breach records who acknowledged it and when."""
-    task = _lock(task)
+    """Someone takes responsibility for a breached task: the chain of each breached clock stops,
+    and every fired step of it records who acknowledged it and when. A clock that has not
+    breached yet keeps its own chain (acknowledging a late acceptance must not silence a later
+    act-by breach)."""
+    task = task_lock_as_seen(task)
     now = db_now()
     fired = Alert.objects.filter(
         task=task,
@@ -398,7 +393,13 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
         raise InvalidTransition("There is no escalation in progress on this task to acknowledge")
     fired.update(acknowledged_at=now, acknowledged_by=actor)
     stopped = Alert.objects.filter(
-        task=task, kind=Alert.Kind.ESCALATION, fired_at__isnull=True, cancelled_at__isnull=True
+        task=task,
+        generation=task.alert_generation,
+        kind=Alert.Kind.ESCALATION,
+        clock__in={clock for clock, _ in steps},
+        step__gt=1,
+        fired_at__isnull=True,
+        cancelled_at__isnull=True,
     ).update(cancelled_at=now)
     audit_record(
         actor=actor,
@@ -417,7 +418,7 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
 def task_pause(*, task: Task, actor: User, reason: str) -> Task:
     """Stop the clocks while the holder waits on someone outside the force (an MLAT, a
     platform disclosure). Pending reminders and escalations are cancelled until resumed."""
-    task = _lock(task)
+    task = task_lock_as_seen(task)
     if task.status not in {Task.Status.OFFERED, Task.Status.ACCEPTED}:
         raise InvalidTransition(f"A {task.status} task cannot be paused")
     if task.is_paused:
@@ -444,7 +445,7 @@ def task_pause(*, task: Task, actor: User, reason: str) -> Task:
 @transaction.atomic
 def task_resume(*, task: Task, actor: User) -> Task:
     """Restart the clocks: every deadline moves on by the time spent paused."""
-    task = _lock(task)
+    task = task_lock_as_seen(task)
     if not task.is_paused or task.paused_at is None:
         raise InvalidTransition("The task is not paused")
     now = db_now()

@@ -105,7 +105,7 @@ def membership_set(
     elif user_created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    membership = Membership.objects.select_for_update().filter(user=user).first()
+    membership = Membership.objects.select_for_update(no_key=True, of=("self",)).filter(user=user).first()
     before = None
     if membership is None:
         membership = Membership.objects.create(user=user, organisation=org, role=role)

@@ -13,6 +13,7 @@ from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
 from hub.services.audit import audit_record
+from hub.services.locks import referral_lock
 
 
 class MediaInput(TypedDict, total=False):
@@ -28,7 +29,7 @@ class IntakeResult:
 
 
 def _lock(referral: Referral) -> Referral:
-    return Referral.objects.select_for_update().get(pk=referral.pk)
+    return referral_lock(referral.pk)
 
 
 def _require_status(referral: Referral, allowed: set[str], doing: str) -> None:

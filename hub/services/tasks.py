@@ -13,6 +13,7 @@ from hub.models import Organisation, Referral, Task, TaskTransfer, User
 from hub.services.alerts import alerts_reschedule
 from hub.services.audit import audit_record
 from hub.services.deadlines import clocks_for, deadline_policy_for
+from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.permissions import task_grant_holder, task_move_grants
 from hub.services.referrals import referral_triage
 
@@ -27,7 +28,7 @@ def _check_holder(org: Organisation) -> None:
 
 
 def _lock_task(task: Task) -> Task:
-    return Task.objects.select_for_update().select_related("assignee_org", "referral").get(pk=task.pk)
+    return task_lock_as_seen(task)
 
 
 @transaction.atomic
@@ -39,7 +40,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     permissions in the same transaction; the referral moves to ``allocated``.
     """
     _check_holder(to_org)
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = referral_lock(referral.pk)
     if referral.status not in {Referral.Status.TRIAGED, Referral.Status.ALLOCATED}:
         raise InvalidTransition(
             "Only a triaged referral can be allocated; "

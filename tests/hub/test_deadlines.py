@@ -11,11 +11,14 @@ import time_machine
 from django.core import mail
 
 from hub.clock import db_now
+from hub.exceptions import NotFound
 from hub.models import Alert, AuditEvent, DeadlinePolicy, Notification, Task
 from hub.services.alerts import alert_fire, alerts_sweep
 from hub.services.notifications import notification_email
+from hub.services.tasks import task_reassign
+from spokes.services import task_accept
 from tests.conftest import Persona, make_persona
-from tests.factories import make_task
+from tests.factories import make_task, org
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +220,27 @@ def test_declining_tells_the_hub_at_once(cast: dict[str, Persona]) -> None:
     )
     inbox = cast["coordinator"].client.get("/api/v1/notifications/").json()["results"]
     assert any("declined by KENT" in n["subject"] and n["task"] == str(task.pk) for n in inbox)
+
+
+def test_acknowledging_a_late_acceptance_keeps_the_act_by_chain(cast: dict[str, Persona]) -> None:
+    task = make_task()  # offered: both clocks running
+    alerts_sweep(now=task.accept_due_at)  # accept-by breached
+    ack = cast["coordinator"].client.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json")
+    assert ack.status_code == 200
+    assert pending(task, kind="escalation", clock="act", step=1)  # still armed
+    alerts_sweep(now=task.due_at)
+    assert Alert.objects.get(
+        task=task, kind="escalation", clock="act", step=1, cancelled_at__isnull=True
+    ).fired_at
+
+
+def test_a_task_moved_away_cannot_be_accepted_through_a_stale_view(cast: dict[str, Persona]) -> None:
+    """The permission check and the change happen in different moments; the service re-checks
+    the holder under the row lock, so a spoke cannot act on a task that was just moved away."""
+    seen_by_kent = make_task(holder="KENT")
+    hub = cast["coordinator"].user
+    task_reassign(task=Task.objects.get(pk=seen_by_kent.pk), to_org=org("ESSEX"), actor=hub, reason="moved")
+    with pytest.raises(NotFound):
+        task_accept(task=seen_by_kent, actor=cast["kent_officer"].user)
+    fresh = Task.objects.get(pk=seen_by_kent.pk)
+    assert (fresh.assignee_org.code, fresh.status, fresh.accepted_by) == ("ESSEX", "offered", None)
