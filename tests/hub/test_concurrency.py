@@ -81,3 +81,38 @@ def test_audit_chain_never_forks_under_concurrent_writers(committed_db: Any) -> 
         assert event.prev_hash == prev.hash
         assert event.hash == compute_event_hash(event)
     assert Referral.objects.filter(agency__code="IWF").count() == 40
+
+
+def test_crossing_moves_and_an_outcome_do_not_deadlock(committed_db: Any) -> None:
+    """Reassignments crossing between two forces, and a hub outcome racing a reassignment, all
+    complete (no 'deadlock detected', no 500), because every service locks in one order and
+    never locks the organisation rows its foreign keys point at."""
+    hub = [make_persona(f"hub{i}", "NCA", "coordinator").client for i in range(4)]
+    kent_task, essex_task, racing = (
+        make_task(holder="KENT"),
+        make_task(holder="ESSEX"),
+        make_task(holder="KENT"),
+    )
+    outcome = {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": 0,
+               "children_safeguarded": 0, "victims_identified": 0, "suspect_has_access_to_children": False,
+               "safeguarding_needed": False}  # fmt: skip
+
+    def move(i: int, task: Task, to: str) -> Any:
+        return hub[i].post(
+            f"/api/v1/tasks/{task.pk}/reassign/", {"assignee_org": to, "reason": "x"}, format="json"
+        )
+
+    calls = [
+        lambda: move(0, kent_task, "ESSEX"),
+        lambda: move(1, essex_task, "KENT"),
+        lambda: move(2, racing, "ESSEX"),
+        lambda: hub[3].post(f"/api/v1/referrals/{racing.referral_id}/outcome/", outcome, format="json"),
+    ]
+
+    responses = run_in_parallel(4, lambda i: calls[i]())
+
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    codes = [r.status_code for r in responses]
+    assert codes[0] == codes[1] == 200, [r.content for r in responses]
+    # The racing pair: both succeed in some order, or the outcome wins and the move is refused.
+    assert codes[3] == 201 and codes[2] in (200, 409), [r.content for r in responses[2:]]
