@@ -18,8 +18,7 @@ from django.utils.timesince import timesince, timeuntil
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.models import AccessToChildren, Membership, Notification, Task
 from hub.policies import can_acknowledge
-from hub.selectors import task_deadline_state
-from hub.web.queries import tasks_for
+from hub.selectors import task_deadline_state, tasks_for
 
 DEADLINE_LABELS = {
     "on_time": "On time",

@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
@@ -26,6 +27,7 @@ from hub.selectors import membership_for, notification_list_for
 from hub.services.audit import audit_record
 
 M = TypeVar("M", bound=Model)
+Resp = TypeVar("Resp", bound=HttpResponseBase)  # a page, or a streamed download
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -35,13 +37,13 @@ class AuthenticatedHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def refusals_audited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def refusals_audited(view: Callable[..., Resp]) -> Callable[..., Resp]:
     """Write every refusal of a signed-in user to the audit trail, as the API does: a 403 is an
     ``access.denied``, a 404 an ``access.not_found`` (an authorization decision is an
     auditable event). The refusal itself is re-raised for Django's 403/404 pages."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Resp:
         try:
             return view(request, *args, **kwargs)
         except (PermissionDenied, Http404) as exc:

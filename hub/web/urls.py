@@ -24,6 +24,8 @@ hub_patterns: list[URLPattern | URLResolver] = [
     path("inbox/<uuid:pk>/read/", views.notification_read, name="notification-read"),
     path("tasks/<uuid:pk>/acknowledge/", views.task_acknowledge_view, name="task-acknowledge"),
     path("audit/", views.audit_trail, name="audit"),
+    path("audit/export/", views.audit_export, name="audit-export"),
+    path("audit/verification/", views.audit_verification, name="audit-verification"),
     path("audit/tasks/<uuid:pk>/", views.audit_task_timeline, name="audit-task"),
     path("audit/referrals/<uuid:pk>/", views.audit_referral_timeline, name="audit-referral"),
 ]

@@ -1,10 +1,11 @@
 """The hub's web pages: landing by role, the triage queue, the referral page (grade and allocate),
-the board of all tasks with reassignment, the agency's view, the auditor's trail and a task's
-timeline, and everyone's inbox of reminders and escalations (with Acknowledge).
+the board of all tasks with reassignment, the agency's view, the auditor's trail (search,
+export, chain verification) and a task's timeline, and everyone's inbox of reminders and
+escalations (with Acknowledge).
 
 Every view: login required → the caller's membership → the object looked up in the caller's
 scoped queryset (404 outside it) → the API's role sets (403 for insiders without the right) →
-one form → the service(s) → PRG redirect, or the page again with the input and the error.
+one form → one service → PRG redirect, or the page again with the input and the error.
 Every page that shows a sensitive record writes the same audit row an API read would.
 """
 
@@ -17,41 +18,58 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from hub.api.audit import _stream_csv, _stream_json
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
-from hub.models import AuditEvent, Membership, Organisation, Referral, Risk
+from hub.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditVerification,
+    Membership,
+    Organisation,
+    Referral,
+    Risk,
+)
 from hub.policies import ACK_ROLES, HUB_ROLES, READ_ALL_ROLES, can_acknowledge, sees_internal_notes
 from hub.selectors import (
     AuditFilters,
+    BoardFilters,
+    audit_activity_by_day,
     audit_search,
     audit_timeline,
+    known_actions,
     membership_for,
     notification_list_for,
+    open_tasks_by_region,
     organisation_list,
     referral_list_for,
+    task_board,
     task_list_for,
+    tasks_for,
+    triage_queue,
 )
 from hub.services.alerts import task_acknowledge
 from hub.services.audit import audit_record
+from hub.services.audit_integrity import audit_verify, key_id, public_key
 from hub.services.notifications import notification_mark_read
 from hub.services.referrals import (
     audit_list_read,
     referral_audit_read,
     referral_close,
     referral_mark_non_actionable,
-    referral_triage,
 )
-from hub.services.tasks import task_allocate, task_audit_read, task_reassign
+from hub.services.tasks import referral_triage_and_allocate, task_audit_read, task_reassign
 from hub.web.forms import (
     AcknowledgeForm,
     AuditSearchForm,
@@ -72,15 +90,6 @@ from hub.web.presenters import (
     outcome_display,
     task_rows,
 )
-from hub.web.queries import (
-    BoardFilters,
-    audit_activity_by_day,
-    known_actions,
-    open_tasks_by_region,
-    task_board,
-    tasks_for,
-    triage_queue,
-)
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
     flash_errors_of_hidden_form,
@@ -96,6 +105,7 @@ R = Membership.Role
 AUDITOR_ROLES = frozenset({R.AUDITOR})
 AGENCY_ROLES = frozenset({R.AGENCY})
 PAGE_SIZE = 50
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 # Where each role lands after signing in.
 LANDING: dict[str, str] = {
@@ -275,24 +285,25 @@ def referral_grade(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
         return _referral_page(request, membership, referral, grade_form=form, status=400)
     data = form.cleaned_data
     to_org: Organisation | None = data["assignee_org"]
+    grading = (
+        {
+            "grade": data["grade"],
+            "risk": data["risk"],
+            "access_to_children": data["access_to_children"],
+            "is_information_incomplete": data["information_incomplete"],
+            "rationale": data["rationale"],
+        }
+        if data["regrade"]
+        else None
+    )
     try:
-        # Grading and allocating are one decision on this form: both happen or neither does.
-        # (Proposed: one service, hub.services.referrals.referral_triage_and_allocate.)
-        with transaction.atomic():
-            if data["regrade"]:
-                referral_triage(
-                    referral=referral,
-                    actor=request.user,
-                    grade=data["grade"],
-                    risk=data["risk"],
-                    access_to_children=data["access_to_children"],
-                    is_information_incomplete=data["information_incomplete"],
-                    rationale=data["rationale"],
-                )
-            if to_org is not None:
-                task_allocate(
-                    referral=referral, to_org=to_org, actor=request.user, instructions=data["instructions"]
-                )
+        referral_triage_and_allocate(
+            referral=referral,
+            actor=request.user,
+            grading=grading,
+            to_org=to_org,
+            instructions=data["instructions"],
+        )
     except DomainError as exc:
         status = show_domain_error(form, exc)
         referral.refresh_from_db()
@@ -499,18 +510,8 @@ def _event_rows(events: list[AuditEvent]) -> list[EventRow]:
     return [EventRow(e, action_label(e.action), change_items(e.changes or {})) for e in events]
 
 
-@login_required
-@refusals_audited
-@require_GET
-def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
-    membership = member(request)
-    require_role(membership, AUDITOR_ROLES, "Only auditors may read the audit trail.")
-    form = AuditSearchForm(request.GET)
-    context: dict[str, Any] = {"form": form, "actions": known_actions()}
-    if not form.is_valid():
-        return page(request, "hub/audit_trail.html", {**context, "rows": []}, status=400)
-    data = form.cleaned_data
-    filters = AuditFilters(
+def _audit_filters(data: dict[str, Any]) -> AuditFilters:
+    return AuditFilters(
         object_id=data["object_id"],
         actor=data["actor"],
         action=data["action"],
@@ -518,6 +519,30 @@ def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
         since=data["since"],
         until=data["until"],
     )
+
+
+def _audit_query(data: dict[str, Any]) -> dict[str, str]:
+    """The search as recorded in the trail (and carried by the export buttons): what was
+    filled in, without the purpose (which is recorded as the justification)."""
+    return {key: str(value) for key, value in data.items() if value and key != "purpose"}
+
+
+def _audit_search_refused(request: AuthenticatedHttpRequest, form: AuditSearchForm) -> HttpResponse:
+    context = {"form": form, "actions": known_actions(), "rows": []}
+    return page(request, "hub/audit_trail.html", context, status=400)
+
+
+@login_required
+@refusals_audited
+@require_GET
+def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
+    membership = member(request)
+    require_role(membership, AUDITOR_ROLES, "Only auditors may read the audit trail.")
+    form = AuditSearchForm(request.GET)
+    if not form.is_valid():
+        return _audit_search_refused(request, form)
+    data = form.cleaned_data
+    filters = _audit_filters(data)
     queryset = audit_search(filters)
     before = request.GET.get("before", "")
     if before.isdigit():
@@ -525,7 +550,7 @@ def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
     events = list(queryset.order_by("-seq")[: PAGE_SIZE + 1])
     has_more, events = len(events) > PAGE_SIZE, events[:PAGE_SIZE]
     activity = audit_activity_by_day(audit_search(filters))
-    query = {key: str(value) for key, value in data.items() if value and key != "purpose"}
+    query = _audit_query(data)
     audit_record(
         actor=request.user,
         action="audit.searched",
@@ -545,12 +570,20 @@ def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "hub/audit_trail.html",
         {
-            **context,
+            "form": form,
+            "actions": known_actions(),
             "rows": _event_rows(events),
             "has_more": has_more,
             "more_query": more.urlencode(),
             "searched": bool(query),
             "paged": bool(before),
+            "can_export": True,
+            # The search as typed, carried by the export form's hidden fields.
+            "export_query": [
+                (name, request.GET[name])
+                for name in form.fields
+                if name != "purpose" and request.GET.get(name)
+            ],
             "chart": chart_payload(
                 [row["day"].strftime("%d %b") for row in activity],
                 [
@@ -564,6 +597,98 @@ def audit_trail(request: AuthenticatedHttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+@login_required
+@refusals_audited
+@require_GET
+def audit_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    """The current search, whole and in chain order, as CSV or JSON: the API's streaming
+    export, audited the same way (``audit.exported`` with the query, format and count; the
+    purpose is the justification)."""
+    membership = member(request)
+    require_role(membership, AUDITOR_ROLES, "Only auditors may export the audit trail.")
+    form = AuditSearchForm(request.GET)
+    kind = request.GET.get("format", "")
+    if not form.is_valid():
+        return _audit_search_refused(request, form)
+    if kind not in EXPORT_FORMATS:
+        form.add_error(None, "Choose the file format: CSV or JSON.")
+        return _audit_search_refused(request, form)
+    data = form.cleaned_data
+    # Bound the file by the head of the chain now, so the count recorded below is exactly what
+    # is streamed (the export's own event, appended next, is not in it).
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    events = audit_search(_audit_filters(data)).filter(seq__lte=head).select_related("actor").order_by("seq")
+    count = events.count()
+    audit_record(
+        actor=request.user,
+        action="audit.exported",
+        object_type="audit_trail",
+        justification=data["purpose"],
+        changes={"query": _audit_query(data), "format": kind, "count": count, "up_to_seq": head},
+    )
+    stream = _stream_csv(events) if kind == "csv" else _stream_json(events)
+    response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[kind])
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="vihub-audit-{stamp}.{kind}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@refusals_audited
+@require_http_methods(["GET", "POST"])
+def audit_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The chain's integrity: the latest verification and signed checkpoint (each view is an
+    ``audit.status_viewed``), and Verify now, which walks the whole trail and records
+    ``audit.verified`` as ``manage.py verify_audit`` does."""
+    membership = member(request)
+    require_role(membership, AUDITOR_ROLES, "Only auditors may verify the audit trail.")
+    if request.method == "POST":
+        result = audit_verify()
+        audit_record(
+            actor=request.user,
+            action="audit.verified",
+            object_type="audit_trail",
+            outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
+            changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
+        )
+        if result.ok:
+            checked = f"{result.events_checked} event{pluralize(result.events_checked)}"
+            signed = f"{result.checkpoints_checked} signed checkpoint{pluralize(result.checkpoints_checked)}"
+            messages.success(
+                request, f"The trail is intact: {checked} and {signed} verified in {result.duration_ms} ms."
+            )
+        else:
+            messages.error(
+                request, f"Verification FAILED at event #{result.first_bad_seq}: {result.message}."
+            )
+        return redirect("hub:audit-verification")
+    run = AuditVerification.objects.order_by("-ran_at").first()
+    checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    audit_record(actor=request.user, action="audit.status_viewed", object_type="audit_trail")
+    return page(
+        request,
+        "hub/audit_verification.html",
+        {
+            "run": run,
+            "checkpoint": checkpoint,
+            "head": head,
+            "unsigned": head - checkpoint.seq if checkpoint else head,
+            "history": list(AuditVerification.objects.order_by("-ran_at")[:10]),
+            "signing_key_id": _signing_key_id(),
+        },
+    )
+
+
+def _signing_key_id() -> str:
+    """The id of the key checkpoints are verified with ("" when none is configured)."""
+    try:
+        return key_id(public_key())
+    except ImproperlyConfigured:
+        return ""
 
 
 @login_required

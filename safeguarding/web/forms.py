@@ -1,14 +1,21 @@
-"""Forms for safeguarding actions and the referral's outcome."""
+"""Forms for safeguarding actions and the referral's outcome, the accountability reports'
+period, and outcome feedback (agency endpoints, replay)."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.http import QueryDict
+from django.utils import timezone
 
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
+from hub.models import Organisation
+from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
-from safeguarding.models import SafeguardingAction
+from safeguarding.models import SafeguardingAction, WebhookEndpoint
+from safeguarding.reports import Period
 
 REFERRAL_ACTIONS = {
     SafeguardingAction.Action.REFERRED_CHILDRENS_SERVICES,
@@ -16,6 +23,7 @@ REFERRAL_ACTIONS = {
     SafeguardingAction.Action.REFERRED_OVERSEAS_POLICE,
 }
 YES_NO = [("yes", "Yes"), ("no", "No")]
+DATE_EXAMPLE = "Enter a date, for example 2025-04-01."
 
 
 def _count(label: str, help_text: str = "") -> forms.IntegerField:
@@ -99,4 +107,108 @@ class OutcomeForm(PageForm):
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Seen by the hub, your region and auditors. Never sent to the referring agency.",
+    )
+
+
+# --- Accountability reports -------------------------------------------------------------------
+
+
+class ReportPeriodForm(PageForm):
+    """The period of the accountability reports (GET): whole days, both ends included."""
+
+    id_prefix = "period"
+    show_optional = False
+
+    since = forms.DateField(
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Enter the first day of the period.", "invalid": DATE_EXAMPLE},
+    )
+    until = forms.DateField(
+        label="To (included)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Enter the last day of the period.", "invalid": DATE_EXAMPLE},
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The period must end on or after the day it starts.")
+        return data
+
+    def period(self) -> Period:
+        """From the start of the first day to the start of the day after the last (local time)."""
+        since, until = self.cleaned_data["since"], self.cleaned_data["until"] + timedelta(days=1)
+        zone = timezone.get_current_timezone()
+        return Period(
+            since=datetime.combine(since, time.min, tzinfo=zone),
+            until=datetime.combine(until, time.min, tzinfo=zone),
+        )
+
+
+def default_period(params: QueryDict) -> QueryDict | dict[str, str]:
+    """The form's data: what was asked for, or the last 12 months when nothing was."""
+    if "since" in params or "until" in params:
+        return params
+    today = timezone.localdate()
+    return {"since": (today - timedelta(days=365)).isoformat(), "until": today.isoformat()}
+
+
+# --- Outcome feedback: endpoints and replay ----------------------------------------------------
+
+
+def agency_choices() -> list[tuple[str, str]]:
+    agencies = organisation_list().filter(kind=Organisation.Kind.AGENCY).order_by("name")
+    return [("", "Choose an agency…"), *((a.code, f"{a.name} ({a.code})") for a in agencies)]
+
+
+class EndpointForm(PageForm):
+    """Register an agency's webhook endpoint, or point an existing one somewhere else."""
+
+    id_prefix = "endpoint"
+
+    agency = forms.ChoiceField(
+        label="Agency", error_messages={"required": "Choose the agency whose endpoint this is."}
+    )
+    url = forms.URLField(
+        label="Endpoint URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where VIHub POSTs signed events. Must be https and reachable on the internet.",
+        error_messages={
+            "required": "Enter the URL of the agency's receiver.",
+            "invalid": "Enter a full URL, for example https://receiver.example.org/vihub.",
+        },
+    )
+    event_types = forms.MultipleChoiceField(
+        label="Events to send",
+        choices=WebhookEndpoint.EventType.choices,
+        initial=WebhookEndpoint.DEFAULT_EVENTS,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The outcome is what agencies need; the others report each step of the referral.",
+        error_messages={"required": "Choose at least one event to send."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = agency_choices()  # type: ignore[attr-defined]
+
+    def clean_agency(self) -> Organisation:
+        code = self.cleaned_data["agency"]
+        agency = organisation_list().filter(code=code, kind=Organisation.Kind.AGENCY).first()
+        if agency is None:
+            raise forms.ValidationError("Choose an agency from the list.")
+        return agency
+
+
+class ReplayForm(forms.Form):
+    """Re-send one event to the agency, with the reason recorded as the disclosure's."""
+
+    reason = forms.CharField(
+        label="Reason for re-sending",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded in the audit trail with the disclosure, e.g. the agency's ticket number.",
+        error_messages={"required": "Give a reason for re-sending this event to the agency."},
     )

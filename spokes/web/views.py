@@ -35,13 +35,18 @@ from hub.policies import (
     can_resume,
     can_work_task,
 )
-from hub.selectors import escalation_list_for, notification_list_for, task_list_for
+from hub.selectors import (
+    escalation_list_for,
+    most_urgent_first,
+    notification_list_for,
+    task_list_for,
+    tasks_for,
+)
 from hub.services.alerts import task_pause, task_resume
 from hub.services.audit import audit_record
 from hub.services.referrals import audit_list_read
 from hub.services.tasks import task_audit_read, task_hand_down
 from hub.web.presenters import access_labels, deadline_for, inbox_rows, task_rows
-from hub.web.queries import most_urgent_first, tasks_for
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
     flash_errors_of_hidden_form,

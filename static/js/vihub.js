@@ -10,7 +10,11 @@
     due_soon: "#d18a00",
     on_time: "#1a7f37",
     events: "#1d63a8",
-    refused: "#b42318"
+    refused: "#b42318",
+    funnel: "#1d63a8",
+    days: "#0b3d6b",
+    justice: "#5b2a86",
+    safeguarding: "#1a7f37"
   };
 
   function drawCharts(root) {
@@ -22,8 +26,10 @@
       var source = document.getElementById(canvas.dataset.chart);
       if (!source) { return; }
       var data = JSON.parse(source.textContent);
-      var horizontal = canvas.dataset.kind === "hbar-stacked";
-      var stacked = horizontal || canvas.dataset.kind === "bar-stacked";
+      // Kinds: bar, bar-stacked, hbar (horizontal), hbar-stacked.
+      var kind = canvas.dataset.kind || "bar";
+      var horizontal = kind.indexOf("hbar") === 0;
+      var stacked = /-stacked$/.test(kind);
       new window.Chart(canvas, {
         type: "bar",
         data: {
@@ -38,7 +44,8 @@
           responsive: true,
           maintainAspectRatio: false,
           animation: false,
-          plugins: { legend: { position: "bottom", labels: { boxWidth: 12, boxHeight: 12 } } },
+          plugins: { legend: { display: data.series.length > 1, position: "bottom",
+                               labels: { boxWidth: 12, boxHeight: 12 } } },
           scales: {
             x: { stacked: stacked, grid: { display: !horizontal }, ticks: { precision: 0 }, beginAtZero: true },
             y: { stacked: stacked, grid: { display: horizontal ? false : true }, ticks: { precision: 0 }, beginAtZero: true }
@@ -49,6 +56,19 @@
     });
   }
 
+  // A "Copy" button next to a value shown once (a signing secret).
+  function copyButtons(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      if (!navigator.clipboard) { button.hidden = true; return; }
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.dataset.copy);
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          button.textContent = "Copied";
+        });
+      });
+    });
+  }
+
   function focusErrors(root) {
     var summary = root.querySelector("[data-error-summary]");
     if (summary) { summary.focus(); }
@@ -56,6 +76,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
+    copyButtons(document);
     focusErrors(document);
   });
   document.addEventListener("htmx:afterSwap", function (event) {

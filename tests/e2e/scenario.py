@@ -109,6 +109,19 @@ def make_overdue(t: Task, *, minutes: int = 90) -> None:
     Task.objects.filter(pk=t.pk).update(due_at=timezone.now() - timedelta(minutes=minutes))
 
 
+def backdate(t: Task, *, days: float, accept_hours: float) -> None:
+    """As if the task had been offered ``days`` ago (grade 2: accept within 4 hours, act within
+    2 days) and accepted ``accept_hours`` later: the reports then have real spreads to show."""
+    start = timezone.now() - timedelta(days=days)
+    Task.objects.filter(pk=t.pk).update(
+        created_at=start,
+        offered_at=start,
+        accepted_at=start + timedelta(hours=accept_hours),
+        accept_due_at=start + timedelta(hours=4),
+        due_at=start + timedelta(days=2),
+    )
+
+
 def make_due_soon(t: Task) -> None:
     now = timezone.now()
     Task.objects.filter(pk=t.pk).update(created_at=now - timedelta(days=6), due_at=now + timedelta(hours=3))

@@ -1,10 +1,14 @@
-"""Each journey of issue #7, end to end in Debian's Chromium against a live server, with a
+"""Each journey of the web UI, end to end in Debian's Chromium against a live server, with a
 screenshot per journey in test-artifacts/."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +17,13 @@ from playwright.sync_api import Page, expect
 
 from hub.models import AuditEvent, Notification, Referral, Task
 from hub.services.alerts import alerts_sweep
-from safeguarding.models import Outcome, SafeguardingAction
+from hub.services.audit_integrity import audit_checkpoint
+from safeguarding.feedback import webhook_deliver
+from safeguarding.models import OutboxEvent, Outcome, SafeguardingAction, WebhookEndpoint
 from spokes.models import Lead
 from tests.e2e import scenario
 from tests.e2e.conftest import screenshot, sign_in, sign_out
+from tests.e2e.receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
 
@@ -350,3 +357,154 @@ def test_agency_sees_status_and_outcome_codes_only(page: Page, live_server: Any)
     assert Referral.objects.get(pk=done.referral_id).status == "outcome_recorded"
     response = page.goto(f"/referrals/{other_agency.pk}/")
     assert response is not None and response.status == 404
+
+
+def test_auditor_exports_the_trail_verifies_the_chain_and_reads_the_reports(
+    page: Page, live_server: Any
+) -> None:
+    scenario.person("dan.audit")
+    scenario.person("kent.vid")
+    scenario.busy_board()
+    for holder, days, accept_hours in [
+        ("KENT", 2, 0.5),
+        ("ESSEX", 19, 3),
+        ("HERTS", 6, 30),
+        ("KENT", 9, 2.5),
+    ]:
+        worked = scenario.worked_task(holder)
+        scenario.record_outcome(worked)
+        scenario.backdate(worked, days=days, accept_hours=accept_hours)
+    audit_checkpoint()
+    page.context.clear_cookies()
+
+    sign_in(page, "dan.audit")
+    page.get_by_label("Action").fill("task.*")
+    page.get_by_label("Purpose", exact=True).fill("HMICFRS inspection 2025/11")
+    page.get_by_role("button", name="Search").click()
+    export = page.locator("#export")
+    expect(export.get_by_label("Purpose of the export")).to_have_value("HMICFRS inspection 2025/11")
+    with page.expect_download() as csv_download:
+        export.get_by_role("button", name="Download CSV").click()
+    assert re.fullmatch(r"vihub-audit-\d{8}-\d{4}\.csv", csv_download.value.suggested_filename)
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    assert rows and all(row["action"].startswith("task.") for row in rows)
+    with page.expect_download() as json_download:
+        export.get_by_role("button", name="Download JSON").click()
+    body = json.loads(Path(json_download.value.path()).read_text())
+    assert [row["seq"] for row in body] == [int(row["seq"]) for row in rows]
+    exported = AuditEvent.objects.filter(action="audit.exported").order_by("seq")
+    assert [e.changes["format"] for e in exported] == ["csv", "json"]
+    assert all(e.justification == "HMICFRS inspection 2025/11" for e in exported)
+    assert exported[0].changes["count"] == len(rows)
+
+    page.get_by_role("link", name="Chain verification").click()
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "never")
+    expect(page.locator("#checkpoint")).to_contain_text("Matches the verification key")
+    page.get_by_role("button", name="Verify now").click()
+    expect(page.get_by_role("status")).to_contain_text("The trail is intact")
+    expect(page.locator("[data-verified]")).to_have_attribute("data-verified", "ok")
+    expect(page.locator("#verification-history tbody tr")).to_have_count(1)
+    verified = AuditEvent.objects.get(action="audit.verified")
+    assert verified.actor is not None and verified.actor.username == "dan.audit" and verified.changes["ok"]
+    assert AuditEvent.objects.filter(action="audit.status_viewed", actor=verified.actor).count() == 2
+    screenshot(page, "15-auditor-chain-verification")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Accountability reports")
+    expect(page.locator("canvas[data-chart][data-drawn]")).to_have_count(4)  # Chart.js drew all four
+    for org_code in ["KENT", "ESSEX", "HERTS"]:
+        expect(page.locator(f'#timeliness-table tr[data-org="{org_code}"]')).to_be_visible()
+    kent_row = page.locator('#timeliness-table tr[data-org="KENT"]')
+    expect(kent_row.locator('[data-col="outcome-average"]')).to_have_text("5.5")  # (2 + 9) / 2 days
+    expect(kent_row.locator('[data-col="accept-average"]')).to_have_text("1")  # (0 + 0.5 + 2.5) / 3 hours
+    kent_results = page.locator('#results-table tr[data-org="KENT"]')
+    expect(kent_results.locator('[data-col="children-safeguarded"]')).to_have_text("4")
+    page.get_by_label("From", exact=True).fill("2025-06-01")
+    page.get_by_label("To (included)").fill("2025-05-01")
+    page.get_by_role("button", name="Show the period").click()
+    expect(page.get_by_role("alert")).to_contain_text("The period must end on or after the day it starts.")
+    expect(page.get_by_label("From", exact=True)).to_have_value("2025-06-01")
+    expect(page.locator("canvas")).to_have_count(0)
+    page.get_by_role("link", name="Last 12 months").click()
+    expect(page.locator("canvas[data-chart][data-drawn]")).to_have_count(4)
+    page.locator("#funnel-chart-caption + .chart-box + script + details summary").click()
+    expect(page.locator("#funnel-chart-caption ~ details table")).to_contain_text("Outcome recorded")
+    screenshot(page, "16-auditor-accountability-reports")
+    assert AuditEvent.objects.filter(action="report.spokes_viewed", actor=verified.actor).count() == 2
+    assert AuditEvent.objects.filter(action="report.funnel_viewed", actor=verified.actor).count() == 2
+
+
+def test_hub_registers_an_agency_endpoint_and_replays_a_delivery_the_agency_sees(
+    page: Page, live_server: Any
+) -> None:
+    scenario.person("priya.coord")
+    scenario.person("ncmec.api")
+    worked = scenario.worked_task()
+    with Receiver(503) as receiver:  # the agency's system: down for the first attempt
+        sign_in(page, "priya.coord")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback").click()
+        form = page.locator("#register-form")
+        form.get_by_label("Agency").select_option("NCMEC")
+        form.get_by_role("button", name="Save endpoint").click()
+        expect(page.get_by_role("alert")).to_contain_text("Enter the URL of the agency's receiver.")
+        expect(form.get_by_label("Agency")).to_have_value("NCMEC")
+        expect(form.get_by_label("Outcome recorded")).to_be_checked()
+        form.get_by_label("Endpoint URL").fill(receiver.url)
+        form.get_by_role("button", name="Save endpoint").click()
+        endpoint = WebhookEndpoint.objects.get(agency__code="NCMEC")
+        expect(page.locator("#new-secret")).to_have_text(endpoint.secret)  # shown once, here
+        screenshot(page, "17-hub-endpoint-secret-once")
+        page.get_by_role("link", name=re.compile("go to the delivery log")).click()
+        expect(page.locator("#feedback")).to_contain_text("Nothing sent yet.")
+        assert endpoint.secret not in page.content()
+
+        # The force records the outcome; the worker's first attempt fails, the retry lands.
+        scenario.record_outcome(worked)
+        event = OutboxEvent.objects.get(referral=worked.referral)
+        assert webhook_deliver(event_id=event.pk).status == "retrying"
+        OutboxEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+        assert webhook_deliver(event_id=event.pk).status == "delivered"
+        page.reload()
+        row = page.locator(f'tr[data-event="{event.pk}"]')
+        expect(row).to_have_attribute("data-status", "delivered")
+        expect(row.locator("ol.attempts li")).to_have_count(2)
+        expect(row.locator("ol.attempts li").first).to_contain_text("HTTP 503")
+        expect(row.locator("ol.attempts li").last).to_contain_text("HTTP 200")
+
+        # The agency lost it: the hub re-sends it, with a reason.
+        row.locator("summary", has_text="Replay").click()
+        row.get_by_role("button", name="Re-send now").click()
+        row = page.locator(f'tr[data-event="{event.pk}"]')
+        expect(row.get_by_role("alert")).to_contain_text("Give a reason for re-sending this event")
+        row.get_by_label("Reason for re-sending").fill("NCMEC ticket 4471: their queue lost the event")
+        row.get_by_role("button", name="Re-send now").click()
+        expect(page.get_by_role("status")).to_contain_text(f"Re-sent {event.webhook_id}")
+        row = page.locator(f'tr[data-event="{event.pk}"]')
+        expect(row.locator("ol.attempts li")).to_have_count(3)
+        expect(row.locator("ol.attempts li").last).to_contain_text("Replay by Priya Shah")
+        assert len(receiver.requests) == 3
+        assert {r["headers"]["webhook-id"] for r in receiver.requests} == {event.webhook_id}
+        disclosed = AuditEvent.objects.get(action="referral.disclosed", actor__username="priya.coord")
+        assert disclosed.justification == "replay: NCMEC ticket 4471: their queue lost the event"
+        screenshot(page, "18-hub-delivery-log-replayed")
+
+        page.get_by_role("button", name="Rotate secret").click()
+        endpoint.refresh_from_db()
+        expect(page.locator("#new-secret")).to_have_text(endpoint.secret)
+        assert endpoint.previous_secret and endpoint.previous_secret not in page.content()
+
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback").click()
+        expect(page.locator("#feedback-stats")).to_contain_text("100%")
+        expect(page.locator('#endpoints-table tr[data-agency="NCMEC"] [data-state="active"]')).to_be_visible()
+        screenshot(page, "19-hub-feedback")
+        sign_out(page)
+
+        sign_in(page, "ncmec.api")
+        log = page.locator("#feedback")
+        expect(log.locator(f'tr[data-event="{event.pk}"]')).to_contain_text("Delivered")
+        expect(log.locator("ol.attempts li")).to_have_count(3)
+        expect(log.get_by_role("button", name="Re-send now")).to_have_count(0)
+        assert endpoint.secret not in page.content() and "Rotate secret" not in page.content()
+        screenshot(page, "20-agency-delivery-log")
+    viewed = AuditEvent.objects.filter(action="webhook.deliveries_viewed", actor__username="ncmec.api")
+    assert viewed.count() == 1 and viewed.get().changes["ids"] == [str(event.pk)]
