@@ -16,7 +16,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("vihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"))
+# "audit" is consumed only where the checkpoint signing key is (docs/deploy.md).
+app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"), Queue("audit"))
 app.conf.beat_schedule = {
     "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},
     "deadline-sweep": {"task": "hub.tasks.deadline_sweep_job", "schedule": 60.0},

@@ -6,6 +6,8 @@ Every enqueue goes through ``enqueue_on_commit``: a rolled-back transaction enqu
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -13,6 +15,8 @@ from django.db import transaction
 from config.celery import app
 from hub.celery_utils import MAX_COUNTDOWN_SECONDS, REQUEST_ID_HEADER
 from hub.context import current_request_id
+
+log = logging.getLogger(__name__)
 
 QUEUES = {
     "hub.tasks.deadline_sweep_job": "safeguarding",
@@ -37,4 +41,14 @@ def enqueue_now(name: str, *args: Any, countdown: float | None = None) -> None:
 
 
 def enqueue_on_commit(name: str, *args: Any, countdown: float | None = None) -> None:
-    transaction.on_commit(lambda: enqueue_now(name, *args, countdown=countdown))
+    """After commit, and never turning a committed change into an error: if the broker is
+    down the job is lost, and the beat sweeps (deadline sweep, outbox drain, email re-send)
+    find the work in the database and enqueue it again."""
+    transaction.on_commit(partial(_enqueue_quietly, name, *args, countdown=countdown), robust=True)
+
+
+def _enqueue_quietly(name: str, *args: Any, countdown: float | None = None) -> None:
+    try:
+        enqueue_now(name, *args, countdown=countdown)
+    except Exception:  # noqa: BLE001  (a broker outage must not fail the request)
+        log.warning("could not enqueue %s %s; the next sweep will pick it up", name, args, exc_info=True)

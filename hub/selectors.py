@@ -155,8 +155,14 @@ def task_deadline_state(task: Task, now: datetime) -> str:
 
 
 def notification_list_for(user: Any) -> QuerySet[Notification]:
+    """The user's inbox, limited to messages about tasks they may still see: after a task moves
+    away (or the user moves organisation) its reminders leave the old holder's inbox too."""
+    membership = membership_for(user)
+    visible = Q(task__isnull=True)
+    if membership is not None:
+        visible |= Q(task__in=task_list_for(membership))
     return (
-        Notification.objects.filter(recipient=user)
+        Notification.objects.filter(visible, recipient=user)
         .select_related("task__referral__agency")
         .order_by("-created_at")
     )

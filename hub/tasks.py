@@ -45,7 +45,7 @@ def notification_email_job(notification_id: str) -> bool:
     return notification_email(notification_id=notification_id)
 
 
-@vihub_job(queue="default", soft_time_limit=60, time_limit=90)
+@vihub_job(queue="audit", soft_time_limit=60, time_limit=90)
 def audit_checkpoint_job() -> int | None:
     """Sign the head of the audit trail (idempotent: nothing new, nothing written)."""
     checkpoint = audit_checkpoint()

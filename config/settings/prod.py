@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, require
+from config.env import env_bool, env_int, env_list, env_secret, env_str, require
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, REDIS_URL_FROM_ENV
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
-VIHUB_AUDIT_SIGNING_KEY = require("VIHUB_AUDIT_SIGNING_KEY")
+# The signing key lives only where checkpoints are signed (the beat worker); other processes
+# need the public key to verify. One of the two must be given.
+VIHUB_AUDIT_SIGNING_KEY = env_secret("VIHUB_AUDIT_SIGNING_KEY")
+VIHUB_AUDIT_PUBLIC_KEY = env_str("VIHUB_AUDIT_PUBLIC_KEY", "")
+if not (VIHUB_AUDIT_SIGNING_KEY or VIHUB_AUDIT_PUBLIC_KEY):
+    raise ImproperlyConfigured(
+        "Set VIHUB_AUDIT_SIGNING_KEY(_FILE) where checkpoints are signed, else VIHUB_AUDIT_PUBLIC_KEY"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names VIHub serves")

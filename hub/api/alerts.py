@@ -12,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet
+from hub.api.base import HubViewSet, bool_param
 from hub.models import Alert, Membership, Notification, User
 from hub.policies import ALL_ROLES, TASK_READER_ROLES
 from hub.selectors import escalation_list_for, notification_list_for
@@ -52,7 +52,7 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Notification]:
         queryset = notification_list_for(self.request.user)
-        if self.action == "list" and self.request.query_params.get("unread") == "true":
+        if self.action == "list" and bool_param(self.request.query_params, "unread"):
             queryset = queryset.filter(read_at__isnull=True)
         return queryset
 
@@ -100,8 +100,8 @@ class EscalationViewSet(mixins.ListModelMixin, HubViewSet):
     def scoped_queryset(self, membership: Membership) -> QuerySet[Alert]:
         queryset = escalation_list_for(membership)
         params = self.request.query_params
-        if params.get("acknowledged") in {"true", "false"}:
-            queryset = queryset.filter(acknowledged_at__isnull=params["acknowledged"] == "false")
+        if (acknowledged := bool_param(params, "acknowledged")) is not None:
+            queryset = queryset.filter(acknowledged_at__isnull=not acknowledged)
         if task := params.get("task"):
             queryset = queryset.filter(task_id=serializers.UUIDField().to_internal_value(task))
         if org := params.get("assignee_org"):

@@ -181,12 +181,19 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         kind = request.query_params.get("format", "csv")
         if kind not in {"csv", "json"}:
             raise DomainError("format must be csv or json", field="format")
-        events = self.get_queryset().order_by("seq")
+        # Bound by the head now, so the recorded count is exactly what is streamed.
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        events = self.get_queryset().filter(seq__lte=head).order_by("seq")
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
             action="audit.exported",
             object_type="audit_trail",
-            changes={"query": dict(request.query_params.items()), "format": kind, "count": events.count()},
+            changes={
+                "query": dict(request.query_params.items()),
+                "format": kind,
+                "count": events.count(),
+                "up_to_seq": head,
+            },
             justification=request.query_params.get("purpose", ""),
         )
         stream = _stream_csv(events) if kind == "csv" else _stream_json(events)

@@ -6,8 +6,20 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from rest_framework import viewsets
+from rest_framework.request import Request
 
+from hub.exceptions import DomainError
 from hub.selectors import membership_for
+
+
+def bool_param(params: Any, name: str) -> bool | None:
+    """A true/false query parameter: absent → None; anything but 'true'/'false' → 400."""
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if value not in ("true", "false"):
+        raise DomainError(f"{name} must be 'true' or 'false'", field=name)
+    return bool(value == "true")
 
 
 class HubViewSet(viewsets.GenericViewSet):
@@ -18,6 +30,13 @@ class HubViewSet(viewsets.GenericViewSet):
 
     def scoped_queryset(self, membership: Any) -> QuerySet[Any]:
         raise NotImplementedError
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A NUL byte cannot be stored or compared by PostgreSQL: refuse it as bad input (400)
+        # instead of letting it surface as a server error.
+        if any("\x00" in key or "\x00" in value for key, value in request.query_params.items()):
+            raise DomainError("Query parameters must not contain NUL characters", code="invalid_query")
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Any]:
         membership = membership_for(self.request.user)

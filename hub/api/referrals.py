@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet
+from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
@@ -159,8 +159,8 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             if since := params.get("updated_since"):
                 parsed = serializers.DateTimeField().to_internal_value(since)
                 queryset = queryset.filter(updated_at__gte=parsed)
-            if params.get("urgent") in {"true", "false"}:
-                queryset = queryset.filter(is_urgent=params["urgent"] == "true")
+            if (urgent := bool_param(params, "urgent")) is not None:
+                queryset = queryset.filter(is_urgent=urgent)
         return queryset
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
@@ -225,6 +225,8 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             media=values.get("media", []),
         )
         referral = self.get_queryset().get(pk=result.referral.pk)
+        if not result.created:  # the caller is shown an existing record: a consultation
+            referral_audit_read(actor=request.user, referral=referral, justification="intake re-post")  # type: ignore[arg-type]
         return Response(
             self.get_serializer(referral).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

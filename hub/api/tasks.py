@@ -13,7 +13,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet
+from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
 from hub.models import Membership, Organisation, Task, User
@@ -140,15 +140,13 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             queryset = queryset.filter(assignee_org__code=value.upper())
         if value := params.get("referral"):
             queryset = queryset.filter(referral_id=serializers.UUIDField().to_internal_value(value))
-        if params.get("overdue") == "true":
+        if bool_param(params, "overdue"):
             now = timezone.now()
             queryset = queryset.filter(
                 Q(status__in=[Task.Status.OFFERED, Task.Status.ACCEPTED], due_at__lte=now)
                 | Q(status=Task.Status.OFFERED, accept_due_at__lte=now)
             )
-        elif params.get("overdue") not in (None, "false"):
-            raise DomainError("overdue must be 'true' or 'false'", field="overdue")
-        if params.get("escalated") == "true":
+        if bool_param(params, "escalated"):
             queryset = queryset.filter(escalated_task_filter())
         return queryset
 

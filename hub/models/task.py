@@ -72,6 +72,15 @@ class Task(models.Model):
 
     class Meta:
         permissions = [("work_task", "Can work on the task as its holder")]
+        constraints = [
+            # A repeated allocation (double click, client retry) must not give the same
+            # organisation a second open task for the same referral.
+            models.UniqueConstraint(
+                fields=["referral", "assignee_org"],
+                condition=models.Q(status__in=["offered", "accepted", "declined"]),
+                name="one_open_task_per_referral_and_holder",
+            )
+        ]
         indexes = [
             models.Index(fields=["assignee_org", "due_at", "id"]),
             models.Index(fields=["status", "due_at"]),

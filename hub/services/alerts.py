@@ -105,8 +105,13 @@ def _members(org_ids: Sequence[UUID], roles: set[str]) -> list[User]:
 def alert_recipients(task: Task, level: str) -> list[User]:
     holder = task.assignee_org
     if level == Alert.Level.OFFICER:
-        if task.accepted_by is not None and task.accepted_by.is_active:
-            return [task.accepted_by]
+        accepted_by = task.accepted_by
+        if (
+            accepted_by is not None
+            and accepted_by.is_active
+            and Membership.objects.filter(user=accepted_by, organisation=holder).exists()
+        ):
+            return [accepted_by]  # still with the holder: the named officer, not all of them
         return _members([holder.pk], {Membership.Role.OFFICER})
     if level == Alert.Level.SUPERVISOR:
         return _members([holder.pk], {Membership.Role.SUPERVISOR})

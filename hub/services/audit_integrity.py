@@ -28,8 +28,8 @@ from django.db import transaction
 
 from hub.clock import db_now
 from hub.constants import GENESIS_HASH
-from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
-from hub.services.audit import _lock_chain_head, compute_event_hash
+from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, User
+from hub.services.audit import _lock_chain_head, audit_record, compute_event_hash
 
 ORIGIN = "vihub-audit-trail"
 
@@ -165,8 +165,17 @@ def _walk(checkpoints: dict[int, AuditCheckpoint], chunk_size: int, counter: lis
         )
 
 
-def audit_verify(*, chunk_size: int = 5000, record: bool = True) -> VerifyResult:
-    """Walk the whole trail in seq order and check every link, every hash, every checkpoint."""
+def audit_verify(
+    *,
+    chunk_size: int = 5000,
+    record: bool = True,
+    actor: User | None = None,
+    actor_display: str | None = None,
+) -> VerifyResult:
+    """Walk the whole trail in seq order and check every link, every hash, every checkpoint.
+
+    With ``record``, the result is kept for auditors and the run itself is an audit event
+    (``audit.verified``), whoever started it: the command, the hourly job, or an auditor."""
     started = time.monotonic()
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}
     counter = [0]
@@ -174,9 +183,20 @@ def audit_verify(*, chunk_size: int = 5000, record: bool = True) -> VerifyResult
         _check_checkpoints(checkpoints, public_key())
         _walk(checkpoints, chunk_size, counter)
     except _Tampered as bad:
-        return _finish(started, False, counter[0], len(checkpoints), bad.seq, bad.message, record)
-    message = f"{counter[0]} events and {len(checkpoints)} signed checkpoints verified"
-    return _finish(started, True, counter[0], len(checkpoints), None, message, record)
+        result = _finish(started, False, counter[0], len(checkpoints), bad.seq, bad.message, record)
+    else:
+        message = f"{counter[0]} events and {len(checkpoints)} signed checkpoints verified"
+        result = _finish(started, True, counter[0], len(checkpoints), None, message, record)
+    if record:
+        audit_record(
+            actor=actor,
+            actor_display=actor_display,
+            action="audit.verified",
+            object_type="audit_trail",
+            outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
+            changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
+        )
+    return result
 
 
 def _finish(

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.models import Notification, User
+from hub.services.audit import audit_record
 
 MAX_EMAIL_ATTEMPTS = 5
 
@@ -19,7 +20,10 @@ def notification_email(*, notification_id: UUID | str) -> bool:
     """Email one notification at most once per successful send.
 
     Claims the row first (compare-and-set on ``emailed_at``), sends outside any transaction,
-    and on failure releases the claim so a later retry or sweep sends it again.
+    and on failure releases the claim so a later retry or sweep sends it again. A sent email is
+    a disclosure of case references to a mailbox, so it is audited with its recipient. (A
+    worker killed between the claim and the send loses that one email: the in-app inbox,
+    which is the record, still has it.)
     """
     now = timezone.now()
     claimed = Notification.objects.filter(
@@ -43,6 +47,15 @@ def notification_email(*, notification_id: UUID | str) -> bool:
             emailed_at=None, email_attempts=notification.email_attempts + 1
         )
         raise
+    audit_record(
+        actor=None,
+        action="notification.emailed",
+        object_type="notification",
+        object_id=notification.pk,
+        task_id=notification.task_id,
+        recipient=f"{notification.recipient.username} <{address}>",
+        changes={"subject": notification.subject[:200]},
+    )
     return True
 
 

@@ -170,6 +170,7 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
     if not note.strip():
         raise DomainError("Say why the referral cannot be acted on", field="note")
     now = timezone.now()
+    before_status = referral.status
     referral.status = Referral.Status.NON_ACTIONABLE
     referral.non_actionable_reason = reason
     referral.closure_note = note
@@ -184,7 +185,7 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
-        changes={"status": [Referral.Status.TRIAGED, Referral.Status.NON_ACTIONABLE], "reason": reason},
+        changes={"status": [before_status, Referral.Status.NON_ACTIONABLE], "reason": reason},
         justification=note,
     )
     return referral

@@ -46,6 +46,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
             "Only a triaged referral can be allocated; "
             f"this one is '{Referral.Status(referral.status).label}'"
         )
+    _refuse_second_open_task(referral=referral, to_org=to_org)
     now = timezone.now()
     clocks = clocks_for(referral=referral, start=now)
     task = Task.objects.create(
@@ -83,6 +84,17 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     return task
 
 
+def _refuse_second_open_task(*, referral: Referral, to_org: Organisation) -> None:
+    existing = Task.objects.filter(
+        referral=referral, assignee_org=to_org, status__in=Task.OPEN_STATUSES
+    ).first()
+    if existing is not None:
+        raise InvalidTransition(
+            f"{to_org.code} already holds an open task for this referral ({existing.pk})",
+            code="duplicate_task",
+        )
+
+
 def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: str, action: str) -> Task:
     """Shared by reassign and hand-down: new holder, grants moved, acceptance clock restarted
     (the act-by deadline is kept: the child's risk does not wait for our hand-offs)."""
@@ -94,6 +106,7 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
         raise DomainError("Give a reason for moving the task", field="reason")
     from_org = task.assignee_org
     referral = task.referral
+    _refuse_second_open_task(referral=referral, to_org=to_org)
     policy = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk)
     now = timezone.now()
     task.assignee_org = to_org

@@ -37,6 +37,8 @@ def parse_period(params: Any) -> Period:
         )
     except serializers.ValidationError as exc:
         raise DomainError(f"since/until: {exc.detail[0]}", field="since") from None  # type: ignore[index]
+    except OverflowError:
+        raise DomainError("since/until is out of range", field="since") from None
     if since >= until:
         raise DomainError("since must be before until", field="since")
     return Period(since=since, until=until)

@@ -118,6 +118,7 @@ class ReferralOutcomeViewSet(HubViewSet):
             actor=request.user,  # type: ignore[arg-type]
             action="outcome.viewed",
             object_type="outcome",
+            object_id=referral.outcome.pk,
             referral_id=referral.pk,
         )
         return Response(view)

@@ -78,6 +78,12 @@ class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
         fields = ["attempted_at", "url", "status_code", "latency_ms", "error", "is_replay", "replayed_by"]
         read_only_fields = fields
 
+    def to_representation(self, instance: DeliveryAttempt) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if self.context.get("for_agency"):
+            data["replayed_by"] = None  # an agency learns that the hub re-sent, not who did
+        return data
+
 
 class DeliverySerializer(serializers.ModelSerializer[OutboxEvent]):
     webhook_id = serializers.CharField()
@@ -158,7 +164,8 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
             object_id=endpoint.pk,
             changes={"ids": [str(e.pk) for e in events]},
         )
-        return Response(DeliverySerializer(events, many=True).data)
+        for_agency = self.membership.role == R.AGENCY
+        return Response(DeliverySerializer(events, many=True, context={"for_agency": for_agency}).data)
 
 
 class DeliveryViewSet(HubViewSet):

@@ -17,7 +17,7 @@ from django.test import Client
 
 from hub.api.audit import EXPORT_FIELDS
 from hub.models import AuditEvent, AuditVerification
-from hub.services.audit_integrity import VerifyResult, audit_checkpoint
+from hub.services.audit_integrity import _Tampered, audit_checkpoint
 from safeguarding.feedback import webhook_deliver, webhook_endpoint_set
 from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from safeguarding.services import outcome_record
@@ -154,8 +154,10 @@ def test_the_verification_page_and_verify_now(cast: dict[str, Persona]) -> None:
 def test_a_failed_verification_is_said_and_recorded_as_failed(
     cast: dict[str, Persona], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bad = VerifyResult(False, 41, 1, 42, "event #42 was altered (its content no longer matches its hash)", 5)
-    monkeypatch.setattr("hub.web.views.audit_verify", lambda: bad)
+    def tampered(*args: object, **kwargs: object) -> None:
+        raise _Tampered(42, "event #42 was altered (its content no longer matches its hash)")
+
+    monkeypatch.setattr("hub.services.audit_integrity._walk", tampered)
     page = web(cast["auditor"]).post("/audit/verification/", follow=True).content.decode()
     assert "Verification FAILED at event #42" in page
     event = events("audit.verified")[-1]

@@ -74,7 +74,7 @@ def test_breach_climbs_officer_supervisor_region_hub_with_the_policy_wait(cast: 
     alerts_sweep(now=start)
     DeadlinePolicy.objects.filter(grade=2).update(escalation_step_wait=timedelta(days=9))  # must not apply
     expected = [
-        (1, "officer", start, ["factory-system"]),
+        (1, "officer", start, ["kent_officer"]),  # accepted by a non-member: all Kent officers
         (2, "supervisor", start + timedelta(hours=1), ["kent_supervisor"]),
         (3, "region", start + timedelta(hours=2), ["ersou_coordinator"]),
         (4, "hub", start + timedelta(hours=3), ["coordinator"]),
@@ -128,7 +128,7 @@ def test_escalated_and_overdue_tasks_are_listed_for_the_hub(cast: dict[str, Pers
     escalated = {t["id"] for t in hub.get("/api/v1/tasks/?escalated=true").json()["results"]}
     assert str(late.pk) in escalated and str(fine.pk) not in escalated
     steps = hub.get(f"/api/v1/escalations/?task={late.pk}").json()["results"]
-    assert [(s["step"], s["level"], s["recipients"]) for s in steps] == [(1, "officer", ["factory-system"])]
+    assert [(s["step"], s["level"], s["recipients"]) for s in steps] == [(1, "officer", ["kent_officer"])]
     assert cast["gmp_officer"].client.get(f"/api/v1/escalations/?task={late.pk}").json()["results"] == []
 
 

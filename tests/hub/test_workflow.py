@@ -382,3 +382,29 @@ def test_view_grants_only_ever_cover_the_holder_and_its_region(cast: dict[str, P
         grants = TaskGroupObjectPermission.objects.filter(content_object=task)
         grants = grants.values_list("group_id", flat=True)
         assert set(grants) == {holder.group_id} | region, holder.code
+
+
+def test_allocating_twice_to_the_same_holder_is_refused(cast: dict[str, Persona]) -> None:
+    referral = make_triaged()
+    hub = cast["coordinator"].client
+    body = {"referral": str(referral.pk), "assignee_org": "KENT"}
+    assert hub.post("/api/v1/tasks/", body, format="json").status_code == 201
+    again = hub.post("/api/v1/tasks/", body, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_task"
+    assert Task.objects.filter(referral=referral).count() == 1
+    # A second force for the same referral (e.g. the victim's force) is fine.
+    assert hub.post("/api/v1/tasks/", {**body, "assignee_org": "ESSEX"}, format="json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?escalated=yes", "?overdue=1", "?assignee_org=%00", "?status=%00", "?foo=bar%00"],
+)
+def test_bad_list_parameters_get_400_not_a_silent_full_list(cast: dict[str, Persona], query: str) -> None:
+    response = cast["coordinator"].client.get(f"/api/v1/tasks/{query}")
+    assert response.status_code == 400, response.content
+
+
+def test_reports_period_out_of_range_is_a_400(cast: dict[str, Persona]) -> None:
+    response = cast["auditor"].client.get("/api/v1/reports/spokes/", {"until": "0001-06-01T00:00:00Z"})
+    assert response.status_code == 400

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from hub.services.audit import audit_record
 from hub.services.audit_integrity import audit_verify
 
 
@@ -18,15 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=5000)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = audit_verify(chunk_size=options["chunk_size"])
-        audit_record(
-            actor=None,
-            actor_display="manage.py verify_audit",
-            action="audit.verified",
-            object_type="audit_trail",
-            outcome="success" if result.ok else "failed",
-            changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
-        )
+        result = audit_verify(chunk_size=options["chunk_size"], actor_display="manage.py verify_audit")
         if result.ok:
             self.stdout.write(f"OK: {result.message} in {result.duration_ms} ms")
             return
