@@ -22,7 +22,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.clock import db_now
@@ -130,16 +130,28 @@ class DeliveryResult:
 
 
 def _claim(event_id: UUID | str, now: datetime) -> bool:
-    """Compare-and-set lease: only one sender at a time, and a crashed sender's lease expires."""
-    return (
-        OutboxEvent.objects.filter(pk=event_id, next_attempt_at__lte=now)
-        .filter(
+    """Compare-and-set lease: only one sender at a time, and a crashed sender's lease expires.
+
+    The attempt is counted when it is claimed, not when its result comes back, so a send that
+    dies (worker killed, time limit) still counts towards the backoff and the give-up horizon;
+    taking over a lapsed lease records the lost attempt in the delivery log."""
+    due = OutboxEvent.objects.filter(pk=event_id, next_attempt_at__lte=now)
+    lapsed = due.filter(status=OutboxEvent.Status.SENDING, lease_expires_at__lt=now).first()
+    claimed = (
+        due.filter(
             Q(status=OutboxEvent.Status.PENDING)
             | Q(status=OutboxEvent.Status.SENDING, lease_expires_at__lt=now)
-        )
-        .update(status=OutboxEvent.Status.SENDING, lease_expires_at=now + LEASE)
+        ).update(status=OutboxEvent.Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1)
         == 1
     )
+    if claimed and lapsed is not None:
+        DeliveryAttempt.objects.create(
+            event=lapsed,
+            url="",
+            attempted_at=lapsed.lease_expires_at or now,
+            error="sender lost before the result",
+        )
+    return claimed
 
 
 def _send(event: OutboxEvent, endpoint: WebhookEndpoint, now: datetime) -> tuple[Any, int]:
@@ -174,6 +186,30 @@ def _audit_disclosure(
     )
 
 
+def _audit_end_state(event: OutboxEvent, status: str, why: str) -> None:
+    audit_record(
+        actor=None,
+        action=f"webhook.{status}",
+        object_type="outbox_event",
+        object_id=event.pk,
+        referral_id=event.referral_id,
+        recipient=event.agency.code,
+        changes={"webhook_id": event.webhook_id, "type": event.event_type, "reason": why[:300]},
+    )
+
+
+def _give_up(event: OutboxEvent, endpoint: WebhookEndpoint, error: str) -> None:
+    """The retry horizon has passed: stop, record it, and tell the hub (another channel)."""
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        status=OutboxEvent.Status.FAILED, last_error=error[:300], lease_expires_at=None
+    )
+    _audit_end_state(event, "failed", error)
+    _notify_hub(
+        f"Outcome feedback to {endpoint.agency.code} failed for good",
+        f"Event {event.webhook_id} could not be delivered to {endpoint.url}: {error}",
+    )
+
+
 def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
     """One delivery attempt, if the event is due and nobody else holds it. Safe to run twice."""
     now = db_now()
@@ -182,10 +218,16 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
     event = OutboxEvent.objects.select_related("agency").get(pk=event_id)
     endpoint = WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
     if endpoint is None or not endpoint.is_active:
-        OutboxEvent.objects.filter(pk=event.pk).update(
-            status=OutboxEvent.Status.DISABLED, lease_expires_at=None
-        )
+        with transaction.atomic():
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                status=OutboxEvent.Status.DISABLED, lease_expires_at=None
+            )
+            _audit_end_state(event, "disabled", "the agency has no active endpoint")
         return DeliveryResult("disabled")
+    if now - event.created_at >= settings.VIHUB_WEBHOOK_RETRY_FOR:
+        with transaction.atomic():
+            _give_up(event, endpoint, event.last_error or "retry horizon passed")
+        return DeliveryResult("failed", None, event.last_error)
     result, _ = _send(event, endpoint, now)  # outside any transaction: no locks held during I/O
     finished = db_now()
     with transaction.atomic():
@@ -197,7 +239,7 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
             latency_ms=result.latency_ms,
             error=result.error,
         )
-        attempts = event.attempts + 1
+        attempts = event.attempts  # counted at claim time
         code = result.status_code
         if code is not None and 200 <= code < 300:
             OutboxEvent.objects.filter(pk=event.pk).update(
@@ -233,16 +275,7 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
             return DeliveryResult("disabled", code)
         error = result.error or f"HTTP {code}"
         if finished - event.created_at >= settings.VIHUB_WEBHOOK_RETRY_FOR:
-            OutboxEvent.objects.filter(pk=event.pk).update(
-                status=OutboxEvent.Status.FAILED,
-                attempts=attempts,
-                last_error=error[:300],
-                lease_expires_at=None,
-            )
-            _notify_hub(
-                f"Outcome feedback to {endpoint.agency.code} failed for good",
-                f"Event {event.webhook_id} could not be delivered to {endpoint.url}: {error}",
-            )
+            _give_up(event, endpoint, error)
             return DeliveryResult("failed", code, error)
         delay = _backoff(attempts)
         OutboxEvent.objects.filter(pk=event.pk).update(
@@ -403,7 +436,7 @@ def feedback_stats() -> dict[str, Any]:
     for endpoint in WebhookEndpoint.objects.select_related("agency"):
         stuck = OutboxEvent.objects.filter(
             agency_id=endpoint.agency_id,
-            status__in=[OutboxEvent.Status.PENDING, OutboxEvent.Status.SENDING],
+            status=OutboxEvent.Status.PENDING,
             attempts__gt=0,
         )
         if not endpoint.is_active or stuck.exists():

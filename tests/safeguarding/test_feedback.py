@@ -21,8 +21,15 @@ from django.db import transaction
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from config.celery import app
+from hub.clock import db_now
 from hub.models import AuditEvent, Notification, Organisation
-from safeguarding.feedback import outbox_drain, webhook_deliver, webhook_endpoint_set, webhook_secret_rotate
+from safeguarding.feedback import (
+    _claim,
+    outbox_drain,
+    webhook_deliver,
+    webhook_endpoint_set,
+    webhook_secret_rotate,
+)
 from safeguarding.models import OutboxEvent, WebhookEndpoint
 from safeguarding.services import outcome_record
 from safeguarding.webhooks import sign
@@ -309,3 +316,39 @@ def test_crash_between_commit_and_send_loses_nothing(committed_db: Any) -> None:
     assert event.status == "delivered" and event.delivered_at is not None
     assert event.delivered_at - event.created_at < timedelta(minutes=1)
     assert Organisation.objects.filter(code="NCMEC").exists()
+
+
+@pytest.mark.django_db
+def test_a_sender_killed_mid_send_is_logged_counted_and_retried(receiver: Receiver) -> None:
+    register(receiver)
+    task = make_task(accepted=True)
+    record_outcome(task)
+    event = OutboxEvent.objects.get(referral=task.referral)
+    assert _claim(event.pk, db_now())  # a worker claims it … and dies before recording a result
+    OutboxEvent.objects.filter(pk=event.pk).update(lease_expires_at=db_now() - timedelta(seconds=1))
+    assert webhook_deliver(event_id=event.pk).status == "delivered"
+    event.refresh_from_db()
+    assert event.attempts == 2
+    assert [a.error for a in event.attempts_log.order_by("attempted_at")] == [
+        "sender lost before the result",
+        "",
+    ]
+
+
+@pytest.mark.django_db
+def test_past_the_retry_horizon_it_gives_up_audits_and_tells_the_hub(
+    receiver: Receiver, cast: dict[str, Persona]
+) -> None:
+    register(receiver)
+    task = make_task(accepted=True)
+    record_outcome(task)
+    event = OutboxEvent.objects.get(referral=task.referral)
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        created_at=db_now() - timedelta(days=4), last_error="HTTP 503"
+    )
+    assert webhook_deliver(event_id=event.pk).status == "failed"
+    assert OutboxEvent.objects.get(pk=event.pk).status == "failed" and receiver.requests == []
+    assert AuditEvent.objects.filter(action="webhook.failed", object_id=str(event.pk)).exists()
+    assert Notification.objects.filter(
+        recipient__username="coordinator", subject__contains="failed for good"
+    ).exists()
