@@ -28,7 +28,8 @@ from django.utils import timezone
 from hub.clock import db_now
 from hub.exceptions import DomainError
 from hub.jobs import enqueue_now, enqueue_on_commit
-from hub.models import Membership, Notification, Organisation, Referral, User
+from hub.models import Organisation, Referral, User
+from hub.services.alerts import notify_hub
 from hub.services.audit import audit_record
 from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
 from safeguarding.webhooks import UnsafeTarget, new_secret, post, signature_header, vet_url
@@ -104,22 +105,6 @@ def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     ):
         secrets_.append(endpoint.previous_secret)
     return secrets_
-
-
-def _notify_hub(subject: str, body: str) -> None:
-    hub_coordinators = User.objects.filter(
-        is_active=True,
-        membership__role=Membership.Role.COORDINATOR,
-        membership__organisation__kind=Organisation.Kind.HUB,
-    )
-    created = Notification.objects.bulk_create(
-        [
-            Notification(recipient=user, kind="webhook", subject=subject, body=body)
-            for user in hub_coordinators
-        ]
-    )
-    for notification in created:
-        enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
 
 
 @dataclass(frozen=True)
@@ -204,9 +189,10 @@ def _give_up(event: OutboxEvent, endpoint: WebhookEndpoint, error: str) -> None:
         status=OutboxEvent.Status.FAILED, last_error=error[:300], lease_expires_at=None
     )
     _audit_end_state(event, "failed", error)
-    _notify_hub(
-        f"Outcome feedback to {endpoint.agency.code} failed for good",
-        f"Event {event.webhook_id} could not be delivered to {endpoint.url}: {error}",
+    notify_hub(
+        kind="webhook",
+        subject=f"Outcome feedback to {endpoint.agency.code} failed for good",
+        body=f"Event {event.webhook_id} could not be delivered to {endpoint.url}: {error}",
     )
 
 
@@ -268,9 +254,10 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
                 recipient=endpoint.agency.code,
                 changes={"reason": "410 Gone", "url": endpoint.url},
             )
-            _notify_hub(
-                f"Webhook for {endpoint.agency.code} disabled (410 Gone)",
-                f"{endpoint.url} answered 410; outcome feedback to {endpoint.agency.name} has stopped.",
+            notify_hub(
+                kind="webhook",
+                subject=f"Webhook for {endpoint.agency.code} disabled (410 Gone)",
+                body=f"{endpoint.url} answered 410; outcome feedback to {endpoint.agency.name} has stopped.",
             )
             return DeliveryResult("disabled", code)
         error = result.error or f"HTTP {code}"

@@ -139,12 +139,14 @@ def _message(alert: Alert, task: Task) -> tuple[str, str]:
     )
 
 
-def notify_hub(*, task: Task, kind: str, subject: str, body: str) -> list[Notification]:
-    """An immediate message to the hub's coordinators about a task (e.g. it was declined)."""
+def notify_hub(*, kind: str, subject: str, body: str, task: Task | None = None) -> list[Notification]:
+    """An immediate message to the hub's coordinators (a task was declined, an agency's webhook
+    stopped), in their inbox and, after commit, by email."""
+    hubs = list(Organisation.objects.filter(kind=Organisation.Kind.HUB).values_list("pk", flat=True))
     notifications = Notification.objects.bulk_create(
         [
             Notification(recipient=user, task=task, kind=kind, subject=subject, body=body)
-            for user in alert_recipients(task, Alert.Level.HUB)
+            for user in _members(hubs, {Membership.Role.COORDINATOR})
         ]
     )
     for notification in notifications:
