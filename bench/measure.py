@@ -1,15 +1,21 @@
-"""Timing, query counting and EXPLAIN helpers. Every figure is in milliseconds."""
+"""Timing, query counting, EXPLAIN and environment helpers shared by the benchmarks."""
 
 from __future__ import annotations
 
 import gc
 import json
 import math
+import os
+import platform
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any
 
+import django
 from django.db import connection
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -158,4 +164,137 @@ def explain(queryset: QuerySet[Any]) -> dict[str, Any]:
         "shared_hit_blocks": plan.get("Shared Hit Blocks"),
         "shared_read_blocks": plan.get("Shared Read Blocks"),
         "plan": _plan_lines(plan),
+    }
+
+
+# --- Counting statements without keeping them -------------------------------------------------
+
+_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+_FUNCTION = re.compile(r"^\s*SELECT\s+(\w+)", re.IGNORECASE)
+
+
+def statement_kind(sql: str) -> str:
+    """``"INSERT hub_notification"``, ``"SELECT FOR UPDATE hub_task"``, ``"SELECT pg_advisory_xact_lock"``,
+    ``"SAVEPOINT"``: the verb and the first table, to group statements by what they touch."""
+    head = sql.lstrip()
+    verb = head.split(None, 1)[0].upper() if head else "?"
+    table = _TABLE.search(head)
+    if verb == "SELECT":
+        if table is None:
+            function = _FUNCTION.match(head)
+            return f"SELECT {function.group(1)}" if function else "SELECT"
+        verb = "SELECT FOR UPDATE" if re.search(r"\bFOR (NO KEY )?UPDATE\b", head[-200:]) else "SELECT"
+    return f"{verb} {table.group(1)}" if table else verb
+
+
+@dataclass
+class StatementStats:
+    statements: int = 0
+    rows: int = 0
+    ms: float = 0.0
+
+
+@dataclass
+class QueryCounter:
+    """A ``connection.execute_wrapper`` that counts statements, rows (``cursor.rowcount``: rows
+    returned by a SELECT, written by an INSERT/UPDATE) and time per statement kind, keeping no
+    SQL text, so memory stays flat over thousands of statements. ``sample`` names statements
+    whose individual durations are kept (e.g. the sweep's due-alert query, once per batch)."""
+
+    sample: Callable[[str], bool] | None = None
+    by_kind: dict[str, StatementStats] = field(default_factory=dict)
+    samples: list[tuple[float, int]] = field(default_factory=list)  # (ms, bound parameters)
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            stats = self.by_kind.setdefault(statement_kind(sql), StatementStats())
+            stats.statements += 1
+            stats.ms += ms
+            rowcount = getattr(context.get("cursor"), "rowcount", -1)
+            stats.rows += max(0, rowcount or 0)
+            if self.sample is not None and self.sample(sql):
+                self.samples.append((ms, len(params) if isinstance(params, list | tuple) else 0))
+
+    @property
+    def statements(self) -> int:
+        return sum(s.statements for s in self.by_kind.values())
+
+    @property
+    def ms(self) -> float:
+        return sum(s.ms for s in self.by_kind.values())
+
+    def rows(self, kind: str) -> int:
+        return self.by_kind[kind].rows if kind in self.by_kind else 0
+
+    def report(self) -> dict[str, Any]:
+        ordered = sorted(self.by_kind.items(), key=lambda item: -item[1].ms)
+        return {
+            "statements": self.statements,
+            "database_ms": round(self.ms, 1),
+            "by_kind": {
+                kind: {"statements": s.statements, "rows": s.rows, "ms": round(s.ms, 1)}
+                for kind, s in ordered
+            },
+        }
+
+
+# --- Environment and memory -------------------------------------------------------------------
+
+
+def cpu_count() -> int | None:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Versions, the PostgreSQL settings that steer plans, and the machine (with its load now:
+    the figures are wall-clock times on a machine others may be using)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        (server_version,) = cursor.fetchone()
+        settings = {}
+        for name in (
+            "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit",
+            "max_parallel_workers_per_gather", "default_statistics_target", "synchronous_commit", "fsync",
+        ):  # fmt: skip
+            cursor.execute(f"SHOW {name}")
+            settings[name] = cursor.fetchone()[0]
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "django_guardian": version("django-guardian"),
+        "psycopg": version("psycopg"),
+        "celery": version("celery"),
+        "postgresql": server_version,
+        "postgresql_settings": settings,
+        "machine": platform.machine(),
+        "cpus": cpu_count(),
+        "load_average_1_5_15": load_average(),
+    }
+
+
+def seconds_summary(samples: Sequence[float]) -> dict[str, Any]:
+    """p50/p95/p99/max of durations in seconds (nearest rank), and how many."""
+    if not samples:
+        return {"n": 0}
+    return {
+        "p50_s": round(statistics.median(samples), 3),
+        "p95_s": round(percentile(samples, 95), 3),
+        "p99_s": round(percentile(samples, 99), 3),
+        "max_s": round(max(samples), 3),
+        "min_s": round(min(samples), 3),
+        "mean_s": round(statistics.fmean(samples), 3),
+        "n": len(samples),
     }

@@ -5,22 +5,18 @@ Import only after ``django.setup()`` (``bench.run`` does it).
 
 from __future__ import annotations
 
-import os
-import platform
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any
 
-import django
 from django.db import connection
 from django.db.models import QuerySet
 from django.test import Client
 from guardian.shortcuts import get_objects_for_user
 
-from bench.candidates import CANDIDATES
 from bench.measure import (
     captured,
+    environment,
     explain,
     interleaved,
     quiet_gc,
@@ -114,20 +110,12 @@ def unpaged(persona: Persona) -> dict[str, Callable[[], QuerySet[Task]]]:
     }
     if persona.is_spoke:
         found["guardian_stock"] = lambda: get_objects_for_user(persona.user, "hub.view_task", klass=Task)
-        for name, build in CANDIDATES.items():
-            found[name] = _bound(build, persona.membership)
     return found
 
 
 def variants(persona: Persona) -> dict[str, Callable[[], QuerySet[Task]]]:
     """Each variant builds its first-page queryset from scratch (building is part of the cost)."""
     return {name: _paged(build) for name, build in unpaged(persona).items()}
-
-
-def _bound(
-    build: Callable[[Membership], QuerySet[Task]], membership: Membership
-) -> Callable[[], QuerySet[Task]]:
-    return lambda: build(membership)
 
 
 def _paged(build: Callable[[], QuerySet[Task]]) -> Callable[[], QuerySet[Task]]:
@@ -243,32 +231,6 @@ def api_page_size_counts(persona: Persona) -> dict[str, int]:
     return counts
 
 
-def environment() -> dict[str, Any]:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        (server_version,) = cursor.fetchone()
-        settings = {}
-        for name in (
-            "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit",
-            "max_parallel_workers_per_gather", "default_statistics_target",
-        ):  # fmt: skip
-            cursor.execute(f"SHOW {name}")
-            settings[name] = cursor.fetchone()[0]
-    return {
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "django_guardian": version("django-guardian"),
-        "postgresql": server_version,
-        "postgresql_settings": settings,
-        "machine": platform.machine(),
-        "cpus": _cpu_count(),
-    }
-
-
-def _cpu_count() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def data_summary(seed: SeedReport) -> dict[str, Any]:
     sizes = {}
     with connection.cursor() as cursor:
@@ -349,7 +311,7 @@ def verdict(roles: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "judged_on": "orm (the first page evaluated to a list, as the API pays for it); "
         "sql and server are reported to show where the time goes",
     }
-    for name in ("scoped", *CANDIDATES):
+    for name in ("scoped",):
         for level in LEVELS:
             for pct in ("p50", "p95"):
                 values = within(level, name, pct)

@@ -240,8 +240,12 @@ FROM (
          END AS status
   FROM (
     SELECT d.n, md5('vihub-bench-task-' || d.n)::uuid AS id, r.id AS referral_id, r.grade, r.risk,
+           -- A referral's second task goes to another holder (one open task per referral and
+           -- holder: constraint one_open_task_per_referral_and_holder).
            CASE WHEN d.n <= %(referrals)s THEN r.holder_ix
-                ELSE width_bucket(d.r_holder, %(holder_bounds)s::float8[]) END AS holder_ix,
+                WHEN width_bucket(d.r_holder, %(holder_bounds)s::float8[]) <> r.holder_ix
+                  THEN width_bucket(d.r_holder, %(holder_bounds)s::float8[])
+                ELSE r.holder_ix %% cardinality(%(holders)s::uuid[]) + 1 END AS holder_ix,
            LEAST(r.triaged_at + interval '10 minutes' * (1 + d.r_delay * 5)
                  + CASE WHEN d.n > %(referrals)s THEN interval '3 days' * d.r_delay ELSE interval '0' END,
                  %(now)s::timestamptz) AS created_at,

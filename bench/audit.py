@@ -1,0 +1,432 @@
+"""The audit trail: append throughput under concurrent writers, and ``audit_verify`` at scale.
+
+Runs in its own database (``bench.db.sibling_database``): the trail is append-only, so every
+run starts from an empty chain. Import only after ``django.setup()``.
+
+1. **Appends**: K writer threads (each its own connection) call ``audit_record`` M times, each
+   call in its own transaction, as a service does; the same with ``audit_record_many`` in
+   batches of :data:`BATCH` (the deadline sweep's path). Events/s per K, and per-call latency.
+   After each run the whole chain must verify (``audit_verify(record=False).ok``) and hold
+   exactly the events written.
+2. **Verify at scale**: ``events`` more events are generated in Python in chunks, with the real
+   hash chain (``compute_event_hash`` on real ``AuditEvent`` instances), and COPYed in (the
+   append-only triggers allow inserts and stay on); a checkpoint is signed; then
+   ``audit_verify(record=False)`` is timed as the hourly job runs it (autocommit) and inside a
+   transaction, each with its peak resident memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.db import connection, transaction
+
+from bench.db import database_url
+from bench.measure import percentile
+from bench.seed import ensure_member, log
+from hub.constants import GENESIS_HASH
+from hub.models import AuditCheckpoint, AuditEvent, Membership, User
+from hub.services.audit import audit_record, audit_record_many, compute_event_hash
+from hub.services.audit_integrity import VerifyResult, audit_checkpoint, audit_verify, public_key
+
+BATCH = 200
+COPY_CHUNK = 20_000
+ACTORS: tuple[tuple[str, str, str], ...] = (
+    ("bench-audit-officer-mps", "MPS", Membership.Role.OFFICER),
+    ("bench-audit-officer-gmp", "GMP", Membership.Role.OFFICER),
+    ("bench-audit-supervisor-kent", "KENT", Membership.Role.SUPERVISOR),
+    ("bench-audit-coordinator-london", "LONDON", Membership.Role.REGIONAL_COORDINATOR),
+    ("bench-audit-coordinator-nca", "NCA", Membership.Role.COORDINATOR),
+    ("bench-audit-auditor-nca", "NCA", Membership.Role.AUDITOR),
+)
+COLUMNS = (
+    "id", "seq", "occurred_at", "actor_id", "actor_display", "actor_org", "actor_role", "action",
+    "object_type", "object_id", "referral_id", "task_id", "request_id", "changes", "justification",
+    "recipient", "outcome", "prev_hash", "hash",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    events: int  # seeded for the verify measurement
+    append_events: int  # per writer count, split between the writers
+    batch_events: int  # per writer count, in batches of BATCH
+    writers: tuple[int, ...]
+    batch_writers: tuple[int, ...]
+
+    @classmethod
+    def for_mode(cls, mode: str) -> AuditConfig:
+        if mode == "full":
+            return cls(events=1_000_000, append_events=4_000, batch_events=20_000, writers=(1, 2, 4, 8),
+                       batch_writers=(1, 4))  # fmt: skip
+        return cls(events=50_000, append_events=800, batch_events=4_000, writers=(1, 2, 4, 8),
+                   batch_writers=(1, 4))  # fmt: skip
+
+
+# --- What events look like -------------------------------------------------------------------
+
+
+class EventMaker:
+    """Plausible events (the actions the services write, with their kind of ``changes``), from a
+    fixed seed; 30 % by the system, the rest by the bench's members."""
+
+    def __init__(self, actors: list[User], seed: int = 42) -> None:
+        self.random = random.Random(seed)
+        self.actors = actors
+
+    def fields(self) -> dict[str, Any]:
+        """Keyword arguments for ``audit_record`` (and the dicts ``audit_record_many`` takes)."""
+        r = self.random
+        task = uuid.UUID(int=r.getrandbits(128), version=4)
+        referral = uuid.UUID(int=r.getrandbits(128), version=4)
+        roll = r.random()
+        if roll < 0.40:
+            return {"action": "task.viewed", "object_type": "task", "object_id": task, "task_id": task,
+                    "referral_id": referral}  # fmt: skip
+        if roll < 0.55:
+            return {"action": "referral.viewed", "object_type": "referral", "object_id": referral,
+                    "referral_id": referral}  # fmt: skip
+        if roll < 0.70:
+            step = r.randint(1, 4)
+            return {
+                "action": "task.escalated", "object_type": "task", "object_id": task, "task_id": task,
+                "referral_id": referral,
+                "changes": {"alert": str(uuid.UUID(int=r.getrandbits(128), version=4)), "clock": "act",
+                            "step": step, "level": ("officer", "supervisor", "region", "hub")[step - 1],
+                            "due_at": "2025-03-01T10:00:00+00:00",
+                            "recipients": [f"officer-{r.randint(1, 500)}"],
+                            "next_step_due_at": None if step == 4 else "2025-03-01T11:00:00+00:00"},
+            }  # fmt: skip
+        if roll < 0.80:
+            return {"action": "task.accepted", "object_type": "task", "object_id": task, "task_id": task,
+                    "referral_id": referral, "changes": {"status": ["offered", "accepted"]}}  # fmt: skip
+        if roll < 0.90:
+            return {"action": "referral.regraded", "object_type": "referral", "object_id": referral,
+                    "referral_id": referral,
+                    "changes": {"grade": [3, 2], "risk": ["medium", "high"],
+                                "access_to_children": ["family"]},
+                    "justification": "New intelligence: the suspect lives with two children under 10."
+                    }  # fmt: skip
+        return {"action": "referral.disclosed", "object_type": "referral", "object_id": referral,
+                "referral_id": referral, "recipient": "Children's Services (MASH)",
+                "justification": "Strategy discussion under s.47 Children Act 1989."}  # fmt: skip
+
+    def actor(self) -> User | None:
+        return None if self.random.random() < 0.3 else self.random.choice(self.actors)
+
+
+def bench_actors() -> list[User]:
+    members = [ensure_member(username, org, role) for username, org, role in ACTORS]
+    # Loaded as a request loads them: the membership (and its organisation) cached on the user.
+    return list(
+        User.objects.select_related("membership__organisation").filter(pk__in=[m.user_id for m in members])
+    )
+
+
+# --- Appends ---------------------------------------------------------------------------------
+
+
+def _writer(
+    maker_seed: int, actors: list[User], count: int, batch: int, barrier: threading.Barrier,
+    latencies: list[float], errors: list[str],
+) -> None:  # fmt: skip
+    maker = EventMaker(actors, seed=maker_seed)
+    try:
+        connection.ensure_connection()
+        barrier.wait()
+        written = 0
+        while written < count:
+            size = min(batch, count - written)
+            start = time.perf_counter()
+            with transaction.atomic():
+                if batch == 1:
+                    audit_record(actor=maker.actor(), **maker.fields())
+                else:
+                    audit_record_many(actor=None, events=[maker.fields() for _ in range(size)])
+            latencies.append((time.perf_counter() - start) * 1000)
+            written += size
+    except Exception as exc:  # noqa: BLE001  (reported as a problem, not raised in a thread)
+        errors.append(f"{type(exc).__name__}: {exc}")
+        barrier.abort()
+    finally:
+        connection.close()
+
+
+def append_run(actors: list[User], *, writers: int, total: int, batch: int, seed: int) -> dict[str, Any]:
+    """``writers`` threads write ``total`` events between them; wall clock from the moment all
+    are connected and released together to the last commit."""
+    per_writer = total // writers
+    barrier = threading.Barrier(writers + 1)
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+    errors: list[str] = []
+    threads = [
+        threading.Thread(
+            target=_writer, args=(seed * 100 + i, actors, per_writer, batch, barrier, latencies[i], errors)
+        )
+        for i in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    with suppress(threading.BrokenBarrierError):  # a writer failed to connect: reported below
+        barrier.wait(timeout=60)
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    calls = [ms for per_thread in latencies for ms in per_thread]
+    events = per_writer * writers
+    found: dict[str, Any] = {
+        "writers": writers,
+        "events": events,
+        "events_per_call": batch,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(events / seconds, 1) if seconds else None,
+        "call_ms": {
+            "p50": round(percentile(calls, 50), 2) if calls else None,
+            "p95": round(percentile(calls, 95), 2) if calls else None,
+            "p99": round(percentile(calls, 99), 2) if calls else None,
+            "max": round(max(calls), 2) if calls else None,
+        },
+    }
+    if errors:
+        found["errors"] = errors[:5]
+    return found
+
+
+def head() -> tuple[int, str]:
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    return (last[0], last[1]) if last else (0, GENESIS_HASH)
+
+
+def run_appends(config: AuditConfig, actors: list[User]) -> tuple[dict[str, Any], list[str]]:
+    problems: list[str] = []
+    runs: list[dict[str, Any]] = []
+    plan = [(k, config.append_events, 1) for k in config.writers]
+    plan += [(k, config.batch_events, BATCH) for k in config.batch_writers]
+    for i, (writers, total, batch) in enumerate(plan, start=1):
+        before = head()[0]
+        log(f"audit: {writers} writer(s), {total} events, {batch} per call")
+        result = append_run(actors, writers=writers, total=total, batch=batch, seed=i)
+        after = head()[0]
+        verified = audit_verify(record=False)
+        result["chain_ok"] = verified.ok
+        result["verify_s"] = round(verified.duration_ms / 1000, 2)
+        runs.append(result)
+        label = f"audit appends ({writers} writers, {batch} per call)"
+        if result.get("errors"):
+            problems.append(f"{label}: {result['errors']}")
+        if after - before != result["events"]:
+            problems.append(f"{label}: the chain grew by {after - before}, {result['events']} were written")
+        if not verified.ok or verified.events_checked != after:
+            problems.append(f"{label}: verify failed: {verified.message}")
+    return {
+        "single": [r for r in runs if r["events_per_call"] == 1],
+        "batch": [r for r in runs if r["events_per_call"] > 1],
+    }, problems
+
+
+# --- Seeding a long trail --------------------------------------------------------------------
+
+
+def seed_events(n: int, actors: list[User]) -> dict[str, Any]:
+    """Append ``n`` events after the current head, hash-chained exactly as ``audit_record``
+    chains them, with COPY in chunks of ``COPY_CHUNK`` (one transaction each, holding the chain
+    lock, so a concurrent writer could not fork the chain)."""
+    from hub.services.audit import _lock_chain_head  # noqa: PLC0415
+
+    maker = EventMaker(actors, seed=7)
+    snapshots = {u.pk: (u.display_name, u.membership.organisation.code, u.membership.role) for u in actors}
+    build_s = copy_s = 0.0
+    written = 0
+    started = time.perf_counter()
+    base = datetime.now(UTC) - timedelta(days=365)
+    step = timedelta(days=365) / max(n, 1)
+    while written < n:
+        size = min(COPY_CHUNK, n - written)
+        with transaction.atomic():
+            seq, prev_hash = _lock_chain_head()
+            t0 = time.perf_counter()
+            rows: list[tuple[Any, ...]] = []
+            for _ in range(size):
+                seq += 1
+                fields = maker.fields()
+                actor = maker.actor()
+                display, org, role = snapshots[actor.pk] if actor else ("system", "", "")
+                event = AuditEvent(
+                    id=uuid.UUID(int=maker.random.getrandbits(128), version=4),
+                    seq=seq,
+                    occurred_at=base + step * (written + len(rows)),
+                    actor_id=actor.pk if actor else None,
+                    actor_display=display,
+                    actor_org=org,
+                    actor_role=role,
+                    action=fields["action"],
+                    object_type=fields.get("object_type", ""),
+                    object_id=str(fields.get("object_id") or ""),
+                    referral_id=fields.get("referral_id"),
+                    task_id=fields.get("task_id"),
+                    request_id=f"{maker.random.getrandbits(64):016x}",
+                    changes=fields.get("changes") or {},
+                    justification=fields.get("justification", ""),
+                    recipient=fields.get("recipient", ""),
+                    outcome=AuditEvent.Outcome.SUCCESS,
+                    prev_hash=prev_hash,
+                )
+                event.hash = prev_hash = compute_event_hash(event)
+                rows.append(
+                    tuple(json.dumps(event.changes) if column == "changes" else getattr(event, column)
+                          for column in COLUMNS)
+                )  # fmt: skip
+            t1 = time.perf_counter()
+            with connection.cursor() as cursor:
+                raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+                with raw.copy(f"COPY hub_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            build_s += t1 - t0
+            copy_s += time.perf_counter() - t1
+        written += size
+        if written % 200_000 == 0 or written == n:
+            log(f"audit: seeded {written} events")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) hub_auditevent")
+    return {
+        "events": written,
+        "seconds": round(time.perf_counter() - started, 1),
+        "build_and_hash_s": round(build_s, 1),
+        "copy_s": round(copy_s, 1),
+        "events_per_s": round(written / (time.perf_counter() - started), 1),
+    }
+
+
+# --- Verify ----------------------------------------------------------------------------------
+
+
+def _temp_bytes() -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT temp_files, temp_bytes FROM pg_stat_database WHERE datname = current_database()"
+        )
+        files, size = cursor.fetchone()
+    return int(files), int(size)
+
+
+def timed_verify(*, in_transaction: bool) -> tuple[VerifyResult, dict[str, Any]]:
+    time.sleep(0.6)  # let the statistics collector catch up before reading temp usage
+    files_before, bytes_before = _temp_bytes()
+    start = time.perf_counter()
+    if in_transaction:
+        with transaction.atomic():
+            result = audit_verify(record=False)
+    else:
+        result = audit_verify(record=False)
+    seconds = time.perf_counter() - start
+    time.sleep(0.6)
+    files_after, bytes_after = _temp_bytes()
+    return result, {
+        "ok": result.ok,
+        "events": result.events_checked,
+        "checkpoints": result.checkpoints_checked,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(result.events_checked / seconds, 1) if seconds else None,
+        "server_temp_files": files_after - files_before,
+        "server_temp_mb": round((bytes_after - bytes_before) / 2**20, 1),
+    }
+
+
+def fresh_process_verify() -> dict[str, Any]:
+    """``audit_verify`` in a new process (``bench.verify_process``), for its peak memory."""
+    key = base64.b64encode(public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_AUDIT_PUBLIC_KEY": key}
+    done = subprocess.run(  # noqa: S603  (our own interpreter and module)
+        [sys.executable, "-m", "bench.verify_process"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return {"ok": False, "message": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
+    found: dict[str, Any] = json.loads(lines[-1])
+    return found
+
+
+def run(config: AuditConfig) -> tuple[dict[str, Any], list[str]]:
+    actors = bench_actors()
+    appends, problems = run_appends(config, actors)
+    log(f"audit: seeding {config.events} events")
+    seeded = seed_events(config.events, actors)
+    # Appending to the long trail costs what it cost on a short one (the head is one index
+    # probe): 4 writers again, checked by the timed verify below.
+    before = head()[0]
+    log(f"audit: 4 writers, {config.append_events} events after the seed")
+    at_scale = append_run(actors, writers=4, total=config.append_events, batch=1, seed=99)
+    appends["single_after_seed"] = [at_scale]
+    if at_scale.get("errors") or head()[0] - before != at_scale["events"]:
+        problems.append(
+            f"audit appends after the seed: {at_scale.get('errors') or 'chain did not grow by them'}"
+        )
+    checkpoint = audit_checkpoint()
+    total = head()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_total_relation_size('hub_auditevent'), pg_relation_size('hub_auditevent')")
+        total_bytes, heap_bytes = cursor.fetchone()
+    verify: dict[str, Any] = {}
+    for name, in_transaction in (("autocommit", False), ("in_transaction", True)):
+        log(f"audit: verifying {total} events ({name})")
+        result, figures = timed_verify(in_transaction=in_transaction)
+        verify[name] = figures
+        if not result.ok or result.events_checked != total:
+            problems.append(f"audit verify ({name}): {result.message} ({result.events_checked} of {total})")
+        if checkpoint is None or result.checkpoints_checked < 1:
+            problems.append(f"audit verify ({name}): no signed checkpoint was checked")
+    log(f"audit: verifying {total} events in a fresh process (peak memory)")
+    fresh = fresh_process_verify()
+    verify["fresh_process"] = fresh
+    if not fresh.get("ok") or fresh.get("events") != total:
+        problems.append(
+            f"audit verify (fresh process): {fresh.get('message')} ({fresh.get('events')} of {total})"
+        )
+    document = {
+        "appends": appends,
+        "seed": seeded,
+        "trail": {
+            "events": total,
+            "checkpoints": AuditCheckpoint.objects.count(),
+            "table_total_mb": round(total_bytes / 2**20, 1),
+            "table_heap_mb": round(heap_bytes / 2**20, 1),
+        },
+        "verify": verify,
+    }
+    document["summary"] = summary_line(document)
+    return document, problems
+
+
+def summary_line(document: dict[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {}
+    for run in document["appends"]["single"]:
+        line[f"append_{run['writers']}w_events_per_s"] = run["events_per_s"]
+    for run in document["appends"].get("single_after_seed", []):
+        line[f"append_{run['writers']}w_after_seed_events_per_s"] = run["events_per_s"]
+    for run in document["appends"]["batch"]:
+        line[f"batch{run['events_per_call']}_{run['writers']}w_events_per_s"] = run["events_per_s"]
+    line["trail_events"] = document["trail"]["events"]
+    for name, figures in document["verify"].items():
+        line[f"verify_{name}_s"] = figures.get("seconds")
+        line[f"verify_{name}_events_per_s"] = figures.get("events_per_s")
+    line["verify_fresh_process_rss_growth_mb"] = document["verify"]["fresh_process"].get("rss_peak_growth_mb")
+    line["trail_table_mb"] = document["trail"]["table_total_mb"]
+    return line
