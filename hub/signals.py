@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from hub.backends import failed_login_display
 from hub.models import AuditEvent
 from hub.services.audit import audit_record
 
@@ -26,10 +27,10 @@ def _audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 @receiver(user_login_failed)
 def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     # Only the username attempted is kept (never the password, which Django has already masked).
-    username = str(credentials.get("username", ""))[:150]
+    username = str(credentials.get("username", ""))
     audit_record(
         actor=None,
-        actor_display=f"unauthenticated ({username})",
+        actor_display=failed_login_display(username),
         action="auth.login_failed",
         object_type="user",
         outcome=AuditEvent.Outcome.DENIED,

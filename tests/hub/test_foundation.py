@@ -192,3 +192,20 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert roles == set(Membership.Role.values)
     assert User.objects.get(username="demo-kent-officer").check_password("demo-password-long-enough")
     assert "4 demo referrals" in out.getvalue()
+
+
+def test_five_failed_sign_ins_lock_the_account_without_saying_so(client) -> None:  # type: ignore[no-untyped-def]
+    make_persona("locky", "KENT", "officer")
+    for _ in range(5):
+        response = client.post("/login/", {"username": "locky", "password": "wrong-password-guess"})
+        assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
+    locked = client.post("/login/", {"username": "locky", "password": "correct-horse-battery-staple"})
+    assert not locked.wsgi_request.user.is_authenticated  # the right password, refused while locked
+    same_message = b"Please enter a correct username and password"
+    assert same_message in locked.content and same_message in response.content  # no tell-tale
+    locked_out = AuditEvent.objects.filter(action="auth.locked_out", actor_display="unauthenticated (locky)")
+    assert locked_out.exists()
+    other = client.post("/login/", {"username": "kent-other", "password": "correct-horse-battery-staple"})
+    assert not other.wsgi_request.user.is_authenticated  # unknown user: same refusal
+    make_persona("kent-other", "KENT", "officer")
+    assert client.login(username="kent-other", password="correct-horse-battery-staple")  # others unaffected
