@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param
+from hub.api.pagination import DefaultCursorPagination
 from hub.models import Alert, Membership, Notification, User
 from hub.policies import ALL_ROLES, TASK_READER_ROLES
 from hub.selectors import escalation_list_for, notification_list_for
@@ -20,14 +20,7 @@ from hub.services.notifications import notification_mark_read
 from hub.services.referrals import audit_list_read
 
 
-class NewestFirst(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-    ordering = ("-created_at", "id")
-
-
-class FiredNewestFirst(NewestFirst):
+class FiredNewestFirst(DefaultCursorPagination):
     ordering = ("-fired_at", "id")
 
 
@@ -47,7 +40,7 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
 
     queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
-    pagination_class = NewestFirst
+    pagination_class = DefaultCursorPagination
     required_roles = {"list": ALL_ROLES, "read": ALL_ROLES, "unread_count": ALL_ROLES}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Notification]:

@@ -8,10 +8,9 @@ from django.db.models import QuerySet
 from rest_framework import mixins, serializers
 
 from hub.api.base import HubViewSet
-from hub.models import Membership, Organisation
+from hub.models import Organisation
+from hub.policies import ALL_ROLES
 from hub.selectors import organisation_list
-
-ALL_ROLES = frozenset(Membership.Role.values)
 
 
 class OrganisationOutputSerializer(serializers.ModelSerializer[Organisation]):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
-from hub.models import Membership, Organisation, Task, User
+from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User
 from hub.policies import (
     ACK_ROLES,
     HUB_ROLES,
@@ -38,8 +38,6 @@ from hub.selectors import (
 from hub.services.alerts import escalated_task_filter, task_acknowledge, task_pause, task_resume
 from hub.services.referrals import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_reassign
-
-HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
 
 
 class TaskCursorPagination(CursorPagination):
@@ -85,12 +83,12 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
 
 class TaskCreateSerializer(serializers.Serializer):
     referral = serializers.UUIDField()
-    assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
+    assignee_org = OrgCodeField(kinds=TASK_HOLDER_KINDS)
     instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
 class ReassignInputSerializer(serializers.Serializer):
-    assignee_org = OrgCodeField(kinds=HOLDER_KINDS)
+    assignee_org = OrgCodeField(kinds=TASK_HOLDER_KINDS)
     reason = serializers.CharField(max_length=5000)
 
 

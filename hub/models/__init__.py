@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from hub.models.alerts import Alert, Notification
 from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
-from hub.models.organisation import ApiToken, Heartbeat, Membership, Organisation, User
+from hub.models.organisation import TASK_HOLDER_KINDS, ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
 from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
 
 __all__ = [
+    "TASK_HOLDER_KINDS",
     "AccessToChildren",
     "Alert",
     "Notification",

@@ -53,6 +53,11 @@ class Organisation(models.Model):
         return f"{self.name} ({self.code})"
 
     @property
+    def can_hold_tasks(self) -> bool:
+        """Victim-ID tasks are held by regions and forces (never the hub or an agency)."""
+        return self.kind in TASK_HOLDER_KINDS and self.is_active
+
+    @property
     def region(self) -> Organisation | None:
         """The region this organisation sits in: itself for a region, the parent for a force."""
         if self.kind == self.Kind.REGION:
@@ -60,6 +65,9 @@ class Organisation(models.Model):
         if self.kind == self.Kind.FORCE:
             return self.parent
         return None
+
+
+TASK_HOLDER_KINDS = frozenset({Organisation.Kind.REGION, Organisation.Kind.FORCE})
 
 
 class Membership(models.Model):

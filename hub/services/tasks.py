@@ -17,11 +17,9 @@ from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.permissions import task_grant_holder, task_move_grants
 from hub.services.referrals import referral_triage
 
-HOLDER_KINDS = {Organisation.Kind.REGION, Organisation.Kind.FORCE}
-
 
 def _check_holder(org: Organisation) -> None:
-    if org.kind not in HOLDER_KINDS or not org.is_active:
+    if not org.can_hold_tasks:
         raise DomainError(
             f"{org.code} is a {org.kind}: tasks go to a region or a force", field="assignee_org"
         )
