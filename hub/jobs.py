@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 QUEUES = {
     "hub.tasks.deadline_sweep_job": "safeguarding",
     "hub.tasks.notification_email_job": "default",
+    "hub.tasks.notification_emails_job": "default",
     "safeguarding.tasks.webhook_deliver_job": "default",
     "safeguarding.tasks.outbox_drain_job": "default",
 }

@@ -45,6 +45,19 @@ def notification_email_job(notification_id: str) -> bool:
     return notification_email(notification_id=notification_id)
 
 
+@vihub_job(queue="default", soft_time_limit=240, time_limit=300)
+def notification_emails_job(*notification_ids: str) -> int:
+    """A fired batch's emails. Each is claimed on its own row, so a redelivered job sends
+    nothing twice; one that fails is left unsent, and the sweep re-enqueues it singly."""
+    sent = 0
+    for notification_id in notification_ids:
+        try:
+            sent += notification_email(notification_id=notification_id)
+        except OSError:
+            log.warning("email for notification %s failed; retried later", notification_id, exc_info=True)
+    return sent
+
+
 @vihub_job(queue="audit", soft_time_limit=60, time_limit=90)
 def audit_checkpoint_job() -> int | None:
     """Sign the head of the audit trail (idempotent: nothing new, nothing written)."""

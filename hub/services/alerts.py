@@ -293,8 +293,8 @@ def alerts_fire(
                 escalation_wait=wait
             )
         audit_record_many(actor=None, events=events)
-        for notification in notifications:
-            enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+        if notifications:  # one job per batch, not one broker publish per notification
+            enqueue_on_commit("hub.tasks.notification_emails_job", *[n.pk for n in notifications])
     return results
 
 

@@ -16,6 +16,7 @@ from hub.models import Alert, AuditEvent, DeadlinePolicy, Notification, Task
 from hub.services.alerts import alert_fire, alerts_sweep
 from hub.services.notifications import notification_email
 from hub.services.tasks import task_reassign
+from hub.tasks import notification_emails_job
 from spokes.services import task_accept
 from tests.conftest import Persona, make_persona
 from tests.factories import make_task, org
@@ -244,3 +245,18 @@ def test_a_task_moved_away_cannot_be_accepted_through_a_stale_view(cast: dict[st
         task_accept(task=seen_by_kent, actor=cast["kent_officer"].user)
     fresh = Task.objects.get(pk=seen_by_kent.pk)
     assert (fresh.assignee_org.code, fresh.status, fresh.accepted_by) == ("ESSEX", "offered", None)
+
+
+def test_a_fired_batch_emails_each_recipient_once_even_if_the_job_runs_twice(
+    cast: dict[str, Persona],
+) -> None:
+    for name in ("kent_officer", "kent_supervisor"):
+        cast[name].user.email = f"{name}@kent.police.example"
+        cast[name].user.save()
+    tasks = [make_task() for _ in range(3)]
+    alerts_sweep(now=max(t.accept_due_at for t in tasks))  # reminders and step 1 for all three
+    ids = [str(pk) for pk in Notification.objects.filter(task__in=tasks).values_list("pk", flat=True)]
+    assert len(ids) >= 3
+    assert notification_emails_job(*ids) == len(ids)
+    assert notification_emails_job(*ids) == 0  # a redelivered job sends nothing twice
+    assert len(mail.outbox) == len(ids)
