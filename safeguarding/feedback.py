@@ -32,7 +32,7 @@ from hub.models import Organisation, Referral, User
 from hub.services.alerts import notify_hub
 from hub.services.audit import audit_record
 from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
-from safeguarding.webhooks import UnsafeTarget, new_secret, post, signature_header, vet_url
+from safeguarding.webhooks import HttpResult, UnsafeTarget, new_secret, post, signature_header, vet_url
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,31 @@ def _claim(event_id: UUID | str, now: datetime) -> bool:
     return claimed
 
 
-def _send(event: OutboxEvent, endpoint: WebhookEndpoint, now: datetime) -> tuple[Any, int]:
+def _endpoint_for(event: OutboxEvent) -> WebhookEndpoint | None:
+    return WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
+
+
+def _record_attempt(
+    event: OutboxEvent,
+    endpoint: WebhookEndpoint,
+    at: datetime,
+    result: HttpResult,
+    replayed_by: User | None = None,
+) -> DeliveryAttempt:
+    """The delivery log: one row per HTTP attempt, scheduled or replayed."""
+    return DeliveryAttempt.objects.create(
+        event=event,
+        url=endpoint.url,
+        attempted_at=at,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        error=result.error,
+        is_replay=replayed_by is not None,
+        replayed_by=replayed_by,
+    )
+
+
+def _send(event: OutboxEvent, endpoint: WebhookEndpoint, now: datetime) -> HttpResult:
     body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     headers = {
@@ -153,7 +177,7 @@ def _send(event: OutboxEvent, endpoint: WebhookEndpoint, now: datetime) -> tuple
     }
     return post(
         url=endpoint.url, body=body, headers=headers, allow_loopback=settings.VIHUB_ALLOW_LOOPBACK_WEBHOOKS
-    ), timestamp
+    )
 
 
 def _audit_disclosure(
@@ -202,7 +226,7 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
     if not _claim(event_id, now):
         return DeliveryResult("not_claimed")
     event = OutboxEvent.objects.select_related("agency").get(pk=event_id)
-    endpoint = WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
+    endpoint = _endpoint_for(event)
     if endpoint is None or not endpoint.is_active:
         with transaction.atomic():
             OutboxEvent.objects.filter(pk=event.pk).update(
@@ -214,17 +238,10 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
         with transaction.atomic():
             _give_up(event, endpoint, event.last_error or "retry horizon passed")
         return DeliveryResult("failed", None, event.last_error)
-    result, _ = _send(event, endpoint, now)  # outside any transaction: no locks held during I/O
+    result = _send(event, endpoint, now)  # outside any transaction: no locks held during I/O
     finished = db_now()
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            event=event,
-            url=endpoint.url,
-            attempted_at=now,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error,
-        )
+        _record_attempt(event, endpoint, now, result)
         attempts = event.attempts  # counted at claim time
         code = result.status_code
         if code is not None and 200 <= code < 300:
@@ -304,22 +321,13 @@ def delivery_replay(*, event: OutboxEvent, actor: User, reason: str) -> Delivery
     replay is audited as a disclosure by that person, whatever the receiver answers."""
     if not reason.strip():
         raise DomainError("Give a reason for re-sending this to the agency", field="reason")
-    endpoint = WebhookEndpoint.objects.select_related("agency").filter(agency_id=event.agency_id).first()
+    endpoint = _endpoint_for(event)
     if endpoint is None or not endpoint.is_active:
         raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
     now = db_now()
-    result, _ = _send(event, endpoint, now)
+    result = _send(event, endpoint, now)
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            event=event,
-            url=endpoint.url,
-            attempted_at=now,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error,
-            is_replay=True,
-            replayed_by=actor,
-        )
+        _record_attempt(event, endpoint, now, result, replayed_by=actor)
         _audit_disclosure(event, endpoint, actor, f"replay: {reason}")
         if (
             result.status_code

@@ -16,8 +16,8 @@ from hub.api.pagination import DefaultCursorPagination
 from hub.models import Alert, Membership, Notification, User
 from hub.policies import ALL_ROLES, TASK_READER_ROLES
 from hub.selectors import escalation_list_for, notification_list_for
+from hub.services.audit import audit_list_read
 from hub.services.notifications import notification_mark_read
-from hub.services.referrals import audit_list_read
 
 
 class FiredNewestFirst(DefaultCursorPagination):

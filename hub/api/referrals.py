@@ -18,8 +18,8 @@ from hub.hooks import outcome_view
 from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk
 from hub.policies import HUB_ROLES, INTAKE_ROLES, REFERRAL_READER_ROLES, sees_internal_notes
 from hub.selectors import referral_list_for
+from hub.services.audit import audit_list_read
 from hub.services.referrals import (
-    audit_list_read,
     referral_audit_read,
     referral_close,
     referral_create,

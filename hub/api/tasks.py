@@ -36,7 +36,7 @@ from hub.selectors import (
     with_escalation_flag,
 )
 from hub.services.alerts import escalated_task_filter, task_acknowledge, task_pause, task_resume
-from hub.services.referrals import audit_list_read
+from hub.services.audit import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_reassign
 
 

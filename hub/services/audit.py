@@ -179,3 +179,13 @@ def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> li
             rows.append(event)
         AuditEvent.objects.bulk_create(rows)
     return rows
+
+
+def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dict[str, Any]) -> None:
+    """A list or search: record which objects were shown, not just that a list was opened."""
+    audit_record(
+        actor=actor,
+        action=f"{object_type}.listed",
+        object_type=object_type,
+        changes={"ids": [str(i) for i in ids], "count": len(ids), "query": query},
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -244,14 +244,4 @@ def referral_audit_read(*, actor: User, referral: Referral, justification: str =
         object_id=referral.pk,
         referral_id=referral.pk,
         justification=justification,
-    )
-
-
-def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dict[str, Any]) -> None:
-    """A list or search: record which objects were shown, not just that a list was opened."""
-    audit_record(
-        actor=actor,
-        action=f"{object_type}.listed",
-        object_type=object_type,
-        changes={"ids": [str(i) for i in ids], "count": len(ids), "query": query},
     )

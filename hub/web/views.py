@@ -60,11 +60,10 @@ from hub.selectors import (
     triage_queue,
 )
 from hub.services.alerts import task_acknowledge
-from hub.services.audit import audit_record
+from hub.services.audit import audit_list_read, audit_record
 from hub.services.audit_integrity import audit_verify, key_id, public_key
 from hub.services.notifications import notification_mark_read
 from hub.services.referrals import (
-    audit_list_read,
     referral_audit_read,
     referral_close,
     referral_mark_non_actionable,

@@ -43,8 +43,7 @@ from hub.selectors import (
     tasks_for,
 )
 from hub.services.alerts import task_pause, task_resume
-from hub.services.audit import audit_record
-from hub.services.referrals import audit_list_read
+from hub.services.audit import audit_list_read, audit_record
 from hub.services.tasks import task_audit_read, task_hand_down
 from hub.web.presenters import access_labels, deadline_for, inbox_rows, task_rows
 from hub.web.shortcuts import (
