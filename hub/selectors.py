@@ -27,7 +27,9 @@ from django.utils import timezone
 
 from hub.models import (
     Alert,
+    AuditCheckpoint,
     AuditEvent,
+    AuditVerification,
     Membership,
     Notification,
     Organisation,
@@ -393,3 +395,25 @@ def audit_activity_by_day(queryset: QuerySet[AuditEvent], days: int = 30) -> lis
 def known_actions() -> list[str]:
     """Distinct actions recorded so far (for the search box's suggestions)."""
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:200])
+
+
+def audit_head_seq() -> int:
+    """The newest event's sequence number (0 for an empty trail)."""
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    last_run: AuditVerification | None
+    last_checkpoint: AuditCheckpoint | None
+    head_seq: int
+
+
+def audit_status() -> AuditStatus:
+    """What auditors see of the trail's integrity: the latest verification, the latest signed
+    checkpoint, and how far the trail has grown."""
+    return AuditStatus(
+        last_run=AuditVerification.objects.order_by("-ran_at").first(),
+        last_checkpoint=AuditCheckpoint.objects.order_by("-seq").first(),
+        head_seq=audit_head_seq(),
+    )

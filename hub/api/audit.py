@@ -21,8 +21,8 @@ from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
 from hub.exceptions import DomainError
-from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, Membership
-from hub.selectors import AuditFilters, audit_search
+from hub.models import AuditEvent, AuditVerification, Membership
+from hub.selectors import AuditFilters, audit_head_seq, audit_search, audit_status
 from hub.services.audit import audit_record
 
 AUDITORS = frozenset({Membership.Role.AUDITOR})
@@ -182,7 +182,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         if kind not in {"csv", "json"}:
             raise DomainError("format must be csv or json", field="format")
         # Bound by the head now, so the recorded count is exactly what is streamed.
-        head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        head = audit_head_seq()
         events = self.get_queryset().filter(seq__lte=head).order_by("seq")
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
@@ -222,8 +222,8 @@ class AuditStatusViewSet(HubViewSet):
     @extend_schema(responses=VerificationSerializer)
     @action(detail=False, methods=["get"])
     def verification(self, request: Request) -> Response:
-        run = AuditVerification.objects.order_by("-ran_at").first()
-        checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
+        integrity = audit_status()
+        run, checkpoint = integrity.last_run, integrity.last_checkpoint
         audit_record(actor=request.user, action="audit.status_viewed", object_type="audit_trail")  # type: ignore[arg-type]
         return Response(
             {
@@ -246,6 +246,6 @@ class AuditStatusViewSet(HubViewSet):
                     "created_at": checkpoint.created_at.isoformat(),
                     "key_id": checkpoint.key_id,
                 },
-                "events": AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0,
+                "events": integrity.head_seq,
             }
         )

@@ -33,7 +33,6 @@ from hub.api.audit import _stream_csv, _stream_json
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
 from hub.models import (
-    AuditCheckpoint,
     AuditEvent,
     AuditVerification,
     Membership,
@@ -46,7 +45,9 @@ from hub.selectors import (
     AuditFilters,
     BoardFilters,
     audit_activity_by_day,
+    audit_head_seq,
     audit_search,
+    audit_status,
     audit_timeline,
     known_actions,
     membership_for,
@@ -617,7 +618,7 @@ def audit_export(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     data = form.cleaned_data
     # Bound the file by the head of the chain now, so the count recorded below is exactly what
     # is streamed (the export's own event, appended next, is not in it).
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    head = audit_head_seq()
     events = audit_search(_audit_filters(data)).filter(seq__lte=head).select_related("actor").order_by("seq")
     count = events.count()
     audit_record(
@@ -657,9 +658,8 @@ def audit_verification(request: AuthenticatedHttpRequest) -> HttpResponse:
                 request, f"Verification FAILED at event #{result.first_bad_seq}: {result.message}."
             )
         return redirect("hub:audit-verification")
-    run = AuditVerification.objects.order_by("-ran_at").first()
-    checkpoint = AuditCheckpoint.objects.order_by("-seq").first()
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    integrity = audit_status()
+    run, checkpoint, head = integrity.last_run, integrity.last_checkpoint, integrity.head_seq
     audit_record(actor=request.user, action="audit.status_viewed", object_type="audit_trail")
     return page(
         request,
