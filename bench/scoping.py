@@ -29,7 +29,7 @@ from bench.measure import (
 )
 from bench.seed import SeedReport, ensure_member, log, verify_grants
 from hub.models import Membership, Organisation, Task, TaskGroupObjectPermission, User
-from hub.policies import SPOKE_ROLES
+from hub.policies.roles import SPOKE_ROLES
 from hub.selectors import task_list_for
 from hub.services.organisations import api_token_create
 

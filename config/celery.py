@@ -1,8 +1,9 @@
 """The Celery application, its queues and the beat schedule.
 
-Queues by criticality: ``safeguarding`` (deadline sweeps, escalations), ``default``
-(notifications, webhooks), ``retry``. Beat runs exactly once per deployment; every scheduled
-job is idempotent, so a second beat by mistake duplicates work but never effects.
+Queues and routes come from one table, ``config.celery_routes``: the queues declared here are
+exactly ``QUEUES``, and every job is routed by ``CELERY_TASK_ROUTES`` (no job or call site
+names its own queue). Beat runs exactly once per deployment; every scheduled job is
+idempotent, so a second beat by mistake duplicates work but never effects.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from config.celery_routes import CELERY_TASK_ROUTES, QUEUES
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("vihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # "audit" is consumed only where the checkpoint signing key is (docs/deploy.md).
-app.conf.task_queues = (Queue("safeguarding"), Queue("default"), Queue("retry"), Queue("audit"))
+app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
+app.conf.task_routes = CELERY_TASK_ROUTES
 app.conf.beat_schedule = {
     "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},
     "deadline-sweep": {"task": "hub.tasks.deadline_sweep_job", "schedule": 60.0},

@@ -12,3 +12,4 @@ class HubConfig(AppConfig):
     def ready(self) -> None:
         from hub import signals  # noqa: F401  (connects the auth-event audit receivers)
         from hub.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from hub.policies import checks, rules  # noqa: F401  (the hub's rows; the registry check)

@@ -1,5 +1,6 @@
-"""The house decorator for Celery jobs: a queue, time limits, acks_late and bounded retries
-on every job, so no job can be declared without them."""
+"""The house decorator for Celery jobs: time limits, acks_late and bounded retries on every
+job, so no job can be declared without them. A job's queue is not set here but in the one
+routing table, ``config.celery_routes.CELERY_TASK_ROUTES``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from hub.context import request_id_var
 
 MAX_COUNTDOWN_SECONDS = 300  # far below the Redis visibility timeout (3600 s)
 REQUEST_ID_HEADER = "vihub_request_id"
+# Options that would override the routing table for one job; refused (config.celery_routes).
+ROUTING_OPTIONS = frozenset({"queue", "exchange", "routing_key"})
 _request_tokens: dict[str, Token[str]] = {}
 
 
@@ -34,16 +37,24 @@ def _unbind_request_id(task_id: str | None = None, **kwargs: Any) -> None:
 
 def vihub_job(
     *,
-    queue: str = "default",
     soft_time_limit: int = 60,
     time_limit: int = 90,
     autoretry_for: tuple[type[BaseException], ...] = (),
     max_retries: int = 5,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a job with soft/hard time limits, late acks, requeue on a lost worker and at
+    most ``max_retries`` backed-off retries of ``autoretry_for`` (empty: none). The queue is
+    deliberately not a parameter: add the job to ``config.celery_routes`` (a test fails
+    until you do); passing ``queue=`` (or another routing option) raises ``TypeError``."""
+    overridden = ROUTING_OPTIONS & options.keys()
+    if overridden:
+        raise TypeError(
+            f"vihub_job() does not route jobs ({', '.join(sorted(overridden))}): use config.celery_routes"
+        )
+
     def decorator(func: Callable[..., Any]) -> Any:
         return shared_task(
-            queue=queue,
             soft_time_limit=soft_time_limit,
             time_limit=time_limit,
             acks_late=True,

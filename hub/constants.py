@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import models
+
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key that serialises appends to the audit hash chain.
 AUDIT_CHAIN_LOCK_KEY = 0x56494855_41554449  # "VIHUAUDI"
@@ -29,3 +31,30 @@ SAFEGUARDING_OUTCOMES = (
     ("child_not_identified", "Child not identified"),
     ("other", "Other"),
 )
+
+
+class WebhookEvent(models.TextChoices):
+    """The referral events an agency can subscribe to, and the only names that can be sent.
+
+    Owned by the hub because the hub raises them (``hub.hooks.referral_event``); the
+    safeguarding app stores and delivers them. The values are the wire ``type`` of each
+    webhook (api-contract.md) and are stored in ``WebhookEndpoint.event_types`` and
+    ``OutboxEvent.event_type``: never rename one, add a new member instead.
+    """
+
+    OUTCOME_RECORDED = "referral.outcome_recorded", "Outcome recorded"
+    TRIAGED = "referral.triaged", "Triaged"
+    NON_ACTIONABLE = "referral.non_actionable", "Closed as non-actionable"
+    ALLOCATED = "referral.allocated", "Allocated to a spoke"
+    CLOSED = "referral.closed", "Closed"
+
+
+def webhook_event(name: WebhookEvent | str) -> WebhookEvent:
+    """``name`` as a ``WebhookEvent`` (a member or its string value is accepted); raises
+    ``ValueError`` naming the known events for anything else, so a misspelt event fails where
+    it is raised instead of silently never being sent."""
+    try:
+        return WebhookEvent(name)
+    except ValueError:
+        known = ", ".join(WebhookEvent.values)
+        raise ValueError(f"unknown webhook event {name!r}; known events: {known}") from None

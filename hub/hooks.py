@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hub.constants import WebhookEvent, webhook_event
 from hub.models import Referral
 
 OutcomeView = Callable[[Referral, bool], dict[str, Any] | None]
@@ -22,7 +23,7 @@ def outcome_view(referral: Referral, *, internal: bool) -> dict[str, Any] | None
     return _outcome_view(referral, internal) if _outcome_view is not None else None
 
 
-ReferralListener = Callable[[Referral, str], object]
+ReferralListener = Callable[[Referral, WebhookEvent], object]
 _referral_listeners: list[ReferralListener] = []
 
 
@@ -31,8 +32,13 @@ def register_referral_listener(listener: ReferralListener) -> None:
         _referral_listeners.append(listener)
 
 
-def referral_event(referral: Referral, event_type: str) -> None:
+def referral_event(referral: Referral, event_type: WebhookEvent | str) -> None:
     """Tell listeners (the outcome-feedback outbox) about a key status change, inside the
-    caller's transaction, so the change and its notification commit or roll back together."""
+    caller's transaction, so the change and its notification commit or roll back together.
+
+    ``event_type`` must be a ``WebhookEvent`` member or its value; anything else raises
+    ``ValueError`` before any listener runs (whether or not listeners are registered), so a
+    misspelt event fails loudly. Listeners always receive the ``WebhookEvent`` member."""
+    event = webhook_event(event_type)
     for listener in _referral_listeners:
-        listener(referral, event_type)
+        listener(referral, event)

@@ -2,6 +2,8 @@
 
 Services must not import ``tasks`` modules (tasks import services), so they name the job.
 Every enqueue goes through ``enqueue_on_commit``: a rolled-back transaction enqueues nothing.
+The queue is chosen by the Celery app's routing table (``config.celery_routes``), the same
+one that routes beat and ``apply_async``, so a job runs on one queue however it is enqueued.
 """
 
 from __future__ import annotations
@@ -13,29 +15,27 @@ from typing import Any
 from django.db import transaction
 
 from config.celery import app
+from config.celery_routes import CELERY_TASK_ROUTES
 from hub.celery_utils import MAX_COUNTDOWN_SECONDS, REQUEST_ID_HEADER
 from hub.context import current_request_id
 
 log = logging.getLogger(__name__)
 
-QUEUES = {
-    "hub.tasks.deadline_sweep_job": "safeguarding",
-    "hub.tasks.notification_email_job": "default",
-    "hub.tasks.notification_emails_job": "default",
-    "safeguarding.tasks.webhook_deliver_job": "default",
-    "safeguarding.tasks.outbox_drain_job": "default",
-}
-
 
 def enqueue_now(name: str, *args: Any, countdown: float | None = None) -> None:
+    """Send job ``name`` now (or after ``countdown`` seconds, at most ``MAX_COUNTDOWN_SECONDS``)
+    to the queue its route names, under the current request id. Raises ``ValueError`` for a
+    longer countdown or for a name with no route (a typo, or a job not in the table), rather
+    than sending it to a queue no worker may consume."""
     if countdown is not None and countdown > MAX_COUNTDOWN_SECONDS:
         # Longer horizons belong to the database sweep, never to the broker (visibility timeout).
         raise ValueError(f"countdown {countdown}s exceeds {MAX_COUNTDOWN_SECONDS}s: let the sweep handle it")
+    if name not in CELERY_TASK_ROUTES:
+        raise ValueError(f"no route for job {name!r}: add it to config.celery_routes.CELERY_TASK_ROUTES")
     app.send_task(
         name,
         args=[str(a) for a in args],
         countdown=countdown,
-        queue=QUEUES.get(name, "default"),
         # The request that caused this job, so its audit events link back to it.
         headers={REQUEST_ID_HEADER: current_request_id()},
     )

@@ -14,14 +14,14 @@ from hub.services.notifications import notification_email, notifications_unsent
 log = logging.getLogger(__name__)
 
 
-@vihub_job(queue="safeguarding", soft_time_limit=20, time_limit=30)
+@vihub_job(soft_time_limit=20, time_limit=30)
 def heartbeat_job() -> str:
     """Beat → worker → database round trip; /healthz reports its age."""
     beat = heartbeat_beat(name="beat")
     return beat.last_beat_at.isoformat()
 
 
-@vihub_job(queue="safeguarding", soft_time_limit=240, time_limit=300)
+@vihub_job(soft_time_limit=240, time_limit=300)
 def deadline_sweep_job() -> dict[str, float | int | None]:
     """Fire every due reminder and escalation step (the source of truth for deadlines),
     re-enqueue lost notification emails, and record the sweep's heartbeat."""
@@ -40,12 +40,12 @@ def deadline_sweep_job() -> dict[str, float | int | None]:
     return detail
 
 
-@vihub_job(queue="default", soft_time_limit=30, time_limit=45, autoretry_for=(OSError,), max_retries=5)
+@vihub_job(soft_time_limit=30, time_limit=45, autoretry_for=(OSError,), max_retries=5)
 def notification_email_job(notification_id: str) -> bool:
     return notification_email(notification_id=notification_id)
 
 
-@vihub_job(queue="default", soft_time_limit=240, time_limit=300)
+@vihub_job(soft_time_limit=240, time_limit=300)
 def notification_emails_job(*notification_ids: str) -> int:
     """A fired batch's emails. Each is claimed on its own row, so a redelivered job sends
     nothing twice; one that fails is left unsent, and the sweep re-enqueues it singly."""
@@ -58,14 +58,14 @@ def notification_emails_job(*notification_ids: str) -> int:
     return sent
 
 
-@vihub_job(queue="audit", soft_time_limit=60, time_limit=90)
+@vihub_job(soft_time_limit=60, time_limit=90)
 def audit_checkpoint_job() -> int | None:
     """Sign the head of the audit trail (idempotent: nothing new, nothing written)."""
     checkpoint = audit_checkpoint()
     return checkpoint.seq if checkpoint else None
 
 
-@vihub_job(queue="default", soft_time_limit=1800, time_limit=1900)
+@vihub_job(soft_time_limit=1800, time_limit=1900)
 def audit_verify_job() -> bool:
     """Re-verify the whole trail; the result is shown to auditors and in /healthz."""
     result = audit_verify()

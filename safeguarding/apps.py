@@ -10,6 +10,7 @@ class SafeguardingConfig(AppConfig):
 
     def ready(self) -> None:
         from hub.hooks import register_outcome_view, register_referral_listener
+        from safeguarding import policies  # noqa: F401  (the app's rows of the policy registry)
         from safeguarding.api.views import outcome_as_dict
         from safeguarding.feedback import outbox_emit
 

@@ -26,9 +26,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.clock import db_now
+from hub.constants import WebhookEvent, webhook_event
 from hub.exceptions import DomainError
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Organisation, Referral, User
+from hub.policies.rules import Act, authorize
 from hub.services.alerts import notify_hub
 from hub.services.audit import audit_record
 from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
@@ -68,18 +70,22 @@ def referral_payload(referral: Referral, event_type: str, at: datetime) -> dict[
     }
 
 
-def outbox_emit(referral: Referral, event_type: str) -> OutboxEvent | None:
+def outbox_emit(referral: Referral, event_type: WebhookEvent | str) -> OutboxEvent | None:
     """Write the event for the referring agency, if it has an active endpoint subscribed to
-    this type. Runs inside the caller's transaction; the delivery job is enqueued on commit."""
+    this type. Runs inside the caller's transaction; the delivery job is enqueued on commit.
+
+    ``event_type`` must be a ``WebhookEvent`` member or its value: anything else raises
+    ``ValueError`` (before any query), never a silent "not subscribed"."""
+    event_name = webhook_event(event_type).value
     endpoint = WebhookEndpoint.objects.filter(agency_id=referral.agency_id, is_active=True).first()
-    if endpoint is None or event_type not in endpoint.event_types:
+    if endpoint is None or event_name not in endpoint.event_types:
         return None
     now = db_now()
     event = OutboxEvent.objects.create(
         agency_id=referral.agency_id,
         referral=referral,
-        event_type=event_type,
-        payload=referral_payload(referral, event_type, now),
+        event_type=event_name,
+        payload=referral_payload(referral, event_name, now),
         next_attempt_at=now,
         created_at=now,
     )
@@ -321,9 +327,9 @@ def delivery_replay(*, event: OutboxEvent, actor: User, reason: str) -> Delivery
     replay is audited as a disclosure by that person, whatever the receiver answers."""
     if not reason.strip():
         raise DomainError("Give a reason for re-sending this to the agency", field="reason")
+    authorize(actor, Act.DELIVERY_REPLAY, event)
     endpoint = _endpoint_for(event)
-    if endpoint is None or not endpoint.is_active:
-        raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
+    assert endpoint is not None  # noqa: S101  (the registry's state check requires an active one)
     now = db_now()
     result = _send(event, endpoint, now)
     with transaction.atomic():
@@ -348,7 +354,9 @@ def webhook_endpoint_set(
     *, agency: Organisation, url: str, actor: User | None, event_types: list[str] | None = None
 ) -> tuple[WebhookEndpoint, str | None]:
     """Register (or re-point) an agency's endpoint. Returns the secret when a new one was made
-    (first registration); it is shown once. The URL is vetted now and again at every send."""
+    (first registration); it is shown once. The URL is vetted now and again at every send.
+    ``actor=None`` is the shell operator (``set_agency_webhook``)."""
+    authorize(actor, Act.WEBHOOK_SET)
     if agency.kind != Organisation.Kind.AGENCY:
         raise DomainError(f"{agency.code} is not an upstream agency", field="agency")
     try:
@@ -356,7 +364,7 @@ def webhook_endpoint_set(
     except UnsafeTarget as exc:
         raise DomainError(str(exc), field="url") from exc
     events = sorted(set(event_types or WebhookEndpoint.DEFAULT_EVENTS))
-    unknown = set(events) - set(WebhookEndpoint.EventType.values)
+    unknown = set(events) - set(WebhookEvent.values)
     if unknown:
         raise DomainError(f"Unknown event types: {', '.join(sorted(unknown))}", field="event_types")
     endpoint = WebhookEndpoint.objects.select_for_update().filter(agency=agency).first()
@@ -388,6 +396,7 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor: User | None) -> s
     """New secret now; the old one keeps signing alongside it for the overlap period, so a
     receiver can switch without missing a message."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    authorize(actor, Act.WEBHOOK_ROTATE, endpoint)
     secret = new_secret()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + settings.VIHUB_WEBHOOK_SECRET_OVERLAP
@@ -419,7 +428,7 @@ def feedback_stats() -> dict[str, Any]:
     """Share of outcomes fed back, outcome→confirmed-delivery time (p50/p95), failing endpoints."""
     outcomes = Outcome.objects.count()
     delivered = OutboxEvent.objects.filter(
-        event_type=WebhookEndpoint.EventType.OUTCOME_RECORDED, status=OutboxEvent.Status.DELIVERED
+        event_type=WebhookEvent.OUTCOME_RECORDED, status=OutboxEvent.Status.DELIVERED
     )
     fed_back = delivered.values("referral").distinct().count()
     seconds = [

@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
+from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES, WebhookEvent
 from hub.models import Organisation, Referral, Task
 
 
@@ -74,14 +74,10 @@ class WebhookEndpoint(models.Model):
     """Where an agency wants to hear about its referrals. Signed per Standard Webhooks with a
     per-endpoint secret; during a rotation the previous secret signs too, until it expires."""
 
-    class EventType(models.TextChoices):
-        OUTCOME_RECORDED = "referral.outcome_recorded", "Outcome recorded"
-        TRIAGED = "referral.triaged", "Triaged"
-        NON_ACTIONABLE = "referral.non_actionable", "Closed as non-actionable"
-        ALLOCATED = "referral.allocated", "Allocated to a spoke"
-        CLOSED = "referral.closed", "Closed"
-
-    DEFAULT_EVENTS = [EventType.OUTCOME_RECORDED.value]
+    # The event types are the hub's (hub.constants.WebhookEvent); this alias keeps existing
+    # ``WebhookEndpoint.EventType`` references working. ``event_types`` holds their values.
+    EventType = WebhookEvent
+    DEFAULT_EVENTS = [WebhookEvent.OUTCOME_RECORDED.value]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agency = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="webhook")

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
+from typing import Any
 
-from hub.exceptions import DomainError, InvalidTransition
-from hub.models import Organisation, Referral, Task, User
+from django.db import transaction
+
+from hub.clock import db_now
+from hub.exceptions import DomainError
+from hub.hooks import outcome_view
+from hub.models import Referral, Task, User
+from hub.policies import roles as r
+from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_cancel_for_tasks
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.referrals import referral_record_outcome_facts
 from safeguarding.feedback import outbox_emit
 from safeguarding.models import Outcome, SafeguardingAction, WebhookEndpoint
+from safeguarding.selectors import outcome_task_for, safeguarding_actions_of
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def safeguarding_action_record(
     *,
     task: Task,
@@ -28,8 +34,7 @@ def safeguarding_action_record(
 ) -> SafeguardingAction:
     """Record a protective step on an accepted task."""
     task = task_lock_as_seen(task)
-    if task.status != Task.Status.ACCEPTED:
-        raise InvalidTransition(f"Accept the task before recording safeguarding on it (it is {task.status})")
+    authorize(actor, Act.SAFEGUARDING_RECORD, task)
     if (
         action
         in {
@@ -71,13 +76,11 @@ def safeguarding_action_record(
     return record
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def outcome_record(
     *,
     referral: Referral,
     actor: User,
-    actor_org: Organisation,
-    task: Task | None,
     justice_outcome: str,
     safeguarding_outcome: str,
     arrests: int,
@@ -90,15 +93,17 @@ def outcome_record(
     """Record the referral's outcome once: the criminal-justice and safeguarding outcomes kept
     apart, the counts, and the two facts closure needs. Completes the referral's open tasks.
 
-    ``task`` is the recording spoke's accepted task (None when the hub records it).
+    The recording task is the one the actor's organisation holds on the referral
+    (``safeguarding.selectors.outcome_task_for``; none when the hub records it), decided on the
+    locked rows.
     """
     referral = referral_lock(referral.pk)
-    if Outcome.objects.filter(referral=referral).exists():
-        raise InvalidTransition("An outcome is already recorded for this referral", code="outcome_exists")
+    actor_ctx = authorize(actor, Act.OUTCOME_RECORD, referral, state=False)
+    assert actor_ctx is not None  # noqa: S101  (authorize returns an actor for a user)
+    task = outcome_task_for(actor, actor_ctx.membership, referral)
     if task is not None:
         task = task_lock_as_seen(task)  # decide on the row, not a stale copy
-    if task is not None and task.status != Task.Status.ACCEPTED:
-        raise InvalidTransition(f"Accept the task before recording its outcome (it is {task.status})")
+    authorize(actor, Act.OUTCOME_RECORD, referral, seen=True)
     referral_record_outcome_facts(
         referral=referral,
         actor=actor,
@@ -115,9 +120,9 @@ def outcome_record(
         victims_identified=victims_identified,
         summary=summary,
         recorded_by=actor,
-        recorded_org=actor_org,
+        recorded_org=actor_ctx.org,
     )
-    now = timezone.now()
+    now = db_now()
     completed = list(
         Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(referral=referral, status__in=Task.OPEN_STATUSES)
@@ -147,3 +152,38 @@ def outcome_record(
         },
     )
     return outcome
+
+
+def safeguarding_actions_consult(*, actor: User, task: Task) -> list[SafeguardingAction]:
+    """A task's safeguarding actions as shown to the actor (API list or the task page's panel):
+    authorized, and audited as one ``safeguarding_action.listed`` consultation naming the ids
+    shown, an empty list included."""
+    authorize(actor, Act.SAFEGUARDING_LIST, task, seen=True)
+    rows = safeguarding_actions_of(task)
+    audit_record(
+        actor=actor,
+        action="safeguarding_action.listed",
+        object_type="safeguarding_action",
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"ids": [str(row.pk) for row in rows]},
+    )
+    return rows
+
+
+def outcome_consult(*, actor: User, referral: Referral) -> dict[str, Any] | None:
+    """The referral's outcome as the actor may see it (codes and counts only for an agency),
+    audited as ``outcome.viewed``; None (and nothing audited) when none is recorded yet."""
+    actor_ctx = authorize(actor, Act.OUTCOME_VIEW, referral, seen=True)
+    internal = actor_ctx is not None and actor_ctx.role in r.INTERNAL_READER_ROLES
+    view = outcome_view(referral, internal=internal)
+    if view is None:
+        return None
+    audit_record(
+        actor=actor,
+        action="outcome.viewed",
+        object_type="outcome",
+        object_id=referral.outcome.pk,
+        referral_id=referral.pk,
+    )
+    return view

@@ -6,12 +6,12 @@ from hub.celery_utils import vihub_job
 from safeguarding.feedback import outbox_drain, webhook_deliver
 
 
-@vihub_job(queue="default", soft_time_limit=40, time_limit=60)
+@vihub_job(soft_time_limit=40, time_limit=60)
 def webhook_deliver_job(event_id: str) -> str:
     """One attempt for one event (idempotent: a lease decides who sends)."""
     return webhook_deliver(event_id=event_id).status
 
 
-@vihub_job(queue="default", soft_time_limit=60, time_limit=90)
+@vihub_job(soft_time_limit=60, time_limit=90)
 def outbox_drain_job() -> int:
     return outbox_drain()

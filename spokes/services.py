@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from hub.exceptions import DomainError, InvalidTransition
+from hub.clock import db_now
+from hub.exceptions import DomainError
 from hub.models import Task, User
+from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_hub
 from hub.services.audit import audit_record
 from hub.services.locks import task_lock_as_seen
 from spokes.models import Lead
+from spokes.selectors import leads_of
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_accept(*, task: Task, actor: User) -> Task:
     """The holder takes responsibility: records who accepted and when (the accept-by clock stops)."""
     task = task_lock_as_seen(task)
-    if task.status != Task.Status.OFFERED:
-        raise InvalidTransition(f"Only an offered task can be accepted; this one is {task.status}")
+    authorize(actor, Act.TASK_ACCEPT, task)
     task.status = Task.Status.ACCEPTED
-    task.accepted_at = timezone.now()
+    task.accepted_at = db_now()
     task.accepted_by = actor
     task.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
     alerts_reschedule(task=task)
@@ -36,13 +37,12 @@ def task_accept(*, task: Task, actor: User) -> Task:
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Task:
     """The holder declines with a coded reason; the hub then reassigns it. Declining is for an
     offered task only: once accepted, the spoke records an outcome or asks the hub to move it."""
     task = task_lock_as_seen(task)
-    if task.status != Task.Status.OFFERED:
-        raise InvalidTransition(f"Only an offered task can be declined; this one is {task.status}")
+    authorize(actor, Act.TASK_DECLINE, task)
     if reason not in Task.DeclineReason.values:
         raise DomainError(
             f"Unknown reason {reason!r}; choose one of: {', '.join(Task.DeclineReason.values)}",
@@ -51,7 +51,7 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     if reason == Task.DeclineReason.OTHER and not note.strip():
         raise DomainError("Explain the reason in a note when it is 'other'", field="note")
     task.status = Task.Status.DECLINED
-    task.declined_at = timezone.now()
+    task.declined_at = db_now()
     task.decline_reason = reason
     task.decline_note = note
     task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])
@@ -75,15 +75,10 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     return task
 
 
-def _require_workable(task: Task) -> None:
-    if task.status != Task.Status.ACCEPTED:
-        raise InvalidTransition(f"Accept the task before recording work on it (it is {task.status})")
-
-
-@transaction.atomic
+@transaction.atomic(durable=True)
 def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: str = "") -> Lead:
     task = task_lock_as_seen(task)
-    _require_workable(task)
+    authorize(actor, Act.LEAD_CREATE, task)
     lead = Lead.objects.create(task=task, kind=kind, description=description, notes=notes, created_by=actor)
     audit_record(
         actor=actor,
@@ -97,7 +92,7 @@ def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: 
     return lead
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def lead_update(
     *,
     lead: Lead,
@@ -109,7 +104,7 @@ def lead_update(
     """Change a lead's status or text. The audit row names the fields changed, not their text."""
     task_lock_as_seen(lead.task)  # task before lead: the one lock order
     lead = Lead.objects.select_for_update(no_key=True, of=("self",)).select_related("task").get(pk=lead.pk)
-    _require_workable(lead.task)
+    authorize(actor, Act.LEAD_UPDATE, lead)
     changes: dict[str, object] = {}
     fields: list[str] = []
     if status is not None and status != lead.status:
@@ -132,5 +127,36 @@ def lead_update(
         referral_id=lead.task.referral_id,
         task_id=lead.task_id,
         changes=changes,
+    )
+    return lead
+
+
+def lead_list_consult(*, actor: User, task: Task) -> list[Lead]:
+    """A task's leads as shown to the actor (API list or task page): authorized, and audited as
+    one ``lead.listed`` consultation naming the ids shown (an empty list is recorded too)."""
+    authorize(actor, Act.LEAD_LIST, task, seen=True)
+    leads = leads_of(task)
+    audit_record(
+        actor=actor,
+        action="lead.listed",
+        object_type="lead",
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"ids": [str(lead.pk) for lead in leads]},
+    )
+    return leads
+
+
+def lead_view_consult(*, actor: User, lead: Lead) -> Lead:
+    """One lead as shown to the actor, audited as ``lead.viewed``."""
+    authorize(actor, Act.LEAD_VIEW, lead, seen=True)
+    audit_record(
+        actor=actor,
+        action="lead.viewed",
+        object_type="lead",
+        object_id=lead.pk,
+        referral_id=lead.task.referral_id,
+        task_id=lead.task_id,
+        changes={"ids": [str(lead.pk)]},
     )
     return lead

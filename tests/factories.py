@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from hub.models import Organisation, Referral, Task, User
+from hub.models import Membership, Organisation, Referral, Task, User
+from hub.services.organisations import membership_set
 from hub.services.referrals import referral_create, referral_triage
 from hub.services.tasks import task_allocate
 from spokes.services import task_accept
@@ -15,15 +16,36 @@ def org(code: str) -> Organisation:
 
 
 def system_user() -> User:
+    """A user with no organisation: fine as ``created_by`` of bulk-made rows, refused by every
+    row of the policy registry."""
     user, _ = User.objects.get_or_create(username="factory-system")
     return user
+
+
+def acting(org_code: str, role: str = Membership.Role.OFFICER) -> User:
+    """Someone the policy registry allows to act for ``org_code`` in ``role``: the test's own
+    persona when there is one (so inbox counts stay what the test expects), else a factory user."""
+    existing = (
+        User.objects.filter(is_active=True, membership__organisation__code=org_code, membership__role=role)
+        .order_by("date_joined", "username")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return membership_set(
+        username=f"factory-{org_code.lower()}-{role}", org_code=org_code, role=role, actor=None
+    ).user
+
+
+def hub_user() -> User:
+    return acting("NCA", Membership.Role.COORDINATOR)
 
 
 def make_referral(*, agency: str = "NCMEC", external_id: str | None = None, urgent: bool = False) -> Referral:
     return referral_create(
         agency=org(agency),
         external_id=external_id or f"CT-{uuid.uuid4().hex[:10]}",
-        actor=system_user(),
+        actor=acting(agency, Membership.Role.AGENCY),
         summary="Hash match on upload; account linked to a UK IP address.",
         suspect_force=org("KENT"),
         is_urgent=urgent,
@@ -35,7 +57,7 @@ def make_triaged(*, grade: int = 2, risk: str = "high", agency: str = "NCMEC") -
     referral = make_referral(agency=agency)
     return referral_triage(
         referral=referral,
-        actor=system_user(),
+        actor=hub_user(),
         grade=grade,
         risk=risk,
         access_to_children=["family"],
@@ -48,7 +70,7 @@ def make_task(
     *, holder: str = "KENT", accepted: bool = False, grade: int = 2, risk: str = "high", agency: str = "NCMEC"
 ) -> Task:
     referral = make_triaged(grade=grade, risk=risk, agency=agency)
-    task = task_allocate(referral=referral, to_org=org(holder), actor=system_user())
+    task = task_allocate(referral=referral, to_org=org(holder), actor=hub_user())
     if accepted:
-        task = task_accept(task=task, actor=system_user())
+        task = task_accept(task=task, actor=acting(holder))
     return task

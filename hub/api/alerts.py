@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet, bool_param
 from hub.api.pagination import DefaultCursorPagination
 from hub.models import Alert, Membership, Notification, User
-from hub.policies import ALL_ROLES, TASK_READER_ROLES
+from hub.policies.rules import Act
 from hub.selectors import escalation_list_for, notification_list_for
 from hub.services.audit import audit_list_read
 from hub.services.notifications import notification_mark_read
@@ -41,7 +41,11 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
     queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
     pagination_class = DefaultCursorPagination
-    required_roles = {"list": ALL_ROLES, "read": ALL_ROLES, "unread_count": ALL_ROLES}
+    policies = {
+        "list": Act.NOTIFICATION_LIST,
+        "read": Act.NOTIFICATION_READ,
+        "unread_count": Act.NOTIFICATION_LIST,
+    }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Notification]:
         queryset = notification_list_for(self.request.user)
@@ -88,7 +92,7 @@ class EscalationViewSet(mixins.ListModelMixin, HubViewSet):
     queryset = Alert.objects.all()
     serializer_class = EscalationSerializer
     pagination_class = FiredNewestFirst
-    required_roles = {"list": TASK_READER_ROLES}
+    policies = {"list": Act.ESCALATION_LIST}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Alert]:
         queryset = escalation_list_for(membership)

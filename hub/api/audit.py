@@ -22,10 +22,10 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet
 from hub.exceptions import DomainError
 from hub.models import AuditEvent, AuditVerification, Membership
+from hub.policies.rules import Act
 from hub.selectors import AuditFilters, audit_head_seq, audit_search, audit_status
 from hub.services.audit import audit_record
 
-AUDITORS = frozenset({Membership.Role.AUDITOR})
 EXPORT_FIELDS = [
     "seq", "id", "occurred_at", "actor", "actor_display", "org", "actor_role", "action", "object_type",
     "object_id", "referral_id", "task_id", "request_id", "outcome", "recipient", "justification", "changes",
@@ -154,7 +154,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
     pagination_class = SeqPagination
-    required_roles = {"list": AUDITORS, "export": AUDITORS}
+    policies = {"list": Act.AUDIT_SEARCH, "export": Act.AUDIT_EXPORT}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[AuditEvent]:
         return audit_search(parse_filters(self.request.query_params)).select_related("actor")
@@ -214,7 +214,7 @@ class AuditStatusViewSet(HubViewSet):
     """GET /audit/verification/: the latest verification result and signed checkpoint."""
 
     queryset = AuditVerification.objects.all()
-    required_roles = {"verification": AUDITORS}
+    policies = {"verification": Act.AUDIT_STATUS}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[AuditVerification]:
         return AuditVerification.objects.all()

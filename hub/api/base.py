@@ -9,6 +9,7 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 
 from hub.exceptions import DomainError
+from hub.policies.rules import Act
 from hub.selectors import membership_for
 
 
@@ -23,9 +24,10 @@ def bool_param(params: Any, name: str) -> bool | None:
 
 
 class HubViewSet(viewsets.GenericViewSet):
-    """Subclasses implement ``scoped_queryset(membership)`` and declare ``required_roles``."""
+    """Subclasses implement ``scoped_queryset(membership)`` and map each of their actions to a
+    row of the policy registry in ``policies``."""
 
-    required_roles: ClassVar[dict[str, frozenset[str] | set[str]]] = {}
+    policies: ClassVar[dict[str, Act]] = {}
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def scoped_queryset(self, membership: Any) -> QuerySet[Any]:

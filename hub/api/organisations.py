@@ -9,7 +9,7 @@ from rest_framework import mixins, serializers
 
 from hub.api.base import HubViewSet
 from hub.models import Organisation
-from hub.policies import ALL_ROLES
+from hub.policies.rules import Act
 from hub.selectors import organisation_list
 
 
@@ -30,7 +30,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubV
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_]+"
     pagination_class = None
-    required_roles = {"list": ALL_ROLES, "retrieve": ALL_ROLES}
+    policies = {"list": Act.ORGANISATION_LIST, "retrieve": Act.ORGANISATION_VIEW}
 
     def scoped_queryset(self, membership: Any) -> QuerySet[Organisation]:
         return organisation_list()

@@ -1,10 +1,11 @@
-"""Deny-by-default, role-based function permissions for every API action.
+"""Deny-by-default permissions for every API action, read from the policy registry.
 
-Each viewset declares ``required_roles = {action: {roles…}}``. An action with no entry is
-refused (and fails loudly under test settings, so a new endpoint cannot ship without rows).
-Collection actions are decided here; detail actions are decided after the object is looked up
-in the caller's scoped queryset, so an object the caller may not see is a 404, and one they
-may see but not change is a 403.
+Each viewset maps its DRF actions to registry actions: ``policies = {"list": Act.TASK_LIST,
+…}``. An action with no entry is refused (and fails loudly under test settings, so a new
+endpoint cannot ship without a row). Collection actions are decided here; detail actions after
+the object is looked up in the caller's scoped queryset, so an object the caller may not see is
+a 404, and one they may see but not change a 403. The state (409) is the service's to check, on
+the row it locks, after the input has been validated.
 """
 
 from __future__ import annotations
@@ -16,45 +17,42 @@ from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from hub.selectors import membership_for
+from hub.policies.rules import Act, actor_for, authorize
 
 log = logging.getLogger(__name__)
 
 
-def _roles_for(view: Any) -> frozenset[str] | None:
-    required: dict[str, Any] = getattr(view, "required_roles", {})
+def act_for(view: Any) -> Act | None:
+    """The registry action behind the view's current DRF action (None: refuse)."""
+    policies: dict[str, Act] = getattr(view, "policies", {})
     action = getattr(view, "action", None)
     if action is None:  # a method the viewset does not route, e.g. OPTIONS
         return None
-    roles = required.get(action)
-    if roles is None:
-        message = f"{type(view).__name__}.required_roles has no entry for action {action!r}"
+    act = policies.get(action)
+    if act is None:
+        message = f"{type(view).__name__}.policies has no entry for action {action!r}"
         if getattr(settings, "VIHUB_STRICT_PERMISSIONS", False):
             raise AssertionError(message)
         log.error(message)
-        return None
-    return frozenset(roles)
+    return act
 
 
 class ActionPermission(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        if not (user and user.is_authenticated):
+        if not (user and user.is_authenticated) or actor_for(user) is None:
             return False
-        membership = membership_for(user)
-        if membership is None:
-            return False
-        roles = _roles_for(view)
-        if roles is None:
+        act = act_for(view)
+        if act is None:
             return False
         if getattr(view, "detail", False):
             return True  # decided in has_object_permission, after the scoped lookup (404 first)
-        return membership.role in roles
+        authorize(user, act, state=False)  # type: ignore[arg-type]
+        return True
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        membership = membership_for(request.user)
-        roles = _roles_for(view)
-        if membership is None or roles is None or membership.role not in roles:
+        act = act_for(view)
+        if act is None:
             return False
-        check = getattr(view, "check_object_policy", None)
-        return True if check is None else bool(check(request, obj))
+        authorize(request.user, act, obj, seen=True, state=False)  # type: ignore[arg-type]
+        return True

@@ -16,7 +16,8 @@ from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSumma
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
 from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk
-from hub.policies import HUB_ROLES, INTAKE_ROLES, REFERRAL_READER_ROLES, sees_internal_notes
+from hub.policies.roles import INTERNAL_READER_ROLES
+from hub.policies.rules import Act
 from hub.selectors import referral_list_for
 from hub.services.audit import audit_list_read
 from hub.services.referrals import (
@@ -137,18 +138,18 @@ class CloseInputSerializer(serializers.Serializer):
 
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Referral.objects.all()
-    required_roles = {
-        "list": REFERRAL_READER_ROLES,
-        "retrieve": REFERRAL_READER_ROLES,
-        "create": INTAKE_ROLES,
-        "triage": HUB_ROLES,
-        "non_actionable": HUB_ROLES,
-        "close": HUB_ROLES,
+    policies = {
+        "list": Act.REFERRAL_LIST,
+        "retrieve": Act.REFERRAL_VIEW,
+        "create": Act.REFERRAL_CREATE,
+        "triage": Act.REFERRAL_TRIAGE,
+        "non_actionable": Act.REFERRAL_NON_ACTIONABLE,
+        "close": Act.REFERRAL_CLOSE,
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome")
-        if sees_internal_notes(membership):
+        if membership.role in INTERNAL_READER_ROLES:
             queryset = queryset.prefetch_related("media", "triage_history__decided_by")
         params = self.request.query_params
         if self.action == "list":
@@ -164,7 +165,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         return queryset
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
-        if sees_internal_notes(self.membership):
+        if self.membership.role in INTERNAL_READER_ROLES:
             return ReferralOutputSerializer
         return ReferralAgencyOutputSerializer
 

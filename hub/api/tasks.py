@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -16,26 +16,18 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
-from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User
-from hub.policies import (
-    ACK_ROLES,
-    HUB_ROLES,
-    PAUSE_ROLES,
-    RESUME_ROLES,
-    TASK_READER_ROLES,
-    can_acknowledge,
-    can_pause,
-    can_resume,
-)
+from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User, escalated_task_filter
+from hub.policies.rules import Act
 from hub.selectors import (
     DEADLINE_STATES,
     referral_list_for,
     task_deadline_state,
     task_list_for,
+    task_overdue_q,
     task_paused_for,
     with_escalation_flag,
 )
-from hub.services.alerts import escalated_task_filter, task_acknowledge, task_pause, task_resume
+from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.audit import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_reassign
 
@@ -104,24 +96,15 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskOutputSerializer
     pagination_class = TaskCursorPagination
-    required_roles = {
-        "list": TASK_READER_ROLES | {Membership.Role.AGENCY},  # an agency's list is simply empty
-        "retrieve": TASK_READER_ROLES,
-        "create": HUB_ROLES,
-        "reassign": HUB_ROLES,
-        "acknowledge": ACK_ROLES,
-        "pause": PAUSE_ROLES,
-        "resume": RESUME_ROLES,
+    policies = {
+        "list": Act.TASK_LIST,  # an agency's list is simply empty
+        "retrieve": Act.TASK_VIEW,
+        "create": Act.TASK_ALLOCATE,
+        "reassign": Act.TASK_REASSIGN,
+        "acknowledge": Act.TASK_ACKNOWLEDGE,
+        "pause": Act.TASK_PAUSE,
+        "resume": Act.TASK_RESUME,
     }
-    object_policies: ClassVar[dict[str, Any]] = {
-        "acknowledge": can_acknowledge,
-        "pause": can_pause,
-        "resume": can_resume,
-    }
-
-    def check_object_policy(self, request: Request, obj: Any) -> bool:
-        policy = self.object_policies.get(self.action or "")
-        return True if policy is None else bool(policy(request.user, self.membership, obj))
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
         queryset = with_escalation_flag(
@@ -138,12 +121,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             queryset = queryset.filter(assignee_org__code=value.upper())
         if value := params.get("referral"):
             queryset = queryset.filter(referral_id=serializers.UUIDField().to_internal_value(value))
-        if bool_param(params, "overdue"):
-            now = timezone.now()
-            queryset = queryset.filter(
-                Q(status__in=[Task.Status.OFFERED, Task.Status.ACCEPTED], due_at__lte=now)
-                | Q(status=Task.Status.OFFERED, accept_due_at__lte=now)
-            )
+        if bool_param(params, "overdue"):  # the one meaning: hub.selectors.task_overdue_q
+            queryset = queryset.filter(task_overdue_q(timezone.now()))
         if bool_param(params, "escalated"):
             queryset = queryset.filter(escalated_task_filter())
         return queryset
@@ -157,7 +136,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             OpenApiParameter("assignee_org", str, description="Holder's organisation code"),
             OpenApiParameter("referral", str, description="Referral id"),
             OpenApiParameter(
-                "overdue", bool, description="Only tasks past their accept-by or act-by deadline"
+                "overdue",
+                bool,
+                description="Only running tasks past their accept-by or act-by deadline, escalated ones "
+                "included; a paused task (its clocks stopped) is not overdue",
             ),
             OpenApiParameter("escalated", bool, description="Only tasks with an unacknowledged escalation"),
         ]

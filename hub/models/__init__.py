@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.models.alerts import Alert, Notification
+from hub.models.alerts import Alert, Notification, escalated_task_filter
 from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
 from hub.models.organisation import TASK_HOLDER_KINDS, ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
@@ -30,4 +30,5 @@ __all__ = [
     "TaskUserObjectPermission",
     "TriageDecision",
     "User",
+    "escalated_task_filter",
 ]

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 from hub.models.task import Task
 
@@ -112,3 +113,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient_id}"
+
+
+def escalated_task_filter() -> Exists:
+    """Tasks with a fired, unacknowledged escalation step in their current schedule (a query
+    expression on Alert rows, used by the deadline state and the sweep alike)."""
+    return Exists(
+        Alert.objects.filter(
+            task=OuterRef("pk"),
+            generation=OuterRef("alert_generation"),
+            kind=Alert.Kind.ESCALATION,
+            fired_at__isnull=False,
+            acknowledged_at__isnull=True,
+        )
+    )

@@ -30,6 +30,9 @@ class Task(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     OPEN_STATUSES = (Status.OFFERED, Status.ACCEPTED, Status.DECLINED)
+    # Statuses whose deadlines run: offered (the accept-by and act-by clocks) and accepted (the
+    # act-by clock). A paused task is still running; its clocks are stopped, not finished.
+    RUNNING_STATUSES = (Status.OFFERED, Status.ACCEPTED)
 
     class DeclineReason(models.TextChoices):
         NOT_OUR_AREA = "not_our_area", "Suspect or victim not in our area"

@@ -16,12 +16,12 @@ from uuid import UUID
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 
 from hub.clock import db_now
 from hub.exceptions import DomainError, InvalidTransition
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Alert, Membership, Notification, Organisation, Task, User
+from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record, audit_record_many
 from hub.services.deadlines import deadline_policy_for
 from hub.services.locks import task_lock_as_seen
@@ -74,7 +74,7 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
             if at > now:
                 add(Alert.Kind.REMINDER, Alert.Clock.ACCEPT, percent, at)
         add(Alert.Kind.ESCALATION, Alert.Clock.ACCEPT, 1, task.accept_due_at, Alert.Level.OFFICER)
-    if task.status in {Task.Status.OFFERED, Task.Status.ACCEPTED}:
+    if task.status in Task.RUNNING_STATUSES:
         for percent in REMINDER_FRACTIONS:
             at = _window_point(act_start, task.due_at, percent)
             if at > now:
@@ -386,13 +386,14 @@ def oldest_due_unfired_age(now: datetime | None = None) -> timedelta | None:
 # --- People acting on a task's clocks ------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
     """Someone takes responsibility for a breached task: the chain of each breached clock stops,
     and every fired step of it records who acknowledged it and when. A clock that has not
     breached yet keeps its own chain (acknowledging a late acceptance must not silence a later
     act-by breach)."""
     task = task_lock_as_seen(task)
+    authorize(actor, Act.TASK_ACKNOWLEDGE, task)
     now = db_now()
     fired = Alert.objects.filter(
         task=task,
@@ -427,15 +428,12 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_pause(*, task: Task, actor: User, reason: str) -> Task:
     """Stop the clocks while the holder waits on someone outside the force (an MLAT, a
     platform disclosure). Pending reminders and escalations are cancelled until resumed."""
     task = task_lock_as_seen(task)
-    if task.status not in {Task.Status.OFFERED, Task.Status.ACCEPTED}:
-        raise InvalidTransition(f"A {task.status} task cannot be paused")
-    if task.is_paused:
-        raise InvalidTransition("The task is already paused")
+    authorize(actor, Act.TASK_PAUSE, task)
     if not reason.strip():
         raise DomainError("Say what the task is waiting for", field="reason")
     now = db_now()
@@ -455,11 +453,12 @@ def task_pause(*, task: Task, actor: User, reason: str) -> Task:
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_resume(*, task: Task, actor: User) -> Task:
     """Restart the clocks: every deadline moves on by the time spent paused."""
     task = task_lock_as_seen(task)
-    if not task.is_paused or task.paused_at is None:
+    authorize(actor, Act.TASK_RESUME, task)
+    if task.paused_at is None:
         raise InvalidTransition("The task is not paused")
     now = db_now()
     paused_for = max(now - task.paused_at, timedelta(0))
@@ -495,16 +494,3 @@ def task_resume(*, task: Task, actor: User) -> Task:
         },
     )
     return task
-
-
-def escalated_task_filter() -> Exists:
-    """Tasks with a fired, unacknowledged escalation step in their current schedule."""
-    return Exists(
-        Alert.objects.filter(
-            task=OuterRef("pk"),
-            generation=OuterRef("alert_generation"),
-            kind=Alert.Kind.ESCALATION,
-            fired_at__isnull=False,
-            acknowledged_at__isnull=True,
-        )
-    )

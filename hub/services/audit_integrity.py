@@ -29,6 +29,7 @@ from django.db import transaction
 from hub.clock import db_now
 from hub.constants import GENESIS_HASH
 from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, User
+from hub.policies.rules import Act, authorize
 from hub.services.audit import _lock_chain_head, audit_record, compute_event_hash
 
 ORIGIN = "vihub-audit-trail"
@@ -175,7 +176,9 @@ def audit_verify(
     """Walk the whole trail in seq order and check every link, every hash, every checkpoint.
 
     With ``record``, the result is kept for auditors and the run itself is an audit event
-    (``audit.verified``), whoever started it: the command, the hourly job, or an auditor."""
+    (``audit.verified``), whoever started it: the command, the hourly job, or an auditor
+    (``actor=None`` is the job or the shell operator)."""
+    authorize(actor, Act.AUDIT_VERIFY)
     started = time.monotonic()
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}
     counter = [0]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.models import Notification, User
+from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record
 
 MAX_EMAIL_ATTEMPTS = 5
@@ -71,10 +72,10 @@ def notifications_unsent(*, older_than: timedelta = timedelta(minutes=2)) -> lis
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def notification_mark_read(*, notification: Notification, actor: User) -> Notification:
-    if notification.recipient_id != actor.pk:
-        raise PermissionError("Only the recipient marks a notification read")
+    """Mark a message read. Only its recipient can: to anyone else it does not exist (404)."""
+    authorize(actor, Act.NOTIFICATION_READ, notification)
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

@@ -12,6 +12,7 @@ from django.utils import timezone
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
+from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
 
@@ -51,7 +52,9 @@ def referral_create(
 ) -> IntakeResult:
     """Record a referral once. A re-post of the same (agency, external_id) returns the existing
     referral with ``created=False``, also when two posts race: the unique constraint decides,
-    and the loser reads the winner's row. Nothing is stored unless everything is."""
+    and the loser reads the winner's row. Nothing is stored unless everything is. An agency
+    posts only its own referrals; the hub may enter anyone's."""
+    authorize(actor, Act.REFERRAL_CREATE, agency)
     existing = Referral.objects.filter(agency=agency, external_id=external_id).first()
     if existing is not None:
         return IntakeResult(existing, created=False)
@@ -111,9 +114,7 @@ def referral_triage(
     when and why; the referral carries the current one. Re-grading an allocated referral does
     not move deadlines already given to tasks (they are recorded in the audit trail)."""
     referral = _lock(referral)
-    _require_status(
-        referral, {Referral.Status.RECEIVED, Referral.Status.TRIAGED, Referral.Status.ALLOCATED}, "triage"
-    )
+    authorize(actor, Act.REFERRAL_TRIAGE, referral)
     if not rationale.strip():
         raise DomainError("Give a rationale for the grading", field="rationale")
     before = {
@@ -160,11 +161,11 @@ def referral_triage(
     return referral
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str, note: str) -> Referral:
     """Close a referral that cannot be acted on (informational, adult material, technical error)."""
     referral = _lock(referral)
-    _require_status(referral, {Referral.Status.RECEIVED, Referral.Status.TRIAGED}, "close as non-actionable")
+    authorize(actor, Act.REFERRAL_NON_ACTIONABLE, referral)
     if reason not in Referral.NonActionableReason.values:
         raise DomainError(f"Unknown reason {reason!r}", field="reason")
     if not note.strip():
@@ -206,12 +207,12 @@ def referral_record_outcome_facts(
     return referral
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referral:
     """Close a referral after its outcome. Refused until someone has recorded whether the
     suspect has access to children and whether safeguarding was needed."""
     referral = _lock(referral)
-    _require_status(referral, {Referral.Status.OUTCOME_RECORDED}, "close")
+    authorize(actor, Act.REFERRAL_CLOSE, referral)
     missing: list[str] = []
     if referral.suspect_has_access_to_children is None:
         missing.append("whether the suspect has access to children")
@@ -237,6 +238,8 @@ def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referr
 
 
 def referral_audit_read(*, actor: User, referral: Referral, justification: str = "") -> None:
+    """A consultation of one referral (the caller found it in the actor's scope)."""
+    authorize(actor, Act.REFERRAL_VIEW, referral, seen=True)
     audit_record(
         actor=actor,
         action="referral.viewed",

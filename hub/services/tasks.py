@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from hub.clock import db_now
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import Organisation, Referral, Task, TaskTransfer, User
+from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule
 from hub.services.audit import audit_record
 from hub.services.deadlines import clocks_for, deadline_policy_for
@@ -39,13 +40,9 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     """
     _check_holder(to_org)
     referral = referral_lock(referral.pk)
-    if referral.status not in {Referral.Status.TRIAGED, Referral.Status.ALLOCATED}:
-        raise InvalidTransition(
-            "Only a triaged referral can be allocated; "
-            f"this one is '{Referral.Status(referral.status).label}'"
-        )
+    authorize(actor, Act.TASK_ALLOCATE, referral)
     _refuse_second_open_task(referral=referral, to_org=to_org)
-    now = timezone.now()
+    now = db_now()
     clocks = clocks_for(referral=referral, start=now)
     task = Task.objects.create(
         referral=referral,
@@ -96,8 +93,6 @@ def _refuse_second_open_task(*, referral: Referral, to_org: Organisation) -> Non
 def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: str, action: str) -> Task:
     """Shared by reassign and hand-down: new holder, grants moved, acceptance clock restarted
     (the act-by deadline is kept: the child's risk does not wait for our hand-offs)."""
-    if not task.is_open:
-        raise InvalidTransition(f"A {task.status} task cannot be moved")
     if to_org.pk == task.assignee_org_id:
         raise DomainError(f"The task is already held by {to_org.code}", field="assignee_org")
     if not reason.strip():
@@ -106,7 +101,7 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     referral = task.referral
     _refuse_second_open_task(referral=referral, to_org=to_org)
     policy = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk)
-    now = timezone.now()
+    now = db_now()
     task.assignee_org = to_org
     task.status = Task.Status.OFFERED
     task.offered_at = now
@@ -142,11 +137,12 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_reassign(*, task: Task, to_org: Organisation, actor: User, reason: str) -> Task:
     """The hub moves a task to another region or force; the old holder loses access at commit."""
     _check_holder(to_org)
     task = _lock_task(task)
+    authorize(actor, Act.TASK_REASSIGN, task)
     return _move(
         task=task,
         to_org=to_org,
@@ -157,13 +153,12 @@ def task_reassign(*, task: Task, to_org: Organisation, actor: User, reason: str)
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def task_hand_down(*, task: Task, to_org: Organisation, actor: User, reason: str) -> Task:
     """A region passes a task it holds to one of its own forces (keeping read-only oversight)."""
     task = _lock_task(task)
+    authorize(actor, Act.TASK_HAND_DOWN, task)
     region = task.assignee_org
-    if region.kind != Organisation.Kind.REGION:
-        raise InvalidTransition("Only a task held by a region can be handed down")
     if to_org.kind != Organisation.Kind.FORCE or to_org.parent_id != region.pk:
         raise DomainError(f"{to_org.code} is not a force in {region.code}", field="assignee_org")
     return _move(
@@ -177,6 +172,8 @@ def task_hand_down(*, task: Task, to_org: Organisation, actor: User, reason: str
 
 
 def task_audit_read(*, actor: User, task: Task, justification: str = "") -> None:
+    """A consultation of one task (the caller found it in the actor's scope)."""
+    authorize(actor, Act.TASK_VIEW, task, seen=True)
     audit_record(
         actor=actor,
         action="task.viewed",
@@ -188,7 +185,7 @@ def task_audit_read(*, actor: User, task: Task, justification: str = "") -> None
     )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def referral_triage_and_allocate(
     *,
     referral: Referral,

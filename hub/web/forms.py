@@ -16,7 +16,7 @@ GRADE_CHOICES = [
     (3, "Grade 3: prioritise by risk"),
 ]
 DEADLINE_CHOICES = [
-    ("overdue", "Overdue"),
+    ("overdue", "Overdue (incl. escalated)"),
     ("escalated", "Escalated"),
     ("due_soon", "Due soon"),
     ("on_time", "On time"),

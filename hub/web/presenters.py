@@ -17,7 +17,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.models import AccessToChildren, Membership, Notification, Task
-from hub.policies import can_acknowledge
+from hub.policies.rules import Act, allowed
 from hub.selectors import task_deadline_state, tasks_for
 
 DEADLINE_LABELS = {
@@ -55,7 +55,7 @@ def deadline_for(task: Task, now: datetime | None = None) -> Deadline:
         return Deadline(state, label, f"Clocks stopped: {task.pause_reason or 'waiting'}", None)
     if state == "declined":
         return Deadline(state, label, "Waiting for the hub to reassign it", None)
-    if task.status not in (Task.Status.OFFERED, Task.Status.ACCEPTED):
+    if task.status not in Task.RUNNING_STATUSES:
         return Deadline(state, label, f"{label} {timesince(task.updated_at, now, depth=1)} ago", None)
     if task.status == Task.Status.OFFERED and task.accept_due_at < task.due_at:
         clock, verb = task.accept_due_at, "Accept"
@@ -183,7 +183,7 @@ def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any)
             n.kind == "escalation"
             and task is not None
             and bool(getattr(task, "is_escalated", False))
-            and can_acknowledge(request.user, membership, task)
+            and allowed(request.user, Act.TASK_ACKNOWLEDGE, task)  # type: ignore[arg-type]
         )
         rows.append(InboxRow(n, task, acknowledgeable))
     return rows

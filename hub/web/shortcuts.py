@@ -3,26 +3,35 @@
 The web UI answers exactly as the API does: an object outside the caller's scoped queryset is a
 404, an object the caller can see but may not act on is a 403, and a domain rule a service
 refuses is shown on the form that asked for it (with the user's input kept).
+
+Every view is a ``policy_view``: it names its row of the policy registry and how to find its
+object in the caller's scope, and the decorator does the rest of the skeleton (sign-in, methods,
+the scoped lookup, ``authorize``, refusals audited). A view that runs a service through
+``attempt`` gets the service's refusal on its form, except a 404 (the task moved away while the
+form was open), which is the plain 404 page: nothing of the task is shown any more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
-from hub.exceptions import DomainError
+from hub.exceptions import DomainError, NotFound, NotPermitted
 from hub.models import AuditEvent, Membership, User
+from hub.policies.rules import Act, authorize
 from hub.selectors import membership_for, notification_list_for
 from hub.services.audit import audit_record
 
@@ -71,17 +80,79 @@ def member(request: HttpRequest) -> Membership:
     return membership
 
 
-def require_role(membership: Membership, roles: Collection[str], message: str) -> None:
-    if membership.role not in roles:
-        raise PermissionDenied(message)
-
-
 def scoped_get(queryset: QuerySet[M], pk: UUID | str) -> M:
     """Look ``pk`` up inside a scoped queryset: outside it, the object does not exist (404)."""
     obj = queryset.filter(pk=pk).first()
     if obj is None:
         raise Http404("No such record, or it is not yours to see.")
     return obj
+
+
+T = TypeVar("T")
+Lookup = Callable[[Membership], QuerySet[Any]]
+
+
+def refuse(exc: DomainError) -> None:
+    """A registry refusal as Django's own: 404 page or 403 page (both audited)."""
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message) from exc
+    if isinstance(exc, NotPermitted):
+        raise PermissionDenied(exc.message) from exc
+
+
+def policy_view(
+    act: Act | Mapping[str, Act],
+    *,
+    methods: Sequence[str] = ("GET",),
+    lookup: Lookup | None = None,
+    target: Callable[[Any], Any] | None = None,
+) -> Callable[[Callable[..., Resp]], Callable[..., Resp]]:
+    """The skeleton every page shares, from the policy registry's row ``act`` (or one row per
+    HTTP method: ``{"GET": Act.X, "POST": Act.Y}``).
+
+    Signed in → allowed method → the caller's membership (403 without one) → with ``lookup``,
+    the object ``pk`` found in the caller's scoped queryset (404 outside it) → ``authorize``
+    on role and object (403; ``target`` maps the page's object to the row's, e.g. a task to
+    its referral) → the view, called as ``view(request, actor, obj)`` (or ``view(request,
+    actor)`` without a lookup). The state is the service's to check, so a refused move is shown
+    on the form that asked for it. Every 403/404 is audited.
+    """
+    acts = dict(act) if isinstance(act, Mapping) else {method: act for method in methods}
+
+    def decorator(view: Callable[..., Resp]) -> Callable[..., Resp]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, pk: UUID | None = None, **kwargs: Any) -> Resp:
+            membership = member(request)
+            obj = scoped_get(lookup(membership), pk) if lookup is not None else None
+            on = target(obj) if target is not None and obj is not None else obj
+            try:
+                actor = authorize(request.user, acts[request.method or "GET"], on, seen=True, state=False)  # type: ignore[arg-type]
+            except DomainError as exc:
+                refuse(exc)
+                raise
+            if lookup is None:
+                return view(request, actor, **kwargs)
+            return view(request, actor, obj, **kwargs)
+
+        wrapper.policy_acts = acts  # type: ignore[attr-defined]  (read by the web permission matrix)
+        return login_required(refusals_audited(require_http_methods(list(acts))(wrapper)))
+
+    return decorator
+
+
+def attempt(request: HttpRequest, form: forms.Form | None, call: Callable[[], T]) -> tuple[T | None, int]:
+    """Run one service call for a form: ``(result, 200)``, or ``(None, status)`` with the
+    refusal put on the form (400/409, input kept; a form-less button gets it as a message). A
+    404 or 403 from the service (the object moved out of the caller's scope meanwhile) is the
+    plain 404/403 page, never the object's page again."""
+    try:
+        return call(), 200
+    except DomainError as exc:
+        refuse(exc)
+        if form is None:
+            messages.error(request, exc.message)
+            return None, exc.status_code
+        return None, show_domain_error(form, exc)
 
 
 def show_domain_error(form: forms.Form, exc: DomainError) -> int:

@@ -7,31 +7,33 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from hub.web import views
+from hub.web.views import agency, audit, board, inbox, landing, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
-    path("triage/", views.triage, name="triage"),
-    path("referrals/<uuid:pk>/", views.referral_detail, name="referral"),
-    path("referrals/<uuid:pk>/grade/", views.referral_grade, name="referral-grade"),
+    path("triage/", referrals.triage, name="triage"),
+    path("referrals/<uuid:pk>/", referrals.referral_detail, name="referral"),
+    path("referrals/<uuid:pk>/grade/", referrals.referral_grade, name="referral-grade"),
     path(
-        "referrals/<uuid:pk>/non-actionable/", views.referral_non_actionable, name="referral-non-actionable"
+        "referrals/<uuid:pk>/non-actionable/",
+        referrals.referral_non_actionable,
+        name="referral-non-actionable",
     ),
-    path("referrals/<uuid:pk>/close/", views.referral_close_view, name="referral-close"),
-    path("board/", views.board, name="board"),
-    path("board/<uuid:pk>/reassign/", views.task_reassign_view, name="task-reassign"),
-    path("agency/", views.agency_referrals, name="agency"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/<uuid:pk>/read/", views.notification_read, name="notification-read"),
-    path("tasks/<uuid:pk>/acknowledge/", views.task_acknowledge_view, name="task-acknowledge"),
-    path("audit/", views.audit_trail, name="audit"),
-    path("audit/export/", views.audit_export, name="audit-export"),
-    path("audit/verification/", views.audit_verification, name="audit-verification"),
-    path("audit/tasks/<uuid:pk>/", views.audit_task_timeline, name="audit-task"),
-    path("audit/referrals/<uuid:pk>/", views.audit_referral_timeline, name="audit-referral"),
+    path("referrals/<uuid:pk>/close/", referrals.referral_close_view, name="referral-close"),
+    path("board/", board.board, name="board"),
+    path("board/<uuid:pk>/reassign/", board.task_reassign_view, name="task-reassign"),
+    path("agency/", agency.agency_referrals, name="agency"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/<uuid:pk>/read/", inbox.notification_read, name="notification-read"),
+    path("tasks/<uuid:pk>/acknowledge/", inbox.task_acknowledge_view, name="task-acknowledge"),
+    path("audit/", audit.audit_trail, name="audit"),
+    path("audit/export/", audit.audit_export, name="audit-export"),
+    path("audit/verification/", audit.audit_verification, name="audit-verification"),
+    path("audit/tasks/<uuid:pk>/", audit.audit_task_timeline, name="audit-task"),
+    path("audit/referrals/<uuid:pk>/", audit.audit_referral_timeline, name="audit-referral"),
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", landing.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((hub_patterns, "hub"))),

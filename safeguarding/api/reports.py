@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from hub.api.base import HubViewSet
 from hub.exceptions import DomainError
 from hub.models import Membership, Task
-from hub.policies import READ_ALL_ROLES
+from hub.policies.rules import Act
 from hub.services.audit import audit_record
 from safeguarding.reports import Period, attrition_funnel, spoke_report
 
@@ -63,7 +63,7 @@ class FunnelSerializer(serializers.Serializer):
 
 class ReportViewSet(HubViewSet):
     queryset = Task.objects.none()
-    required_roles = {"spokes": READ_ALL_ROLES, "funnel": READ_ALL_ROLES}
+    policies = {"spokes": Act.REPORT_VIEW, "funnel": Act.REPORT_VIEW}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
         return Task.objects.none()

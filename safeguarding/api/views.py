@@ -15,14 +15,17 @@ from hub.api.base import HubViewSet
 from hub.api.fields import OutcomeInternalSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
-from hub.exceptions import NotPermitted
 from hub.hooks import outcome_view
-from hub.models import Membership, Referral, Task, User
-from hub.policies import HUB_ROLES, OUTCOME_ROLES, TASK_READER_ROLES, TASK_WORKER_ROLES, can_work_task
-from hub.selectors import referral_list_for, task_list_for
-from hub.services.audit import audit_record
+from hub.models import Membership, Referral, User
+from hub.policies.rules import Act
+from hub.selectors import referral_list_for
 from safeguarding.models import SafeguardingAction
-from safeguarding.services import outcome_record, safeguarding_action_record
+from safeguarding.services import (
+    outcome_consult,
+    outcome_record,
+    safeguarding_action_record,
+    safeguarding_actions_consult,
+)
 
 
 class SafeguardingActionOutputSerializer(serializers.ModelSerializer[SafeguardingAction]):
@@ -61,25 +64,16 @@ class OutcomeInputSerializer(serializers.Serializer):
 
 
 class TaskSafeguardingViewSet(TaskScopedViewSet):
-    worker_actions = frozenset({"record_safeguarding_action"})
-    required_roles = {
-        "safeguarding_actions": TASK_READER_ROLES,
-        "record_safeguarding_action": TASK_WORKER_ROLES,
+    policies = {
+        "safeguarding_actions": Act.SAFEGUARDING_LIST,
+        "record_safeguarding_action": Act.SAFEGUARDING_RECORD,
     }
 
     @extend_schema(responses=SafeguardingActionOutputSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="safeguarding-actions")
     def safeguarding_actions(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
-        rows = list(SafeguardingAction.objects.filter(task=task).select_related("recorded_by"))
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action="safeguarding_action.listed",
-            object_type="safeguarding_action",
-            referral_id=task.referral_id,
-            task_id=task.pk,
-            changes={"ids": [str(r.pk) for r in rows]},
-        )
+        rows = safeguarding_actions_consult(actor=request.user, task=task)  # type: ignore[arg-type]
         return Response(SafeguardingActionOutputSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -98,10 +92,7 @@ class ReferralOutcomeViewSet(HubViewSet):
     """/referrals/{id}/outcome/: read it, or record it (the holding spoke or the hub)."""
 
     queryset = Referral.objects.all()
-    required_roles = {
-        "outcome": TASK_READER_ROLES | {Membership.Role.AGENCY},
-        "record_outcome": OUTCOME_ROLES,
-    }
+    policies = {"outcome": Act.OUTCOME_VIEW, "record_outcome": Act.OUTCOME_RECORD}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         return referral_list_for(membership)
@@ -109,48 +100,20 @@ class ReferralOutcomeViewSet(HubViewSet):
     @extend_schema(responses=OutcomeInternalSerializer)
     @action(detail=True, methods=["get"])
     def outcome(self, request: Request, pk: str | None = None) -> Response:
-        referral = self.get_object()
-        internal = self.membership.role != Membership.Role.AGENCY
-        view = outcome_view(referral, internal=internal)
+        view = outcome_consult(actor=request.user, referral=self.get_object())  # type: ignore[arg-type]
         if view is None:
             return Response({"detail": "No outcome recorded yet.", "code": "no_outcome"}, status=404)
-        audit_record(
-            actor=request.user,  # type: ignore[arg-type]
-            action="outcome.viewed",
-            object_type="outcome",
-            object_id=referral.outcome.pk,
-            referral_id=referral.pk,
-        )
         return Response(view)
 
     @extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeInternalSerializer})
     @outcome.mapping.post
     def record_outcome(self, request: Request, pk: str | None = None) -> Response:
         referral = self.get_object()
-        membership = self.membership
-        task: Task | None = None
-        if membership.role not in HUB_ROLES:
-            held = [
-                t
-                for t in task_list_for(membership).filter(referral=referral).order_by("-updated_at")
-                if can_work_task(request.user, membership, t)
-            ]
-            if not held:
-                raise NotPermitted(
-                    "Only the organisation holding this referral's task, or the hub, records its outcome"
-                )
-            task = next((t for t in held if t.status == Task.Status.ACCEPTED), held[0])
         data = OutcomeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["is_safeguarding_needed"] = values.pop("safeguarding_needed")
-        outcome_record(
-            referral=referral,
-            actor=request.user,  # type: ignore[arg-type]
-            actor_org=membership.organisation,
-            task=task,
-            **values,
-        )
+        outcome_record(referral=referral, actor=request.user, **values)  # type: ignore[arg-type]
         fresh = Referral.objects.select_related("outcome").get(pk=referral.pk)
         return Response(outcome_view(fresh, internal=True), status=status.HTTP_201_CREATED)
 

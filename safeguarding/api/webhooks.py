@@ -13,23 +13,14 @@ from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
+from hub.constants import WebhookEvent
 from hub.models import Membership, Organisation, User
-from hub.policies import HUB_ROLES, READ_ALL_ROLES
+from hub.policies import roles as r
+from hub.policies.rules import Act
 from hub.services.audit import audit_record
 from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
 from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
-
-R = Membership.Role
-ENDPOINT_READERS = frozenset({R.COORDINATOR, R.AUDITOR, R.AGENCY})
-
-
-def endpoints_for(membership: Membership) -> QuerySet[WebhookEndpoint]:
-    queryset = WebhookEndpoint.objects.select_related("agency")
-    if membership.role in READ_ALL_ROLES:
-        return queryset
-    if membership.role == R.AGENCY:
-        return queryset.filter(agency_id=membership.organisation_id)
-    return queryset.none()
+from safeguarding.selectors import endpoints_for, outbox_events_for
 
 
 class EndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
@@ -62,7 +53,7 @@ class EndpointInputSerializer(serializers.Serializer):
     agency = OrgCodeField(kinds={Organisation.Kind.AGENCY})
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
+        child=serializers.ChoiceField(choices=WebhookEvent.choices),
         required=False,
         allow_empty=False,
     )
@@ -116,12 +107,12 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
     queryset = WebhookEndpoint.objects.all()
     serializer_class = EndpointSerializer
     pagination_class = None
-    required_roles = {
-        "list": ENDPOINT_READERS,
-        "retrieve": ENDPOINT_READERS,
-        "create": HUB_ROLES,
-        "rotate_secret": HUB_ROLES,
-        "deliveries": ENDPOINT_READERS,
+    policies = {
+        "list": Act.WEBHOOK_LIST,
+        "retrieve": Act.WEBHOOK_VIEW,
+        "create": Act.WEBHOOK_SET,
+        "rotate_secret": Act.WEBHOOK_ROTATE,
+        "deliveries": Act.DELIVERY_LOG,
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[WebhookEndpoint]:
@@ -164,7 +155,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
             object_id=endpoint.pk,
             changes={"ids": [str(e.pk) for e in events]},
         )
-        for_agency = self.membership.role == R.AGENCY
+        for_agency = self.membership.role in r.AGENCY_ROLES
         return Response(DeliverySerializer(events, many=True, context={"for_agency": for_agency}).data)
 
 
@@ -172,12 +163,10 @@ class DeliveryViewSet(HubViewSet):
     """/deliveries/{id}/replay/: the hub re-sends one event, with a reason (a disclosure)."""
 
     queryset = OutboxEvent.objects.all()
-    required_roles = {"replay": HUB_ROLES}
+    policies = {"replay": Act.DELIVERY_REPLAY}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[OutboxEvent]:
-        if membership.role in HUB_ROLES:
-            return OutboxEvent.objects.select_related("agency")
-        return OutboxEvent.objects.none()
+        return outbox_events_for(membership)
 
     @extend_schema(request=ReplayInputSerializer, responses=ReplayOutputSerializer)
     @action(detail=True, methods=["post"])
@@ -200,7 +189,7 @@ class FeedbackStatsSerializer(serializers.Serializer):
 
 class FeedbackStatsViewSet(HubViewSet):
     queryset = OutboxEvent.objects.none()
-    required_roles = {"stats": READ_ALL_ROLES}
+    policies = {"stats": Act.FEEDBACK_STATS}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Any]:
         return OutboxEvent.objects.none()

@@ -19,41 +19,34 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hub.exceptions import DomainError
-from hub.models import Membership, Organisation, Referral, Task
-from hub.policies import (
-    HUB_ROLES,
-    OUTCOME_ROLES,
-    READ_ALL_ROLES,
-    TASK_READER_ROLES,
-    TASK_WORKER_ROLES,
-    can_work_task,
-)
+from hub.models import Organisation, Referral, Task
+from hub.policies import roles as r
+from hub.policies.rules import Act, Actor, allowed
 from hub.selectors import organisation_list, tasks_for
 from hub.services.audit import audit_record
 from hub.web.presenters import JUSTICE_LABELS, SAFEGUARDING_LABELS
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
+    attempt,
     flash_errors_of_hidden_form,
-    member,
     page,
-    refusals_audited,
-    require_role,
+    policy_view,
     scoped_get,
-    show_domain_error,
 )
-from safeguarding.api.webhooks import endpoints_for
 from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
-from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, SafeguardingAction, WebhookEndpoint
+from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
 from safeguarding.reports import attrition_funnel, spoke_report
-from safeguarding.services import outcome_record, safeguarding_action_record
+from safeguarding.selectors import endpoints_for, outbox_events_for
+from safeguarding.services import (
+    outcome_consult,
+    outcome_record,
+    safeguarding_action_record,
+    safeguarding_actions_consult,
+)
 from safeguarding.web.forms import (
     EndpointForm,
     OutcomeForm,
@@ -74,14 +67,6 @@ from safeguarding.web.presenters import (
     spoke_totals,
 )
 
-R = Membership.Role
-NOT_HOLDER = "Only the organisation holding this task can record safeguarding on it."
-
-
-def _task(membership: Membership, pk: UUID) -> Task:
-    require_role(membership, TASK_READER_ROLES, "Tasks are for the hub, regions, forces and auditors.")
-    return scoped_get(tasks_for(membership), pk)
-
 
 def _render(
     request: AuthenticatedHttpRequest, fragment: str, context: dict[str, Any], status: int
@@ -96,36 +81,31 @@ def _task_url(task: Task, anchor: str) -> str:
     return reverse("spokes:task", kwargs={"pk": task.pk}) + anchor
 
 
+def _tasks(membership: Any) -> Any:
+    return tasks_for(membership)
+
+
 # --- Safeguarding actions ------------------------------------------------------------------------
 
 
 def _actions_panel(
     request: AuthenticatedHttpRequest,
-    membership: Membership,
     task: Task,
     *,
     form: SafeguardingActionForm | None = None,
     status: int = 200,
     saved: bool = False,
 ) -> HttpResponse:
-    rows = list(SafeguardingAction.objects.filter(task=task).select_related("recorded_by"))
-    if rows:  # the same read audit as GET /tasks/{id}/safeguarding-actions/
-        audit_record(
-            actor=request.user,
-            action="safeguarding_action.listed",
-            object_type="safeguarding_action",
-            referral_id=task.referral_id,
-            task_id=task.pk,
-            changes={"ids": [str(r.pk) for r in rows]},
-        )
-    can_record = can_work_task(request.user, membership, task) and task.status == Task.Status.ACCEPTED
+    """The panel, audited as the API's list is (``safeguarding_action.listed``, empty or not)."""
+    rows = safeguarding_actions_consult(actor=request.user, task=task)
+    can_record = allowed(request.user, Act.SAFEGUARDING_RECORD, task)
     # A refused form the panel no longer offers (the task moved on) still shows its error.
     refused = form if form is not None and form.errors and not can_record else None
     if can_record and form is None:
         form = SafeguardingActionForm()
     totals = {
-        "identified": sum(r.children_identified for r in rows),
-        "safeguarded": sum(r.children_safeguarded for r in rows),
+        "identified": sum(row.children_identified for row in rows),
+        "safeguarded": sum(row.children_safeguarded for row in rows),
     }
     context = {
         "task": task,
@@ -139,28 +119,22 @@ def _actions_panel(
     return _render(request, "safeguarding/_actions_panel.html", context, status)
 
 
-@login_required
-@refusals_audited
-@require_http_methods(["GET", "POST"])
-def task_safeguarding(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
-    membership = member(request)
-    task = _task(membership, pk)
+@policy_view({"GET": Act.SAFEGUARDING_LIST, "POST": Act.SAFEGUARDING_RECORD}, lookup=_tasks)
+def task_safeguarding(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
     if request.method == "GET":
-        return _actions_panel(request, membership, task)
-    require_role(membership, TASK_WORKER_ROLES, NOT_HOLDER)
-    if not can_work_task(request.user, membership, task):
-        raise PermissionDenied(NOT_HOLDER)
+        return _actions_panel(request, task)
     form = SafeguardingActionForm(request.POST)
     if not form.is_valid():
-        return _actions_panel(request, membership, task, form=form, status=400)
-    try:
-        safeguarding_action_record(task=task, actor=request.user, **form.cleaned_data)
-    except DomainError as exc:
-        status = show_domain_error(form, exc)
-        task.refresh_from_db()
-        return _actions_panel(request, membership, task, form=form, status=status)
+        return _actions_panel(request, task, form=form, status=400)
+    done, status = attempt(
+        request, form, lambda: safeguarding_action_record(task=task, actor=request.user, **form.cleaned_data)
+    )
+    if done is None:
+        return _actions_panel(
+            request, scoped_get(_tasks(actor.membership), task.pk), form=form, status=status
+        )
     if request.htmx:
-        return _actions_panel(request, membership, task, saved=True)
+        return _actions_panel(request, task, saved=True)
     messages.success(request, "Safeguarding action recorded.")
     return redirect(_task_url(task, "#safeguarding"))
 
@@ -168,35 +142,20 @@ def task_safeguarding(request: AuthenticatedHttpRequest, pk: UUID) -> HttpRespon
 # --- The outcome ---------------------------------------------------------------------------------
 
 
-def _may_record_outcome(request: AuthenticatedHttpRequest, membership: Membership, task: Task) -> bool:
-    if membership.role in HUB_ROLES:
-        return True
-    return membership.role in OUTCOME_ROLES and can_work_task(request.user, membership, task)
-
-
 def _outcome_panel(
     request: AuthenticatedHttpRequest,
-    membership: Membership,
+    actor: Actor,
     task: Task,
     *,
     form: OutcomeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    referral = Referral.objects.get(pk=task.referral_id)
+    """The outcome, audited as the API's read is; the form only where the registry allows the
+    caller to record it now (so never on a task nobody has accepted)."""
+    referral = Referral.objects.select_related("outcome").get(pk=task.referral_id)
+    outcome_consult(actor=request.user, referral=referral)
     outcome = Outcome.objects.filter(referral=referral).select_related("recorded_by", "recorded_org").first()
-    if outcome is not None:  # the same read audit as GET /referrals/{id}/outcome/
-        audit_record(
-            actor=request.user,
-            action="outcome.viewed",
-            object_type="outcome",
-            object_id=outcome.pk,
-            referral_id=referral.pk,
-        )
-    may_record = (
-        outcome is None
-        and referral.status == Referral.Status.ALLOCATED
-        and _may_record_outcome(request, membership, task)
-    )
+    may_record = allowed(request.user, Act.OUTCOME_RECORD, referral)
     refused = form if form is not None and form.errors and not may_record else None
     if may_record and form is None:
         form = OutcomeForm()
@@ -206,7 +165,7 @@ def _outcome_panel(
         "outcome": outcome,
         "form": form if may_record else None,
         "refused": refused,
-        "as_hub": membership.role in HUB_ROLES,
+        "as_hub": actor.role in r.HUB_ROLES,
         "justice_labels": JUSTICE_LABELS,
         "safeguarding_labels": SAFEGUARDING_LABELS,
         "title": "Outcome",
@@ -215,36 +174,26 @@ def _outcome_panel(
     return _render(request, "safeguarding/_outcome_panel.html", context, status)
 
 
-@login_required
-@refusals_audited
-@require_http_methods(["GET", "POST"])
-def task_outcome(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
-    membership = member(request)
-    task = _task(membership, pk)
+@policy_view(
+    {"GET": Act.TASK_VIEW, "POST": Act.OUTCOME_RECORD},
+    lookup=_tasks,
+    target=lambda task: task.referral if task is not None else None,
+)
+def task_outcome(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
     if request.method == "GET":
-        return _outcome_panel(request, membership, task)
-    require_role(
-        membership, OUTCOME_ROLES, "Only the organisation holding this task, or the hub, records its outcome."
-    )
-    if not _may_record_outcome(request, membership, task):
-        raise PermissionDenied("Only the organisation holding this task, or the hub, records its outcome.")
+        return _outcome_panel(request, actor, task)
     form = OutcomeForm(request.POST)
     if not form.is_valid():
-        return _outcome_panel(request, membership, task, form=form, status=400)
+        return _outcome_panel(request, actor, task, form=form, status=400)
     values = dict(form.cleaned_data)
     values["is_safeguarding_needed"] = values.pop("safeguarding_needed")
-    try:
-        outcome_record(
-            referral=task.referral,
-            actor=request.user,
-            actor_org=membership.organisation,
-            task=None if membership.role in HUB_ROLES else task,
-            **values,
+    done, status = attempt(
+        request, form, lambda: outcome_record(referral=task.referral, actor=request.user, **values)
+    )
+    if done is None:
+        return _outcome_panel(
+            request, actor, scoped_get(_tasks(actor.membership), task.pk), form=form, status=status
         )
-    except DomainError as exc:
-        status = show_domain_error(form, exc)
-        task.refresh_from_db()
-        return _outcome_panel(request, membership, task, form=form, status=status)
     messages.success(request, "Outcome recorded. The task is complete.")
     if request.htmx:
         # The whole task page changes (status, forms): go to its outcome and reload, since a
@@ -259,14 +208,10 @@ def task_outcome(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
 # --- Accountability reports (the hub and auditors) ---------------------------------------------
 
 
-@login_required
-@refusals_audited
-@require_GET
-def reports(request: AuthenticatedHttpRequest) -> HttpResponse:
+@policy_view(Act.REPORT_VIEW)
+def reports(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     """Per spoke and period, and the attrition funnel: the API's two reports on one page, each
     view audited as the API's are (``report.spokes_viewed``, ``report.funnel_viewed``)."""
-    membership = member(request)
-    require_role(membership, READ_ALL_ROLES, "Accountability reports are for the hub and auditors.")
     form = ReportPeriodForm(default_period(request.GET))
     if not form.is_valid():
         return page(request, "safeguarding/reports.html", {"form": form}, status=400)
@@ -320,13 +265,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 def _feedback_page(
     request: AuthenticatedHttpRequest,
-    membership: Membership,
+    actor: Actor,
     *,
     form: EndpointForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    is_hub = membership.role in HUB_ROLES
-    endpoints = {e.agency_id: e for e in endpoints_for(membership)}
+    is_hub = allowed(request.user, Act.WEBHOOK_SET)
+    endpoints = {e.agency_id: e for e in endpoints_for(actor.membership)}
     agencies = list(organisation_list().filter(kind=Organisation.Kind.AGENCY).order_by("name"))
     if is_hub and form is None:
         form = EndpointForm(initial=_endpoint_initial(request.GET.get("agency", ""), endpoints.values()))
@@ -366,33 +311,31 @@ def _endpoint_initial(code: str, endpoints: Any) -> dict[str, Any]:
     return {"agency": code} if code else {}
 
 
-@login_required
-@refusals_audited
-@require_http_methods(["GET", "POST"])
-def feedback(request: AuthenticatedHttpRequest) -> HttpResponse:
+@policy_view({"GET": Act.WEBHOOK_LIST, "POST": Act.WEBHOOK_SET})
+def feedback(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     """Every agency's endpoint and the feedback figures (hub and auditors); hub coordinators
     register or re-point an endpoint here. A new endpoint's secret is shown once, in the
     answer to the POST (never stored in the session, never shown again)."""
-    membership = member(request)
-    if membership.role == R.AGENCY and request.method == "GET":
-        return redirect(reverse("hub:agency") + "#feedback")  # its own log is on its referrals page
-    require_role(membership, READ_ALL_ROLES, "Outcome feedback is run by the hub.")
     if request.method == "GET":
-        return _feedback_page(request, membership)
-    require_role(membership, HUB_ROLES, "Only hub coordinators register agencies' endpoints.")
+        if actor.role in r.AGENCY_ROLES:  # its own log is on its referrals page
+            return redirect(reverse("hub:agency") + "#feedback")
+        return _feedback_page(request, actor)
     form = EndpointForm(request.POST)
     if not form.is_valid():
-        return _feedback_page(request, membership, form=form, status=400)
-    try:
-        endpoint, secret = webhook_endpoint_set(
+        return _feedback_page(request, actor, form=form, status=400)
+    done, status = attempt(
+        request,
+        form,
+        lambda: webhook_endpoint_set(
             agency=form.cleaned_data["agency"],
             url=form.cleaned_data["url"],
             actor=request.user,
             event_types=form.cleaned_data["event_types"],
-        )
-    except DomainError as exc:
-        status = show_domain_error(form, exc)
-        return _feedback_page(request, membership, form=form, status=status)
+        ),
+    )
+    if done is None:
+        return _feedback_page(request, actor, form=form, status=status)
+    endpoint, secret = done
     if secret is None:
         messages.success(
             request,
@@ -411,7 +354,7 @@ def feedback(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _delivery_log(
     request: AuthenticatedHttpRequest,
-    membership: Membership,
+    actor: Actor,
     endpoint: WebhookEndpoint,
     *,
     replay: tuple[UUID, ReplayForm] | None = None,
@@ -433,7 +376,7 @@ def _delivery_log(
         object_id=endpoint.pk,
         changes={"ids": [str(e.pk) for e in events]},
     )
-    is_hub = membership.role in HUB_ROLES
+    is_hub = actor.role in r.HUB_ROLES
     can_replay = is_hub and endpoint.is_active
     rows = []
     for event in events:
@@ -457,7 +400,7 @@ def _delivery_log(
         "log_size": LOG_SIZE,
         "is_hub": is_hub,
         # Who re-sent an event is the hub's business; the agency reads "re-sent by the hub".
-        "show_people": membership.role in READ_ALL_ROLES,
+        "show_people": actor.role in r.READ_ALL_ROLES,
         "can_replay": can_replay,
         "events": _event_names(endpoint),
     }
@@ -466,39 +409,30 @@ def _delivery_log(
     return page(request, "safeguarding/endpoint.html", context, status=status)
 
 
-@login_required
-@refusals_audited
-@require_GET
-def endpoint_detail(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
-    membership = member(request)
-    endpoint = scoped_get(endpoints_for(membership), pk)
-    return _delivery_log(request, membership, endpoint)
+@policy_view(Act.DELIVERY_LOG, lookup=endpoints_for)
+def endpoint_detail(
+    request: AuthenticatedHttpRequest, actor: Actor, endpoint: WebhookEndpoint
+) -> HttpResponse:
+    return _delivery_log(request, actor, endpoint)
 
 
-@login_required
-@refusals_audited
-@require_GET
-def agency_delivery_log(request: AuthenticatedHttpRequest) -> HttpResponse:
+@policy_view(Act.AGENCY_DELIVERY_LOG)
+def agency_delivery_log(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     """The agency's own endpoint and delivery log: a fragment of its referrals page (a whole
     page without JavaScript). Read-only: no secret, no replay."""
-    membership = member(request)
-    require_role(membership, {R.AGENCY}, "This delivery log is for referring agencies.")
-    endpoint = endpoints_for(membership).first()
+    endpoint = endpoints_for(actor.membership).first()
     if endpoint is None:
         return page(
             request, "safeguarding/_delivery_log.html" if request.htmx else "safeguarding/endpoint.html", {}
         )
-    return _delivery_log(request, membership, endpoint, fragment=True)
+    return _delivery_log(request, actor, endpoint, fragment=True)
 
 
-@login_required
-@refusals_audited
-@require_POST
-def endpoint_rotate_secret(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+@policy_view(Act.WEBHOOK_ROTATE, methods=["POST"], lookup=endpoints_for)
+def endpoint_rotate_secret(
+    request: AuthenticatedHttpRequest, actor: Actor, endpoint: WebhookEndpoint
+) -> HttpResponse:
     """A new signing secret, shown once; the previous one keeps signing for the overlap."""
-    membership = member(request)
-    endpoint = scoped_get(endpoints_for(membership), pk)
-    require_role(membership, HUB_ROLES, "Only hub coordinators rotate signing secrets.")
     secret = webhook_secret_rotate(endpoint=endpoint, actor=request.user)
     endpoint.refresh_from_db()
     return _no_store(
@@ -510,28 +444,25 @@ def endpoint_rotate_secret(request: AuthenticatedHttpRequest, pk: UUID) -> HttpR
     )
 
 
-@login_required
-@refusals_audited
-@require_POST
-def delivery_replay_view(request: AuthenticatedHttpRequest, pk: UUID) -> HttpResponse:
+@policy_view(Act.DELIVERY_REPLAY, methods=["POST"], lookup=outbox_events_for)
+def delivery_replay_view(request: AuthenticatedHttpRequest, actor: Actor, event: OutboxEvent) -> HttpResponse:
     """The hub re-sends one event now, with a reason; the service records the disclosure.
     Only the hub sees events to replay (everyone else: 404, as in the API)."""
-    membership = member(request)
-    events = OutboxEvent.objects.all() if membership.role in HUB_ROLES else OutboxEvent.objects.none()
-    event = scoped_get(events, pk)
-    endpoint = endpoints_for(membership).filter(agency_id=event.agency_id).first()
+    endpoint = endpoints_for(actor.membership).filter(agency_id=event.agency_id).first()
     if endpoint is None:
         raise Http404("No such endpoint.")
     form = ReplayForm(request.POST, auto_id=f"replay-{event.pk}-%s")
     if not form.is_valid():
-        return _delivery_log(request, membership, endpoint, replay=(event.pk, form), status=400)
-    try:
-        result = delivery_replay(event=event, actor=request.user, reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        status = show_domain_error(form, exc)
+        return _delivery_log(request, actor, endpoint, replay=(event.pk, form), status=400)
+    result, status = attempt(
+        request,
+        form,
+        lambda: delivery_replay(event=event, actor=request.user, reason=form.cleaned_data["reason"]),
+    )
+    if result is None:
         # A disabled endpoint's log offers no replay form: say the refusal on the page instead.
         flash_errors_of_hidden_form(request, form, shown=endpoint.is_active)
-        return _delivery_log(request, membership, endpoint, replay=(event.pk, form), status=status)
+        return _delivery_log(request, actor, endpoint, replay=(event.pk, form), status=status)
     code = result.status_code
     if code is not None and 200 <= code < 300:
         messages.success(request, f"Re-sent {event.webhook_id}: the agency's receiver answered {code}.")

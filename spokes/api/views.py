@@ -16,14 +16,18 @@ from hub.api.fields import OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.models import Membership, Organisation, Task, User
-from hub.policies import TASK_READER_ROLES, TASK_WORKER_ROLES, can_hand_down, can_work_task
-from hub.selectors import task_list_for
-from hub.services.audit import audit_record
+from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
 from spokes.models import Lead
-from spokes.services import lead_create, lead_update, task_accept, task_decline
-
-R = Membership.Role
+from spokes.selectors import lead_list_for
+from spokes.services import (
+    lead_create,
+    lead_list_consult,
+    lead_update,
+    lead_view_consult,
+    task_accept,
+    task_decline,
+)
 
 
 class DeclineInputSerializer(serializers.Serializer):
@@ -74,35 +78,16 @@ class LeadUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-def _audit_lead_reads(request: Request, task: Task, leads: list[Lead], *, single: bool = False) -> None:
-    """A consultation: which leads the caller was shown (an empty list is recorded too)."""
-    audit_record(
-        actor=request.user,  # type: ignore[arg-type]
-        action="lead.viewed" if single else "lead.listed",
-        object_type="lead",
-        object_id=leads[0].pk if single else "",
-        referral_id=task.referral_id,
-        task_id=task.pk,
-        changes={"ids": [str(lead.pk) for lead in leads]},
-    )
-
-
 class TaskWorkViewSet(TaskScopedViewSet):
     """Routes under /tasks/{id}/ for the holding organisation."""
 
-    worker_actions = frozenset({"accept", "decline", "hand_down", "create_lead"})
-    required_roles = {
-        "accept": TASK_WORKER_ROLES,
-        "decline": TASK_WORKER_ROLES,
-        "hand_down": {R.REGIONAL_COORDINATOR},
-        "leads": TASK_READER_ROLES,
-        "create_lead": TASK_WORKER_ROLES,
+    policies = {
+        "accept": Act.TASK_ACCEPT,
+        "decline": Act.TASK_DECLINE,
+        "hand_down": Act.TASK_HAND_DOWN,
+        "leads": Act.LEAD_LIST,
+        "create_lead": Act.LEAD_CREATE,
     }
-
-    def check_object_policy(self, request: Request, obj: Any) -> bool:
-        if self.action == "hand_down":
-            return can_hand_down(request.user, self.membership, obj)
-        return super().check_object_policy(request, obj)
 
     def _task_response(self, task: Task) -> Response:
         fresh = self.get_queryset().get(pk=task.pk)
@@ -141,8 +126,7 @@ class TaskWorkViewSet(TaskScopedViewSet):
     @action(detail=True, methods=["get"])
     def leads(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
-        leads = list(Lead.objects.filter(task=task).select_related("created_by", "task"))
-        _audit_lead_reads(request, task, leads)
+        leads = lead_list_consult(actor=request.user, task=task)  # type: ignore[arg-type]
         return Response(LeadOutputSerializer(leads, many=True).data)
 
     @extend_schema(request=LeadCreateSerializer, responses={201: LeadOutputSerializer})
@@ -161,19 +145,13 @@ class LeadViewSet(mixins.RetrieveModelMixin, HubViewSet):
     queryset = Lead.objects.all()
     serializer_class = LeadOutputSerializer
     http_method_names = ["get", "patch", "head", "options"]
-    required_roles = {"retrieve": TASK_READER_ROLES, "partial_update": TASK_WORKER_ROLES}
+    policies = {"retrieve": Act.LEAD_VIEW, "partial_update": Act.LEAD_UPDATE}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Lead]:
-        return Lead.objects.filter(task__in=task_list_for(membership)).select_related("task", "created_by")
-
-    def check_object_policy(self, request: Request, obj: Any) -> bool:
-        if self.action == "partial_update":
-            return can_work_task(request.user, self.membership, obj.task)
-        return True
+        return lead_list_for(membership)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lead = self.get_object()
-        _audit_lead_reads(request, lead.task, [lead], single=True)
+        lead = lead_view_consult(actor=request.user, lead=self.get_object())  # type: ignore[arg-type]
         return Response(self.get_serializer(lead).data)
 
     @extend_schema(request=LeadUpdateSerializer, responses=LeadOutputSerializer)

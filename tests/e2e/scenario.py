@@ -15,7 +15,7 @@ from hub.services.tasks import task_allocate
 from safeguarding.services import outcome_record, safeguarding_action_record
 from spokes.services import lead_create, task_accept
 from tests.conftest import Persona, make_persona
-from tests.factories import system_user
+from tests.factories import acting, hub_user
 
 PEOPLE = {
     # username: (org, role, first name, last name)
@@ -65,7 +65,7 @@ def referral(
     return referral_create(
         agency=org(agency),
         external_id=f"CT-2025-{number:06d}" if agency == "NCMEC" else f"IWF-{number}",
-        actor=system_user(),
+        actor=acting(agency, "agency"),
         received_at=timezone.now() - timedelta(hours=hours_ago),
         summary=SUMMARIES[summary % len(SUMMARIES)],
         suspect_force=org(force),
@@ -84,7 +84,7 @@ def graded(
 ) -> Referral:
     return referral_triage(
         referral=referral(**kwargs),  # type: ignore[arg-type]
-        actor=system_user(),
+        actor=hub_user(),
         grade=grade,
         risk=risk,
         access_to_children=list(access),
@@ -97,11 +97,11 @@ def task(holder: str, *, accepted: bool = False, **kwargs: object) -> Task:
     made = task_allocate(
         referral=graded(**kwargs),  # type: ignore[arg-type]
         to_org=org(holder),
-        actor=system_user(),
+        actor=hub_user(),
         instructions="Confirm the suspect's address and check for children in the household.",
     )
     if accepted:
-        made = task_accept(task=made, actor=system_user())
+        made = task_accept(task=made, actor=acting(holder))
     return made
 
 
@@ -160,10 +160,10 @@ def busy_board() -> Day:
 def worked_task(holder: str = "KENT") -> Task:
     """A task that has been accepted and worked: a lead, a safeguarding action, an outcome."""
     t = task(holder, accepted=True, summary=4, access=("work",), incomplete=True)
-    lead_create(task=t, actor=system_user(), kind="school_or_club", description="School staff list check")
+    lead_create(task=t, actor=acting(holder), kind="school_or_club", description="School staff list check")
     safeguarding_action_record(
         task=t,
-        actor=system_user(),
+        actor=acting(holder),
         action="referred_mash",
         children_identified=2,
         children_safeguarded=2,
@@ -175,9 +175,7 @@ def worked_task(holder: str = "KENT") -> Task:
 def record_outcome(t: Task, *, summary: str = "Internal: suspect interviewed; devices seized.") -> None:
     outcome_record(
         referral=t.referral,
-        actor=system_user(),
-        actor_org=t.assignee_org,
-        task=t,
+        actor=acting(t.assignee_org.code),
         justice_outcome="charge_summons",
         safeguarding_outcome="child_safeguarded",
         arrests=1,

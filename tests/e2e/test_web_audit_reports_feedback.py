@@ -23,7 +23,7 @@ from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from safeguarding.services import outcome_record
 from tests.conftest import Persona
 from tests.e2e.receiver import Receiver
-from tests.factories import make_task, org, system_user
+from tests.factories import acting, make_task, org
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +48,7 @@ def streamed(response: Any) -> str:
 def record_outcome(task: Any) -> None:
     outcome_record(
         referral=task.referral,
-        actor=system_user(),
-        actor_org=task.assignee_org,
-        task=task,
+        actor=acting(task.assignee_org.code),
         justice_outcome="charge_summons",
         safeguarding_outcome="child_safeguarded",
         arrests=1,

@@ -28,7 +28,7 @@ from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
 from spokes.services import lead_create
 from tests.conftest import Persona
-from tests.factories import make_task, make_triaged, org, system_user
+from tests.factories import acting, make_task, make_triaged, org
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supe
 def _outcome_recorded() -> Task:
     task = make_task(accepted=True)
     outcome_record(
-        referral=task.referral, actor=system_user(), actor_org=org("KENT"), task=task,
+        referral=task.referral, actor=acting("KENT"),
         justice_outcome="caution", safeguarding_outcome="no_child_at_risk", arrests=0,
         children_safeguarded=0, victims_identified=0, suspect_has_access_to_children=False,
         is_safeguarding_needed=False,
@@ -54,7 +54,7 @@ def _escalated() -> Task:
 
 
 def _paused() -> Task:
-    return task_pause(task=make_task(accepted=True), actor=system_user(), reason="MLAT")
+    return task_pause(task=make_task(accepted=True), actor=acting("KENT", "supervisor"), reason="MLAT")
 
 
 def _notification_for_kent_officer() -> Notification:
@@ -74,7 +74,7 @@ def _outbox_event() -> Any:
 
 def _lead() -> Any:
     task = make_task(accepted=True)
-    return lead_create(task=task, actor=system_user(), kind="device", description="Seized phone")
+    return lead_create(task=task, actor=acting("KENT"), kind="device", description="Seized phone")
 
 
 OUTCOME_BODY = {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": 0,

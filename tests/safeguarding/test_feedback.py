@@ -34,7 +34,7 @@ from safeguarding.models import OutboxEvent, WebhookEndpoint
 from safeguarding.services import outcome_record
 from safeguarding.webhooks import sign
 from tests.conftest import Persona
-from tests.factories import make_task, org, system_user
+from tests.factories import acting, make_task, org
 
 OUTCOME = {
     "justice_outcome": "charge_summons",
@@ -100,7 +100,7 @@ def register(receiver: Receiver, events: list[str] | None = None) -> WebhookEndp
 
 
 def record_outcome(task: Any) -> None:
-    outcome_record(referral=task.referral, actor=system_user(), actor_org=org("KENT"), task=task, **OUTCOME)
+    outcome_record(referral=task.referral, actor=acting("KENT"), **OUTCOME)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from safeguarding.reports import Period, attrition_funnel, spoke_report
 from safeguarding.services import outcome_record
 from spokes.services import task_accept
 from tests.conftest import Persona
-from tests.factories import make_referral, make_task, make_triaged, org, system_user
+from tests.factories import acting, hub_user, make_referral, make_task, make_triaged
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def at(delta: timedelta) -> Any:
 
 def outcome(task: Any, org_code: str, justice: str, children: int) -> None:
     outcome_record(
-        referral=task.referral, actor=system_user(), actor_org=org(org_code), task=task,
+        referral=task.referral, actor=acting(org_code),
         justice_outcome=justice, arrests=1,
         safeguarding_outcome="child_safeguarded" if children else "no_child_at_risk",
         children_safeguarded=children, victims_identified=children, suspect_has_access_to_children=True,
@@ -51,14 +51,14 @@ def history(cast: dict[str, Persona]) -> Period:
     with at(timedelta(0)):
         a, b, d = make_task(holder="KENT"), make_task(holder="KENT"), make_task(holder="ESSEX")
         non = make_triaged()
-        referral_mark_non_actionable(referral=non, actor=system_user(), reason="adult_material", note="adult")
+        referral_mark_non_actionable(referral=non, actor=hub_user(), reason="adult_material", note="adult")
         make_referral()
     with at(timedelta(hours=1)):
-        task_accept(task=d, actor=system_user())
+        task_accept(task=d, actor=acting("ESSEX"))
     with at(timedelta(hours=2)):
-        task_accept(task=a, actor=system_user())
+        task_accept(task=a, actor=acting("KENT"))
     with at(timedelta(hours=10)):
-        task_accept(task=b, actor=system_user())
+        task_accept(task=b, actor=acting("KENT"))
     with at(timedelta(days=1)):
         c = make_task(holder="KENT", grade=3, risk="low")
         outcome(d, "ESSEX", "outcome_21", 0)

@@ -61,13 +61,15 @@ class Command(BaseCommand):
                 username=username, org_code=org, role=role, actor=actor, password=password
             )
             User.objects.filter(pk=membership.user_id).update(first_name=first, last_name=last)
-        agency_user = User.objects.get(username="demo-ncmec")
+        # An agency posts its own referrals; one without a demo account is entered by the hub.
+        posters = {"NCMEC": User.objects.get(username="demo-ncmec")}
+        coordinator = User.objects.get(username="demo-coordinator")
         now = timezone.now()
         for i, (agency, external_id, urgent, force, summary) in enumerate(REFERRALS):
             referral_create(
                 agency=Organisation.objects.get(code=agency),
                 external_id=external_id,
-                actor=agency_user,
+                actor=posters.get(agency, coordinator),
                 received_at=now - timedelta(hours=6 * (i + 1)),
                 summary=summary,
                 suspect_force=Organisation.objects.get(code=force) if force else None,

@@ -1,0 +1,29 @@
+"""Role sets: what kind of person may do a thing. Written here and nowhere else; the rows of
+``hub.policies.rules`` combine them with an object scope and a state check."""
+
+from __future__ import annotations
+
+from hub.models import Membership
+
+R = Membership.Role
+
+ALL_ROLES = frozenset(R.values)
+HUB_ROLES = frozenset({R.COORDINATOR})
+AUDITOR_ROLES = frozenset({R.AUDITOR})
+AGENCY_ROLES = frozenset({R.AGENCY})
+REGION_ROLES = frozenset({R.REGIONAL_COORDINATOR})
+SUPERVISOR_ROLES = frozenset({R.SUPERVISOR})
+# Hub coordinators and auditors see every referral and task (auditors read-only).
+READ_ALL_ROLES = frozenset({R.COORDINATOR, R.AUDITOR})
+# Regions and forces: they see what they hold (or, for a region, oversee).
+SPOKE_ROLES = frozenset({R.OFFICER, R.SUPERVISOR, R.REGIONAL_COORDINATOR})
+TASK_WORKER_ROLES = SPOKE_ROLES
+TASK_READER_ROLES = READ_ALL_ROLES | SPOKE_ROLES
+INTAKE_ROLES = frozenset({R.AGENCY, R.COORDINATOR})
+REFERRAL_READER_ROLES = READ_ALL_ROLES | SPOKE_ROLES | AGENCY_ROLES
+OUTCOME_ROLES = HUB_ROLES | TASK_WORKER_ROLES
+# The escalation chain: holder's officers and supervisors, the region, the hub.
+ACK_ROLES = frozenset({R.COORDINATOR, R.REGIONAL_COORDINATOR, R.OFFICER, R.SUPERVISOR})
+RESUME_ROLES = frozenset({R.COORDINATOR, R.OFFICER, R.SUPERVISOR, R.REGIONAL_COORDINATOR})
+# Spoke-internal text (summaries, notes, staff names) is never shown to agencies.
+INTERNAL_READER_ROLES = ALL_ROLES - AGENCY_ROLES

@@ -1,0 +1,126 @@
+"""The board of every task with its deadline state (hub and auditors), and reassignment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from hub.models import Membership, Organisation, Task
+from hub.policies.rules import Act, Actor, allowed
+from hub.selectors import (
+    BoardFilters,
+    open_tasks_by_region,
+    organisation_list,
+    task_board,
+    task_list_for,
+    tasks_for,
+)
+from hub.services.audit import audit_list_read
+from hub.services.tasks import task_audit_read, task_reassign
+from hub.web.forms import BoardFilterForm, ReassignForm
+from hub.web.presenters import DEADLINE_LABELS, chart_payload, deadline_for, task_rows
+from hub.web.shortcuts import AuthenticatedHttpRequest, attempt, page, policy_view
+
+PAGE_SIZE = 50
+REGION_CHART_STATES = ("escalated", "overdue", "due_soon", "on_time", "paused")
+
+
+def _tasks(membership: Membership) -> QuerySet[Task]:
+    return tasks_for(membership)
+
+
+def _region_chart(membership: Membership, now: datetime) -> dict[str, Any]:
+    names = dict(organisation_list().filter(kind=Organisation.Kind.REGION).values_list("code", "name"))
+    rows = open_tasks_by_region(task_list_for(membership), now)
+    chart = chart_payload(
+        [row["region_code"] or "—" for row in rows],
+        [
+            {"key": key, "label": DEADLINE_LABELS[key], "data": [row[key] for row in rows]}
+            for key in REGION_CHART_STATES
+        ],
+        long_labels=[names.get(row["region_code"], row["region_code"] or "—") for row in rows],
+    )
+    totals = {key: sum(row[key] for row in rows) for key in REGION_CHART_STATES}
+    return {"chart": chart, "totals": totals, "height": max(180, 46 * len(rows) + 70)}
+
+
+@policy_view(Act.TASK_BOARD)
+def board(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    form = BoardFilterForm(request.GET)
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = BoardFilters(
+            status=data["status"],
+            holder=data["holder"],
+            region=data["region"],
+            deadline=data["deadline"],
+            grade=data["grade"],
+        )
+    else:
+        filters, status = BoardFilters(), 400
+    now = timezone.now()
+    tasks = Paginator(task_board(task_list_for(actor.membership), filters, now), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    audit_list_read(
+        actor=request.user,
+        object_type="task",
+        ids=[t.pk for t in tasks],
+        query={"page": "board", **request.GET.dict()},
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page(
+        request,
+        "hub/board.html",
+        {
+            "form": form,
+            "tasks": tasks,
+            "rows": task_rows(tasks, now),
+            "query": query.urlencode(),
+            "summary": _region_chart(actor.membership, now),
+            "is_hub": allowed(request.user, Act.TASK_REASSIGN),
+            "filtered": any(request.GET.get(f) for f in form.fields),
+        },
+        status=status,
+    )
+
+
+@policy_view(Act.TASK_REASSIGN, methods=["GET", "POST"], lookup=_tasks)
+def task_reassign_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = ReassignForm(request.POST, task=task)
+        if form.is_valid():
+            old_holder, to_org = task.assignee_org, form.cleaned_data["assignee_org"]
+            done, status = attempt(
+                request,
+                form,
+                lambda: task_reassign(
+                    task=task, to_org=to_org, actor=request.user, reason=form.cleaned_data["reason"]
+                ),
+            )
+            if done is not None:
+                messages.success(
+                    request, f"Task reassigned to {to_org.name}. {old_holder.name} no longer sees it."
+                )
+                return redirect("hub:board")
+        else:
+            status = 400
+    else:
+        form = ReassignForm(task=task)
+    task_audit_read(actor=request.user, task=task)
+    return page(
+        request,
+        "hub/task_reassign.html",
+        {"task": task, "form": form, "deadline": deadline_for(task)},
+        status=status,
+    )

@@ -1,0 +1,100 @@
+"""Everyone's inbox of reminders and escalations, marking one read, and acknowledging a breach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from hub.models import Membership, Notification, Task
+from hub.policies.rules import Act, Actor
+from hub.selectors import notification_list_for, tasks_for
+from hub.services.alerts import task_acknowledge
+from hub.services.notifications import notification_mark_read
+from hub.services.tasks import task_audit_read
+from hub.web.forms import AcknowledgeForm
+from hub.web.presenters import deadline_for, inbox_rows
+from hub.web.shortcuts import AuthenticatedHttpRequest, attempt, page, policy_view
+
+PAGE_SIZE = 50
+
+
+def _tasks(membership: Membership) -> Any:
+    return tasks_for(membership)
+
+
+def _inbox(membership: Membership) -> Any:
+    return notification_list_for(membership.user)
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where to go back to after a POST: the ``next`` field when it is a path on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@policy_view(Act.NOTIFICATION_LIST)
+def inbox(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    show = "all" if request.GET.get("show") == "all" else "unread"
+    queryset = notification_list_for(request.user)
+    unread_count = queryset.filter(read_at__isnull=True).count()
+    if show == "unread":
+        queryset = queryset.filter(read_at__isnull=True)
+    notifications = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page(
+        request,
+        "hub/inbox.html",
+        {
+            "notifications": notifications,
+            "rows": inbox_rows(request, actor.membership, notifications),
+            "show": show,
+            "unread_count": unread_count,
+            "query": "show=all" if show == "all" else "",
+        },
+    )
+
+
+@policy_view(Act.NOTIFICATION_READ, methods=["POST"], lookup=_inbox)
+def notification_read(
+    request: AuthenticatedHttpRequest, actor: Actor, notification: Notification
+) -> HttpResponse:
+    notification_mark_read(notification=notification, actor=request.user)
+    return redirect(safe_next(request, reverse("hub:inbox")))
+
+
+@policy_view(Act.TASK_ACKNOWLEDGE, methods=["GET", "POST"], lookup=_tasks)
+def task_acknowledge_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    """Take responsibility for a breached task. A GET shows the form (with a note); the inbox
+    and the task page post to it directly."""
+    form = AcknowledgeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            done, status = attempt(
+                request,
+                form,
+                lambda: task_acknowledge(task=task, actor=request.user, note=form.cleaned_data["note"]),
+            )
+            if done is not None:
+                messages.success(
+                    request, "Escalation acknowledged: the chain has stopped and your name is on it."
+                )
+                return redirect(safe_next(request, reverse("spokes:task", kwargs={"pk": task.pk})))
+        else:
+            status = 400
+    task_audit_read(actor=request.user, task=task)
+    return page(
+        request,
+        "hub/acknowledge.html",
+        {"task": task, "form": form, "deadline": deadline_for(task), "next": safe_next(request, "")},
+        status=status,
+    )

@@ -1,0 +1,248 @@
+"""The triage queue and the referral page: grade and allocate in one decision, close as
+non-actionable, close after the outcome. The agency's own view of a referral is here too (its
+codes and status, never internal text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from hub.hooks import outcome_view
+from hub.models import Membership, Organisation, Referral, Risk
+from hub.policies import roles as r
+from hub.policies.rules import Act, Actor, available_actions
+from hub.selectors import referral_list_for, tasks_for, triage_queue
+from hub.services.audit import audit_list_read
+from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
+from hub.services.tasks import referral_triage_and_allocate
+from hub.web.forms import CloseReferralForm, GradeAndAllocateForm, NonActionableForm
+from hub.web.presenters import access_labels, outcome_display, task_rows
+from hub.web.shortcuts import (
+    AuthenticatedHttpRequest,
+    attempt,
+    flash_errors_of_hidden_form,
+    page,
+    policy_view,
+    scoped_get,
+)
+
+PAGE_SIZE = 50
+
+# What a referring agency is told about each status, in plain words.
+AGENCY_STATUS_TEXT: dict[str, str] = {
+    Referral.Status.RECEIVED: "Received by the hub; waiting to be graded.",
+    Referral.Status.TRIAGED: "Graded by the hub; waiting to be allocated.",
+    Referral.Status.NON_ACTIONABLE: "Closed by the hub: it could not be acted on.",
+    Referral.Status.ALLOCATED: "With a police force or regional unit.",
+    Referral.Status.OUTCOME_RECORDED: "The force or unit has recorded what happened.",
+    Referral.Status.CLOSED: "Closed by the hub after the outcome.",
+}
+
+REFERRAL_PAGE_ACTS = (Act.REFERRAL_TRIAGE, Act.REFERRAL_NON_ACTIONABLE, Act.REFERRAL_CLOSE)
+
+
+def referrals_of(membership: Membership) -> QuerySet[Referral]:
+    return referral_list_for(membership).select_related("agency", "suspect_force")
+
+
+@policy_view(Act.TRIAGE_QUEUE)
+def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    show = request.GET.get("show", "")
+    queryset = triage_queue(referral_list_for(actor.membership))
+    counts = {
+        "all": queryset.count(),
+        "new": queryset.filter(status=Referral.Status.RECEIVED).count(),
+        "graded": queryset.filter(status=Referral.Status.TRIAGED).count(),
+        "urgent": queryset.filter(is_urgent=True).count(),
+    }
+    if show == "new":
+        queryset = queryset.filter(status=Referral.Status.RECEIVED)
+    elif show == "graded":
+        queryset = queryset.filter(status=Referral.Status.TRIAGED)
+    referrals = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_list_read(
+        actor=request.user,
+        object_type="referral",
+        ids=[referral.pk for referral in referrals],
+        query={"page": "triage", **request.GET.dict()},
+    )
+    return page(
+        request,
+        "hub/triage.html",
+        {
+            "referrals": referrals,
+            "counts": counts,
+            "show": show,
+            "query": f"show={show}" if show else "",
+            "now": timezone.now(),
+        },
+    )
+
+
+def _referral_page(
+    request: AuthenticatedHttpRequest,
+    actor: Actor,
+    referral: Referral,
+    *,
+    grade_form: GradeAndAllocateForm | None = None,
+    non_actionable_form: NonActionableForm | None = None,
+    close_form: CloseReferralForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The referral page, audited as a read each time it is shown (also after a refused POST);
+    it offers exactly the decisions the registry allows the caller now."""
+    referral_audit_read(actor=request.user, referral=referral)
+    if actor.role not in r.INTERNAL_READER_ROLES:
+        return page(
+            request,
+            "hub/agency_referral.html",
+            {
+                "referral": referral,
+                "status_text": AGENCY_STATUS_TEXT.get(referral.status, ""),
+                "outcome": outcome_display(outcome_view(referral, internal=False)),
+            },
+            status=status,
+        )
+    can = available_actions(request.user, referral, among=REFERRAL_PAGE_ACTS)
+    for refused, act in [
+        (grade_form, Act.REFERRAL_TRIAGE),
+        (non_actionable_form, Act.REFERRAL_NON_ACTIONABLE),
+        (close_form, Act.REFERRAL_CLOSE),
+    ]:
+        flash_errors_of_hidden_form(request, refused, shown=act in can)
+    if Act.REFERRAL_TRIAGE in can and grade_form is None:
+        grade_form = GradeAndAllocateForm(referral=referral, initial=_grade_initial(referral))
+    now = timezone.now()
+    tasks = task_rows(tasks_for(actor.membership).filter(referral=referral).order_by("created_at"), now)
+    history = list(referral.triage_history.select_related("decided_by").order_by("-decided_at"))
+    return page(
+        request,
+        "hub/referral.html",
+        {
+            "referral": referral,
+            "tasks": tasks,
+            "history": history,
+            "access": access_labels(referral.access_to_children),
+            "media": list(referral.media.all()[:20]),
+            "media_count": referral.media.count(),
+            "outcome": outcome_display(outcome_view(referral, internal=True)),
+            "grade_form": grade_form if Act.REFERRAL_TRIAGE in can else None,
+            "non_actionable_form": (non_actionable_form or NonActionableForm())
+            if Act.REFERRAL_NON_ACTIONABLE in can
+            else None,
+            "close_form": (close_form or CloseReferralForm()) if Act.REFERRAL_CLOSE in can else None,
+            "is_hub": actor.role in r.HUB_ROLES,
+        },
+        status=status,
+    )
+
+
+def _grade_initial(referral: Referral) -> dict[str, Any]:
+    initial: dict[str, Any] = {}
+    if referral.grade is not None:
+        initial = {
+            "grade": referral.grade,
+            "risk": referral.risk,
+            "access_to_children": referral.access_to_children,
+            "information_incomplete": referral.is_information_incomplete,
+        }
+    if referral.status != Referral.Status.ALLOCATED and referral.suspect_force is not None:
+        initial["assignee_org"] = referral.suspect_force.code
+    return initial
+
+
+def _fresh(actor: Actor, referral: Referral) -> Referral:
+    return scoped_get(referrals_of(actor.membership), referral.pk)
+
+
+@policy_view(Act.REFERRAL_VIEW, lookup=referrals_of)
+def referral_detail(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
+    return _referral_page(request, actor, referral)
+
+
+@policy_view(Act.REFERRAL_TRIAGE, methods=["POST"], lookup=referrals_of)
+def referral_grade(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
+    form = GradeAndAllocateForm(request.POST, referral=referral)
+    if not form.is_valid():
+        return _referral_page(request, actor, referral, grade_form=form, status=400)
+    data = form.cleaned_data
+    to_org: Organisation | None = data["assignee_org"]
+    grading = (
+        {
+            "grade": data["grade"],
+            "risk": data["risk"],
+            "access_to_children": data["access_to_children"],
+            "is_information_incomplete": data["information_incomplete"],
+            "rationale": data["rationale"],
+        }
+        if data["regrade"]
+        else None
+    )
+    _, status = attempt(
+        request,
+        form,
+        lambda: referral_triage_and_allocate(
+            referral=referral,
+            actor=request.user,
+            grading=grading,
+            to_org=to_org,
+            instructions=data["instructions"],
+        ),
+    )
+    if status != 200:
+        return _referral_page(request, actor, _fresh(actor, referral), grade_form=form, status=status)
+    done = []
+    if data["regrade"]:
+        done.append(f"Graded {data['grade']} ({Risk(data['risk']).label.lower()} risk)")
+    if to_org is not None:
+        done.append(f"allocated to {to_org.name}")
+    sentence = " and ".join(done)
+    messages.success(request, sentence[:1].upper() + sentence[1:] + ".")
+    return redirect("hub:referral", pk=referral.pk)
+
+
+@policy_view(Act.REFERRAL_NON_ACTIONABLE, methods=["POST"], lookup=referrals_of)
+def referral_non_actionable(
+    request: AuthenticatedHttpRequest, actor: Actor, referral: Referral
+) -> HttpResponse:
+    form = NonActionableForm(request.POST)
+    if not form.is_valid():
+        return _referral_page(request, actor, referral, non_actionable_form=form, status=400)
+    done, status = attempt(
+        request,
+        form,
+        lambda: referral_mark_non_actionable(
+            referral=referral,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        ),
+    )
+    if done is None:
+        return _referral_page(
+            request, actor, _fresh(actor, referral), non_actionable_form=form, status=status
+        )
+    messages.success(request, "Referral closed as non-actionable.")
+    return redirect("hub:triage")
+
+
+@policy_view(Act.REFERRAL_CLOSE, methods=["POST"], lookup=referrals_of)
+def referral_close_view(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
+    form = CloseReferralForm(request.POST)
+    if not form.is_valid():
+        return _referral_page(request, actor, referral, close_form=form, status=400)
+    done, status = attempt(
+        request,
+        form,
+        lambda: referral_close(referral=referral, actor=request.user, note=form.cleaned_data["note"]),
+    )
+    if done is None:
+        return _referral_page(request, actor, _fresh(actor, referral), close_form=form, status=status)
+    messages.success(request, "Referral closed.")
+    return redirect("hub:referral", pk=referral.pk)

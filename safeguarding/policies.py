@@ -1,0 +1,89 @@
+"""The safeguarding app's rows of the policy registry: safeguarding actions, the outcome,
+outcome feedback (endpoints, delivery log, replay) and the accountability reports."""
+
+from __future__ import annotations
+
+from hub.exceptions import DomainError, InvalidTransition
+from hub.models import Referral, Task
+from hub.policies import roles as r
+from hub.policies.rules import (
+    Act,
+    Actor,
+    Rule,
+    holds,
+    register,
+    register_visibility,
+    task_accepted,
+)
+from safeguarding.models import OutboxEvent, Outcome, WebhookEndpoint
+from safeguarding.selectors import endpoints_for, outbox_events_for, outcome_task_for
+
+ENDPOINT_READERS = r.READ_ALL_ROLES | r.AGENCY_ROLES
+HOLDER_OR_HUB = "Only the organisation holding this referral's task, or the hub, records its outcome"
+
+register_visibility(
+    WebhookEndpoint, lambda actor, endpoint: endpoints_for(actor.membership).filter(pk=endpoint.pk).exists()
+)
+register_visibility(
+    OutboxEvent, lambda actor, event: outbox_events_for(actor.membership).filter(pk=event.pk).exists()
+)
+
+
+def _records_outcome(actor: Actor, referral: Referral) -> bool:
+    return actor.is_hub or outcome_task_for(actor.user, actor.membership, referral) is not None
+
+
+def _outcome_open(actor: Actor, referral: Referral) -> None:
+    """Once per referral, by a holder that accepted its task (or the hub), while allocated."""
+    if Outcome.objects.filter(referral=referral).exists():
+        raise InvalidTransition("An outcome is already recorded for this referral", code="outcome_exists")
+    task = outcome_task_for(actor.user, actor.membership, referral)
+    if task is not None and task.status != Task.Status.ACCEPTED:
+        raise InvalidTransition(f"Accept the task before recording its outcome (it is {task.status})")
+    if referral.status != Referral.Status.ALLOCATED:
+        label = Referral.Status(referral.status).label
+        raise InvalidTransition(
+            f"Cannot record an outcome for a referral that is '{label}' ({referral.status})"
+        )
+
+
+def _replayable(actor: Actor, event: OutboxEvent) -> None:
+    endpoint = WebhookEndpoint.objects.filter(agency_id=event.agency_id).first()
+    if endpoint is None or not endpoint.is_active:
+        # A 400, as before the rulebook: the request names an event nobody can receive now.
+        raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
+
+
+_ROWS = {
+    Act.SAFEGUARDING_LIST: Rule(
+        r.TASK_READER_ROLES, "Tasks are for the hub, regions, forces and auditors.", on=Task
+    ),
+    Act.SAFEGUARDING_RECORD: Rule(
+        r.TASK_WORKER_ROLES,
+        "Only the organisation holding this task can record safeguarding on it.",
+        on=Task,
+        scope=holds,
+        state=task_accepted("safeguarding"),
+    ),
+    Act.OUTCOME_VIEW: Rule(
+        r.TASK_READER_ROLES | r.AGENCY_ROLES, "Outcomes are not shown to your role.", on=Referral
+    ),
+    Act.OUTCOME_RECORD: Rule(
+        r.OUTCOME_ROLES, HOLDER_OR_HUB, on=Referral, scope=_records_outcome, state=_outcome_open
+    ),
+    Act.WEBHOOK_LIST: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub."),
+    Act.WEBHOOK_VIEW: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
+    Act.WEBHOOK_SET: Rule(r.HUB_ROLES, "Only hub coordinators register agencies' endpoints.", operator=True),
+    Act.WEBHOOK_ROTATE: Rule(
+        r.HUB_ROLES, "Only hub coordinators rotate signing secrets.", on=WebhookEndpoint, operator=True
+    ),
+    Act.DELIVERY_LOG: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
+    Act.AGENCY_DELIVERY_LOG: Rule(r.AGENCY_ROLES, "This delivery log is for referring agencies."),
+    Act.DELIVERY_REPLAY: Rule(
+        r.HUB_ROLES, "Only hub coordinators re-send events.", on=OutboxEvent, state=_replayable
+    ),
+    Act.FEEDBACK_STATS: Rule(r.READ_ALL_ROLES, "Outcome feedback is run by the hub."),
+    Act.REPORT_VIEW: Rule(r.READ_ALL_ROLES, "Accountability reports are for the hub and auditors."),
+}
+for _act, _rule in _ROWS.items():
+    register(_act, _rule)

@@ -1,0 +1,45 @@
+"""The spokes' rows of the policy registry: accepting and declining a task, and its leads."""
+
+from __future__ import annotations
+
+from hub.models import Task
+from hub.policies import roles as r
+from hub.policies.rules import Act, Rule, holds, register, task_accepted, task_offered
+from spokes.models import Lead
+
+NOT_HOLDER = "Only the organisation holding this task can work on it."
+
+register(
+    Act.TASK_ACCEPT,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_offered("accepted")),
+)
+register(
+    Act.TASK_DECLINE,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_offered("declined")),
+)
+register(
+    Act.LEAD_LIST, Rule(r.TASK_READER_ROLES, "Leads are for the hub, regions, forces and auditors.", on=Task)
+)
+register(
+    Act.LEAD_CREATE, Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("work"))
+)
+register(
+    Act.LEAD_VIEW,
+    Rule(
+        r.TASK_READER_ROLES,
+        "Leads are for the hub, regions, forces and auditors.",
+        on=Lead,
+        subject=lambda lead: lead.task,
+    ),
+)
+register(
+    Act.LEAD_UPDATE,
+    Rule(
+        r.TASK_WORKER_ROLES,
+        NOT_HOLDER,
+        on=Lead,
+        subject=lambda lead: lead.task,
+        scope=lambda actor, lead: holds(actor, lead.task),
+        state=lambda actor, lead: task_accepted("work")(actor, lead.task),
+    ),
+)
