@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Queue
 
 from config.celery_routes import CELERY_TASK_ROUTES, QUEUES
 
@@ -20,7 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 app = Celery("vihub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # "audit" is consumed only where the checkpoint signing key is (docs/deploy.md).
-app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
+app.conf.task_queues = tuple(Queue(name) for name in QUEUES)  # type: ignore[no-untyped-call]
 app.conf.task_routes = CELERY_TASK_ROUTES
 app.conf.beat_schedule = {
     "heartbeat": {"task": "hub.tasks.heartbeat_job", "schedule": 30.0},

@@ -14,6 +14,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from hub.clock import db_now
+from hub.constants import AuditAction
 from hub.models import AuditEvent, User
 from hub.services.audit import audit_record
 
@@ -25,7 +26,7 @@ def failed_login_display(username: str) -> str:
 def recent_failures(username: str) -> int:
     window = timedelta(minutes=settings.VIHUB_LOGIN_LOCKOUT_MINUTES)
     return AuditEvent.objects.filter(
-        action="auth.login_failed",
+        action=AuditAction.AUTH_LOGIN_FAILED,
         actor_display=failed_login_display(username),
         occurred_at__gte=db_now() - window,
     ).count()
@@ -43,7 +44,7 @@ class LockoutModelBackend(ModelBackend):
             audit_record(
                 actor=None,
                 actor_display=failed_login_display(username),
-                action="auth.locked_out",
+                action=AuditAction.AUTH_LOCKED_OUT,
                 object_type="user",
                 outcome=AuditEvent.Outcome.DENIED,
             )

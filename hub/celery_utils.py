@@ -20,7 +20,7 @@ ROUTING_OPTIONS = frozenset({"queue", "exchange", "routing_key"})
 _request_tokens: dict[str, Token[str]] = {}
 
 
-@task_prerun.connect
+@task_prerun.connect  # type: ignore[untyped-decorator]  # celery signals are untyped
 def _bind_request_id(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     """A job runs under the request id of the request that enqueued it (or a fresh one)."""
     incoming = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
@@ -28,7 +28,7 @@ def _bind_request_id(task_id: str | None = None, task: Any = None, **kwargs: Any
         _request_tokens[task_id] = request_id_var.set(str(incoming) if incoming else f"job-{task_id}")
 
 
-@task_postrun.connect
+@task_postrun.connect  # type: ignore[untyped-decorator]
 def _unbind_request_id(task_id: str | None = None, **kwargs: Any) -> None:
     token = _request_tokens.pop(task_id or "", None)
     if token is not None:

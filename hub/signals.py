@@ -9,19 +9,20 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from hub.backends import failed_login_display
+from hub.constants import AuditAction
 from hub.models import AuditEvent
 from hub.services.audit import audit_record
 
 
 @receiver(user_logged_in)
 def _audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    audit_record(actor=user, action="auth.login", object_type="user", object_id=user.pk)
+    audit_record(actor=user, action=AuditAction.AUTH_LOGIN, object_type="user", object_id=user.pk)
 
 
 @receiver(user_logged_out)
 def _audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        audit_record(actor=user, action="auth.logout", object_type="user", object_id=user.pk)
+        audit_record(actor=user, action=AuditAction.AUTH_LOGOUT, object_type="user", object_id=user.pk)
 
 
 @receiver(user_login_failed)
@@ -31,7 +32,7 @@ def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any =
     audit_record(
         actor=None,
         actor_display=failed_login_display(username),
-        action="auth.login_failed",
+        action=AuditAction.AUTH_LOGIN_FAILED,
         object_type="user",
         outcome=AuditEvent.Outcome.DENIED,
     )

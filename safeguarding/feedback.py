@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hub.clock import db_now
-from hub.constants import WebhookEvent, webhook_event
+from hub.constants import AuditAction, WebhookEvent, webhook_event
 from hub.exceptions import DomainError
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Organisation, Referral, User
@@ -98,7 +98,7 @@ def outbox_emit(referral: Referral, event_type: WebhookEvent | str) -> OutboxEve
 
 def _backoff(attempts: int) -> timedelta:
     base = timedelta(seconds=settings.VIHUB_WEBHOOK_RETRY_BASE_SECONDS)
-    delay = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    delay: timedelta = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
     return delay * random.uniform(0.8, 1.2)  # noqa: S311  (jitter, not a secret)
 
 
@@ -191,7 +191,7 @@ def _audit_disclosure(
 ) -> None:
     audit_record(
         actor=actor,
-        action="referral.disclosed",
+        action=AuditAction.REFERRAL_DISCLOSED,
         object_type="outbox_event",
         object_id=event.pk,
         referral_id=event.referral_id,
@@ -271,7 +271,7 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
             )
             audit_record(
                 actor=None,
-                action="webhook.disabled",
+                action=AuditAction.WEBHOOK_DISABLED,
                 object_type="webhook_endpoint",
                 object_id=endpoint.pk,
                 recipient=endpoint.agency.code,
@@ -382,7 +382,7 @@ def webhook_endpoint_set(
         )
     audit_record(
         actor=actor,
-        action="webhook.registered",
+        action=AuditAction.WEBHOOK_REGISTERED,
         object_type="webhook_endpoint",
         object_id=endpoint.pk,
         recipient=agency.code,
@@ -404,7 +404,7 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor: User | None) -> s
     endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     audit_record(
         actor=actor,
-        action="webhook.secret_rotated",
+        action=AuditAction.WEBHOOK_SECRET_ROTATED,
         object_type="webhook_endpoint",
         object_id=endpoint.pk,
         recipient=endpoint.agency.code,

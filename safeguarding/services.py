@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from hub.clock import db_now
+from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
 from hub.models import Referral, Task, User
@@ -61,7 +62,7 @@ def safeguarding_action_record(
     )
     audit_record(
         actor=actor,
-        action="safeguarding_action.recorded",
+        action=AuditAction.SAFEGUARDING_ACTION_RECORDED,
         object_type="safeguarding_action",
         object_id=record.pk,
         referral_id=task.referral_id,
@@ -122,7 +123,7 @@ def outcome_record(
         recorded_by=actor,
         recorded_org=actor_ctx.org,
     )
-    now = db_now()
+    now = timezone.now()
     completed = list(
         Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(referral=referral, status__in=Task.OPEN_STATUSES)
@@ -135,7 +136,7 @@ def outcome_record(
     outbox_emit(referral, WebhookEndpoint.EventType.OUTCOME_RECORDED)
     audit_record(
         actor=actor,
-        action="outcome.recorded",
+        action=AuditAction.OUTCOME_RECORDED,
         object_type="outcome",
         object_id=outcome.pk,
         referral_id=referral.pk,
@@ -162,7 +163,7 @@ def safeguarding_actions_consult(*, actor: User, task: Task) -> list[Safeguardin
     rows = safeguarding_actions_of(task)
     audit_record(
         actor=actor,
-        action="safeguarding_action.listed",
+        action=AuditAction.SAFEGUARDING_ACTION_LISTED,
         object_type="safeguarding_action",
         referral_id=task.referral_id,
         task_id=task.pk,
@@ -181,7 +182,7 @@ def outcome_consult(*, actor: User, referral: Referral) -> dict[str, Any] | None
         return None
     audit_record(
         actor=actor,
-        action="outcome.viewed",
+        action=AuditAction.OUTCOME_VIEWED,
         object_type="outcome",
         object_id=referral.outcome.pk,
         referral_id=referral.pk,

@@ -3,7 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_SETTINGS_MODULE=config.settings.test
+# What reviewers would otherwise check by hand: lint, formatting, types (strict on the apps),
+# and that no model changed without its migration.
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy .
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 mkdir -p test-artifacts
 # The quick benchmarks (figures, never pass/fail on time) run first, so pytest's summary is

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
-from hub.clock import db_now
+from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.models import Task, User
 from hub.policies.rules import Act, authorize
@@ -21,13 +22,13 @@ def task_accept(*, task: Task, actor: User) -> Task:
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_ACCEPT, task)
     task.status = Task.Status.ACCEPTED
-    task.accepted_at = db_now()
+    task.accepted_at = timezone.now()
     task.accepted_by = actor
     task.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
     alerts_reschedule(task=task)
     audit_record(
         actor=actor,
-        action="task.accepted",
+        action=AuditAction.TASK_ACCEPTED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,
@@ -51,7 +52,7 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     if reason == Task.DeclineReason.OTHER and not note.strip():
         raise DomainError("Explain the reason in a note when it is 'other'", field="note")
     task.status = Task.Status.DECLINED
-    task.declined_at = db_now()
+    task.declined_at = timezone.now()
     task.decline_reason = reason
     task.decline_note = note
     task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])
@@ -64,7 +65,7 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     )
     audit_record(
         actor=actor,
-        action="task.declined",
+        action=AuditAction.TASK_DECLINED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,
@@ -82,7 +83,7 @@ def lead_create(*, task: Task, actor: User, kind: str, description: str, notes: 
     lead = Lead.objects.create(task=task, kind=kind, description=description, notes=notes, created_by=actor)
     audit_record(
         actor=actor,
-        action="lead.created",
+        action=AuditAction.LEAD_CREATED,
         object_type="lead",
         object_id=lead.pk,
         referral_id=task.referral_id,
@@ -121,7 +122,7 @@ def lead_update(
     lead.save(update_fields=[*fields, "updated_at"])
     audit_record(
         actor=actor,
-        action="lead.updated",
+        action=AuditAction.LEAD_UPDATED,
         object_type="lead",
         object_id=lead.pk,
         referral_id=lead.task.referral_id,
@@ -138,7 +139,7 @@ def lead_list_consult(*, actor: User, task: Task) -> list[Lead]:
     leads = leads_of(task)
     audit_record(
         actor=actor,
-        action="lead.listed",
+        action=AuditAction.LEAD_LISTED,
         object_type="lead",
         referral_id=task.referral_id,
         task_id=task.pk,
@@ -152,7 +153,7 @@ def lead_view_consult(*, actor: User, lead: Lead) -> Lead:
     authorize(actor, Act.LEAD_VIEW, lead, seen=True)
     audit_record(
         actor=actor,
-        action="lead.viewed",
+        action=AuditAction.LEAD_VIEWED,
         object_type="lead",
         object_id=lead.pk,
         referral_id=lead.task.referral_id,

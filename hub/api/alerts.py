@@ -31,7 +31,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         read_only_fields = fields
 
 
-class UnreadCountSerializer(serializers.Serializer):
+class UnreadCountSerializer(serializers.Serializer[Any]):
     unread = serializers.IntegerField()
 
 

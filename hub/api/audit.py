@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
+from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.models import AuditEvent, AuditVerification, Membership
 from hub.policies.rules import Act
@@ -71,7 +72,7 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 def parse_filters(params: Any) -> AuditFilters:
     uuid_field, time_field = serializers.UUIDField(), serializers.DateTimeField()
 
-    def parse(name: str, field: serializers.Field) -> Any:
+    def parse(name: str, field: serializers.Field[Any, Any, Any, Any]) -> Any:
         value = params.get(name)
         if not value:
             return None
@@ -164,7 +165,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         page = self.paginate_queryset(self.get_queryset()) or []
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
-            action="audit.searched",
+            action=AuditAction.AUDIT_SEARCHED,
             object_type="audit_trail",
             changes={"query": dict(request.query_params.items()), "seqs": [e.seq for e in page]},
             justification=request.query_params.get("purpose", ""),
@@ -186,7 +187,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         events = self.get_queryset().filter(seq__lte=head).order_by("seq")
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
-            action="audit.exported",
+            action=AuditAction.AUDIT_EXPORTED,
             object_type="audit_trail",
             changes={
                 "query": dict(request.query_params.items()),
@@ -204,7 +205,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
         return response
 
 
-class VerificationSerializer(serializers.Serializer):
+class VerificationSerializer(serializers.Serializer[Any]):
     last_run = serializers.DictField(allow_null=True)
     last_checkpoint = serializers.DictField(allow_null=True)
     events = serializers.IntegerField()
@@ -224,7 +225,7 @@ class AuditStatusViewSet(HubViewSet):
     def verification(self, request: Request) -> Response:
         integrity = audit_status()
         run, checkpoint = integrity.last_run, integrity.last_checkpoint
-        audit_record(actor=request.user, action="audit.status_viewed", object_type="audit_trail")  # type: ignore[arg-type]
+        audit_record(actor=request.user, action=AuditAction.AUDIT_STATUS_VIEWED, object_type="audit_trail")  # type: ignore[arg-type]
         return Response(
             {
                 "last_run": None

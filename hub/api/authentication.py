@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from hub.constants import AuditAction
 from hub.models import ApiToken, AuditEvent, User
 from hub.services.audit import audit_record
 from hub.services.organisations import hash_token
@@ -52,7 +53,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         audit_record(
             actor=None,
             actor_display=f"token {token.prefix}…" if token else "unknown token",
-            action="auth.token_rejected",
+            action=AuditAction.AUTH_TOKEN_REJECTED,
             object_type="api_token",
             object_id=token.pk if token else "",
             changes={"reason": why},

@@ -23,7 +23,7 @@ def bool_param(params: Any, name: str) -> bool | None:
     return bool(value == "true")
 
 
-class HubViewSet(viewsets.GenericViewSet):
+class HubViewSet(viewsets.GenericViewSet[Any]):
     """Subclasses implement ``scoped_queryset(membership)`` and map each of their actions to a
     row of the policy registry in ``policies``."""
 

@@ -12,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.models import AuditEvent
 from hub.services.audit import audit_record
@@ -27,7 +28,7 @@ def _audit_refusal(context: dict[str, Any], status_code: int) -> None:
     object_id = str(kwargs.get("pk") or kwargs.get("code") or "")
     audit_record(
         actor=user,
-        action="access.denied" if status_code == 403 else "access.not_found",
+        action=AuditAction.ACCESS_DENIED if status_code == 403 else "access.not_found",
         object_type=getattr(view, "basename", "") or type(view).__name__,
         object_id=object_id[:64],
         outcome=AuditEvent.Outcome.DENIED if status_code == 403 else AuditEvent.Outcome.NOT_FOUND,

@@ -11,7 +11,7 @@ from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.models import Organisation
 
 
-class OrgCodeField(serializers.SlugRelatedField):
+class OrgCodeField(serializers.SlugRelatedField[Organisation]):
     """An organisation by its code (case-insensitive on input), optionally of given kinds."""
 
     def __init__(self, kinds: Collection[str] | None = None, **kwargs: Any) -> None:
@@ -34,7 +34,7 @@ class OrgCodeField(serializers.SlugRelatedField):
             raise serializers.ValidationError(f"No organisation{kinds} with code {data!r}.") from None
 
 
-class OutcomeSummarySerializer(serializers.Serializer):
+class OutcomeSummarySerializer(serializers.Serializer[Any]):
     """The outcome as the referring agency sees it: codes and counts only."""
 
     justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)

@@ -37,4 +37,5 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubV
 
     def get_object(self) -> Organisation:
         self.kwargs[self.lookup_field] = str(self.kwargs[self.lookup_field]).upper()
-        return super().get_object()
+        org: Organisation = super().get_object()
+        return org

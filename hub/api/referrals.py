@@ -29,7 +29,7 @@ from hub.services.referrals import (
 )
 
 
-class MediaInputSerializer(serializers.Serializer):
+class MediaInputSerializer(serializers.Serializer[Any]):
     sha256 = serializers.RegexField(
         r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."}
     )
@@ -46,7 +46,7 @@ class MediaInputSerializer(serializers.Serializer):
         return {key: value.lower() for key, value in attrs.items()}
 
 
-class ReferralCreateSerializer(serializers.Serializer):
+class ReferralCreateSerializer(serializers.Serializer[Any]):
     external_id = serializers.CharField(max_length=100)
     received_at = serializers.DateTimeField(required=False)
     summary = serializers.CharField(required=False, allow_blank=True, max_length=20000)
@@ -60,13 +60,13 @@ class ReferralCreateSerializer(serializers.Serializer):
     )
 
 
-class MediaOutputSerializer(serializers.Serializer):
+class MediaOutputSerializer(serializers.Serializer[Any]):
     sha256 = serializers.CharField()
     md5 = serializers.CharField()
     pdq = serializers.CharField()
 
 
-class TriageOutputSerializer(serializers.Serializer):
+class TriageOutputSerializer(serializers.Serializer[Any]):
     grade = serializers.IntegerField()
     risk = serializers.CharField()
     access_to_children = serializers.ListField(child=serializers.CharField())
@@ -76,7 +76,7 @@ class TriageOutputSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField()
 
 
-class ReferralAgencyOutputSerializer(serializers.Serializer):
+class ReferralAgencyOutputSerializer(serializers.Serializer[Any]):
     """What the referring agency sees: its identifiers, status and the outcome codes."""
 
     id = serializers.UUIDField()
@@ -117,7 +117,7 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
         return outcome_view(referral, internal=True)
 
 
-class TriageInputSerializer(serializers.Serializer):
+class TriageInputSerializer(serializers.Serializer[Any]):
     grade = serializers.ChoiceField(choices=[1, 2, 3])
     risk = serializers.ChoiceField(choices=Risk.choices)
     access_to_children = serializers.ListField(
@@ -127,12 +127,12 @@ class TriageInputSerializer(serializers.Serializer):
     rationale = serializers.CharField(max_length=5000)
 
 
-class NonActionableInputSerializer(serializers.Serializer):
+class NonActionableInputSerializer(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=Referral.NonActionableReason.choices)
     note = serializers.CharField(max_length=5000)
 
 
-class CloseInputSerializer(serializers.Serializer):
+class CloseInputSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 

@@ -73,22 +73,22 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
         return round(task_paused_for(task, self.context.get("now") or timezone.now()).total_seconds())
 
 
-class TaskCreateSerializer(serializers.Serializer):
+class TaskCreateSerializer(serializers.Serializer[Any]):
     referral = serializers.UUIDField()
     assignee_org = OrgCodeField(kinds=TASK_HOLDER_KINDS)
     instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
-class ReassignInputSerializer(serializers.Serializer):
+class ReassignInputSerializer(serializers.Serializer[Any]):
     assignee_org = OrgCodeField(kinds=TASK_HOLDER_KINDS)
     reason = serializers.CharField(max_length=5000)
 
 
-class AcknowledgeInputSerializer(serializers.Serializer):
+class AcknowledgeInputSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class PauseInputSerializer(serializers.Serializer):
+class PauseInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=5000)
 
 

@@ -85,6 +85,7 @@ class Act(StrEnum):
     AUDIT_STATUS = "audit.status"
     AUDIT_VERIFY = "audit.verify"
     AUDIT_TIMELINE = "audit.timeline"
+    AUDIT_REFERRAL_TIMELINE = "audit.referral_timeline"
     AGENCY_REFERRALS = "referral.agency_view"
 
 
@@ -401,7 +402,8 @@ _ROWS: dict[Act, Rule] = {
     Act.AUDIT_EXPORT: Rule(r.AUDITOR_ROLES, "Only auditors may export the audit trail."),
     Act.AUDIT_STATUS: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY),
     Act.AUDIT_VERIFY: Rule(r.AUDITOR_ROLES, "Only auditors may verify the audit trail.", operator=True),
-    Act.AUDIT_TIMELINE: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY),
+    Act.AUDIT_TIMELINE: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY, on=Task),
+    Act.AUDIT_REFERRAL_TIMELINE: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY, on=Referral),
 }
 for _act, _rule in _ROWS.items():
     register(_act, _rule)

@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from hub.clock import db_now
+from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Alert, Membership, Notification, Organisation, Task, User
@@ -266,7 +267,9 @@ def alerts_fire(
                 )  # fmt: skip
             events.append(
                 {
-                    "action": "task.escalated" if alert.kind == Alert.Kind.ESCALATION else "task.reminded",
+                    "action": AuditAction.TASK_ESCALATED
+                    if alert.kind == Alert.Kind.ESCALATION
+                    else "task.reminded",
                     "object_type": "task",
                     "object_id": task.pk,
                     "referral_id": task.referral_id,
@@ -417,7 +420,7 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
     ).update(cancelled_at=now)
     audit_record(
         actor=actor,
-        action="task.escalation_acknowledged",
+        action=AuditAction.TASK_ESCALATION_ACKNOWLEDGED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,
@@ -442,7 +445,7 @@ def task_pause(*, task: Task, actor: User, reason: str) -> Task:
     alerts_reschedule(task=task, now=now)
     audit_record(
         actor=actor,
-        action="task.paused",
+        action=AuditAction.TASK_PAUSED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,
@@ -482,7 +485,7 @@ def task_resume(*, task: Task, actor: User) -> Task:
     alerts_reschedule(task=task, now=now)
     audit_record(
         actor=actor,
-        action="task.resumed",
+        action=AuditAction.TASK_RESUMED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 
 from hub.clock import db_now
-from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
+from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH, AuditAction
 from hub.context import current_request_id
 from hub.exceptions import AuditUnavailable
 from hub.models import AuditEvent, User
@@ -71,7 +71,7 @@ def _lock_chain_head() -> tuple[int, str]:
 def audit_record(
     *,
     actor: User | None,
-    action: str,
+    action: AuditAction | str,
     object_type: str = "",
     object_id: str | uuid.UUID | None = "",
     referral_id: uuid.UUID | None = None,
@@ -88,7 +88,9 @@ def audit_record(
     chain never forks, because appends are serialised (a transaction-scoped advisory lock on
     PostgreSQL, the database write lock on SQLite); ``occurred_at`` is database time. If the
     event cannot be written, ``AuditUnavailable`` is raised and the caller's work is refused.
+    ``action`` must be an ``AuditAction`` (a misspelt one raises ``ValueError``).
     """
+    action = AuditAction(action)
     try:
         return _append(
             actor=actor, action=action, object_type=object_type, object_id=object_id,
@@ -163,7 +165,7 @@ def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> li
                 actor_display=display,
                 actor_org=org,
                 actor_role=role,
-                action=str(fields["action"]),
+                action=AuditAction(fields["action"]),
                 object_type=str(fields.get("object_type", "")),
                 object_id=str(fields.get("object_id") or ""),
                 referral_id=fields.get("referral_id"),
@@ -185,7 +187,7 @@ def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dic
     """A list or search: record which objects were shown, not just that a list was opened."""
     audit_record(
         actor=actor,
-        action=f"{object_type}.listed",
+        action=AuditAction(f"{object_type}.listed"),
         object_type=object_type,
         changes={"ids": [str(i) for i in ids], "count": len(ids), "query": query},
     )

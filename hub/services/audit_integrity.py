@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from hub.clock import db_now
-from hub.constants import GENESIS_HASH
+from hub.constants import GENESIS_HASH, AuditAction
 from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, User
 from hub.policies.rules import Act, authorize
 from hub.services.audit import _lock_chain_head, audit_record, compute_event_hash
@@ -194,7 +194,7 @@ def audit_verify(
         audit_record(
             actor=actor,
             actor_display=actor_display,
-            action="audit.verified",
+            action=AuditAction.AUDIT_VERIFIED,
             object_type="audit_trail",
             outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
             changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},

@@ -10,6 +10,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from hub.constants import AuditAction
 from hub.models import Notification, User
 from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record
@@ -50,7 +51,7 @@ def notification_email(*, notification_id: UUID | str) -> bool:
         raise
     audit_record(
         actor=None,
-        action="notification.emailed",
+        action=AuditAction.NOTIFICATION_EMAILED,
         object_type="notification",
         object_id=notification.pk,
         task_id=notification.task_id,

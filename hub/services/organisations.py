@@ -15,7 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
-from hub.constants import TOKEN_PREFIX
+from hub.constants import TOKEN_PREFIX, AuditAction
 from hub.exceptions import DomainError
 from hub.models import ApiToken, Membership, Organisation, User
 from hub.services.audit import audit_record
@@ -71,7 +71,7 @@ def organisations_seed_reference(*, path: Path = REFERENCE_CSV, actor: User | No
     if created or updated or reparented:
         audit_record(
             actor=actor,
-            action="organisation.seeded",
+            action=AuditAction.ORGANISATION_SEEDED,
             object_type="organisation",
             changes={"created": created, "updated": updated, "reparented": reparented},
         )
@@ -117,7 +117,7 @@ def membership_set(
     user.groups.add(org.group)
     audit_record(
         actor=actor,
-        action="membership.set",
+        action=AuditAction.MEMBERSHIP_SET,
         object_type="user",
         object_id=user.pk,
         changes={"before": before, "after": {"org": org.code, "role": role}, "user": username},
@@ -150,7 +150,7 @@ def api_token_create(
     )
     audit_record(
         actor=actor,
-        action="token.created",
+        action=AuditAction.TOKEN_CREATED,
         object_type="api_token",
         object_id=token.pk,
         changes={"user": user.username, "expires_at": token.expires_at.isoformat()},
@@ -164,5 +164,7 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="token.revoked", object_type="api_token", object_id=token.pk)
+        audit_record(
+            actor=actor, action=AuditAction.TOKEN_REVOKED, object_type="api_token", object_id=token.pk
+        )
     return token

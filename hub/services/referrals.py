@@ -9,6 +9,7 @@ from typing import TypedDict
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
@@ -79,7 +80,7 @@ def referral_create(
             )
             audit_record(
                 actor=actor,
-                action="referral.received",
+                action=AuditAction.REFERRAL_RECEIVED,
                 object_type="referral",
                 object_id=referral.pk,
                 referral_id=referral.pk,
@@ -151,7 +152,7 @@ def referral_triage(
         referral_event(referral, "referral.triaged")
     audit_record(
         actor=actor,
-        action="referral.regraded" if before["grade"] is not None else "referral.triaged",
+        action=AuditAction.REFERRAL_REGRADED if before["grade"] is not None else "referral.triaged",
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
@@ -182,7 +183,7 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
     referral_event(referral, "referral.non_actionable")
     audit_record(
         actor=actor,
-        action="referral.non_actionable",
+        action=AuditAction.REFERRAL_NON_ACTIONABLE,
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
@@ -227,7 +228,7 @@ def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referr
     referral_event(referral, "referral.closed")
     audit_record(
         actor=actor,
-        action="referral.closed",
+        action=AuditAction.REFERRAL_CLOSED,
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
@@ -242,7 +243,7 @@ def referral_audit_read(*, actor: User, referral: Referral, justification: str =
     authorize(actor, Act.REFERRAL_VIEW, referral, seen=True)
     audit_record(
         actor=actor,
-        action="referral.viewed",
+        action=AuditAction.REFERRAL_VIEWED,
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from hub.clock import db_now
+from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import Organisation, Referral, Task, TaskTransfer, User
@@ -42,7 +43,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     referral = referral_lock(referral.pk)
     authorize(actor, Act.TASK_ALLOCATE, referral)
     _refuse_second_open_task(referral=referral, to_org=to_org)
-    now = db_now()
+    now = timezone.now()
     clocks = clocks_for(referral=referral, start=now)
     task = Task.objects.create(
         referral=referral,
@@ -62,7 +63,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
         referral_event(referral, "referral.allocated")
     audit_record(
         actor=actor,
-        action="task.allocated",
+        action=AuditAction.TASK_ALLOCATED,
         object_type="task",
         object_id=task.pk,
         referral_id=referral.pk,
@@ -101,7 +102,7 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     referral = task.referral
     _refuse_second_open_task(referral=referral, to_org=to_org)
     policy = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk)
-    now = db_now()
+    now = timezone.now()
     task.assignee_org = to_org
     task.status = Task.Status.OFFERED
     task.offered_at = now
@@ -149,7 +150,7 @@ def task_reassign(*, task: Task, to_org: Organisation, actor: User, reason: str)
         actor=actor,
         reason=reason,
         kind=TaskTransfer.Kind.REASSIGNED,
-        action="task.reassigned",
+        action=AuditAction.TASK_REASSIGNED,
     )
 
 
@@ -167,7 +168,7 @@ def task_hand_down(*, task: Task, to_org: Organisation, actor: User, reason: str
         actor=actor,
         reason=reason,
         kind=TaskTransfer.Kind.HANDED_DOWN,
-        action="task.handed_down",
+        action=AuditAction.TASK_HANDED_DOWN,
     )
 
 
@@ -176,7 +177,7 @@ def task_audit_read(*, actor: User, task: Task, justification: str = "") -> None
     authorize(actor, Act.TASK_VIEW, task, seen=True)
     audit_record(
         actor=actor,
-        action="task.viewed",
+        action=AuditAction.TASK_VIEWED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,

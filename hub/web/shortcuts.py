@@ -29,9 +29,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
+from hub.constants import AuditAction
 from hub.exceptions import DomainError, NotFound, NotPermitted
 from hub.models import AuditEvent, Membership, User
-from hub.policies.rules import Act, authorize
+from hub.policies.rules import Act, authorize, rule_for
 from hub.selectors import membership_for, notification_list_for
 from hub.services.audit import audit_record
 
@@ -61,7 +62,7 @@ def refusals_audited(view: Callable[..., Resp]) -> Callable[..., Resp]:
                 match = request.resolver_match
                 audit_record(
                     actor=request.user,
-                    action="access.denied" if denied else "access.not_found",
+                    action=AuditAction.ACCESS_DENIED if denied else "access.not_found",
                     object_type=match.view_name if match else "",
                     object_id=str(kwargs.get("pk") or "")[:64],
                     outcome=AuditEvent.Outcome.DENIED if denied else AuditEvent.Outcome.NOT_FOUND,
@@ -123,10 +124,14 @@ def policy_view(
         @wraps(view)
         def wrapper(request: HttpRequest, pk: UUID | None = None, **kwargs: Any) -> Resp:
             membership = member(request)
-            obj = scoped_get(lookup(membership), pk) if lookup is not None else None
-            on = target(obj) if target is not None and obj is not None else obj
+            obj = scoped_get(lookup(membership), str(pk)) if lookup is not None else None
+            act_now = acts[request.method or "GET"]
+            on = obj
+            kind = rule_for(act_now).on
+            if target is not None and obj is not None and kind is not None and not isinstance(obj, kind):
+                on = target(obj)  # the row is about another object than the page's (a task's referral)
             try:
-                actor = authorize(request.user, acts[request.method or "GET"], on, seen=True, state=False)  # type: ignore[arg-type]
+                actor = authorize(request.user, act_now, on, seen=True, state=False)  # type: ignore[arg-type]
             except DomainError as exc:
                 refuse(exc)
                 raise
@@ -134,7 +139,7 @@ def policy_view(
                 return view(request, actor, **kwargs)
             return view(request, actor, obj, **kwargs)
 
-        wrapper.policy_acts = acts  # type: ignore[attr-defined]  (read by the web permission matrix)
+        wrapper.__dict__["policy_acts"] = acts  # read by the web permission matrix
         return login_required(refusals_audited(require_http_methods(list(acts))(wrapper)))
 
     return decorator

@@ -44,13 +44,13 @@ def parse_period(params: Any) -> Period:
     return Period(since=since, until=until)
 
 
-class SpokeReportSerializer(serializers.Serializer):
+class SpokeReportSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     spokes = serializers.ListField(child=serializers.DictField())
 
 
-class FunnelSerializer(serializers.Serializer):
+class FunnelSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
     received = serializers.IntegerField()

@@ -42,7 +42,7 @@ class SafeguardingActionOutputSerializer(serializers.ModelSerializer[Safeguardin
         read_only_fields = fields
 
 
-class SafeguardingActionInputSerializer(serializers.Serializer):
+class SafeguardingActionInputSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=SafeguardingAction.Action.choices)
     children_identified = serializers.IntegerField(min_value=0, max_value=10000, default=0)
     children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000, default=0)
@@ -50,7 +50,7 @@ class SafeguardingActionInputSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
-class OutcomeInputSerializer(serializers.Serializer):
+class OutcomeInputSerializer(serializers.Serializer[Any]):
     justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)
     safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES)
     arrests = serializers.IntegerField(min_value=0, max_value=10000)

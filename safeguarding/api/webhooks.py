@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
 from hub.api.fields import OrgCodeField
-from hub.constants import WebhookEvent
+from hub.constants import AuditAction, WebhookEvent
 from hub.models import Membership, Organisation, User
 from hub.policies import roles as r
 from hub.policies.rules import Act
@@ -49,7 +49,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
-class EndpointInputSerializer(serializers.Serializer):
+class EndpointInputSerializer(serializers.Serializer[Any]):
     agency = OrgCodeField(kinds={Organisation.Kind.AGENCY})
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
@@ -90,11 +90,11 @@ class DeliverySerializer(serializers.ModelSerializer[OutboxEvent]):
         read_only_fields = fields
 
 
-class ReplayInputSerializer(serializers.Serializer):
+class ReplayInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000)
 
 
-class ReplayOutputSerializer(serializers.Serializer):
+class ReplayOutputSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     status_code = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
@@ -150,7 +150,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
         )
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
-            action="webhook.deliveries_viewed",
+            action=AuditAction.WEBHOOK_DELIVERIES_VIEWED,
             object_type="webhook_endpoint",
             object_id=endpoint.pk,
             changes={"ids": [str(e.pk) for e in events]},
@@ -178,7 +178,7 @@ class DeliveryViewSet(HubViewSet):
         return Response({"status": result.status, "status_code": result.status_code, "error": result.error})
 
 
-class FeedbackStatsSerializer(serializers.Serializer):
+class FeedbackStatsSerializer(serializers.Serializer[Any]):
     outcomes_recorded = serializers.IntegerField()
     outcomes_fed_back = serializers.IntegerField()
     fed_back_share = serializers.FloatField(allow_null=True)

@@ -23,6 +23,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from hub.constants import AuditAction
 from hub.models import Organisation, Referral, Task
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed
@@ -175,9 +176,7 @@ def _outcome_panel(
 
 
 @policy_view(
-    {"GET": Act.TASK_VIEW, "POST": Act.OUTCOME_RECORD},
-    lookup=_tasks,
-    target=lambda task: task.referral if task is not None else None,
+    {"GET": Act.TASK_VIEW, "POST": Act.OUTCOME_RECORD}, lookup=_tasks, target=lambda task: task.referral
 )
 def task_outcome(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
     if request.method == "GET":
@@ -371,7 +370,7 @@ def _delivery_log(
     )
     audit_record(
         actor=request.user,
-        action="webhook.deliveries_viewed",
+        action=AuditAction.WEBHOOK_DELIVERIES_VIEWED,
         object_type="webhook_endpoint",
         object_id=endpoint.pk,
         changes={"ids": [str(e.pk) for e in events]},

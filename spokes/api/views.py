@@ -30,12 +30,12 @@ from spokes.services import (
 )
 
 
-class DeclineInputSerializer(serializers.Serializer):
+class DeclineInputSerializer(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=Task.DeclineReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
-class HandDownInputSerializer(serializers.Serializer):
+class HandDownInputSerializer(serializers.Serializer[Any]):
     assignee_org = OrgCodeField(kinds={Organisation.Kind.FORCE})
     reason = serializers.CharField(max_length=5000)
 
@@ -61,13 +61,13 @@ class LeadOutputSerializer(serializers.ModelSerializer[Lead]):
         read_only_fields = fields
 
 
-class LeadCreateSerializer(serializers.Serializer):
+class LeadCreateSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Lead.Kind.choices)
     description = serializers.CharField(max_length=10000)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
-class LeadUpdateSerializer(serializers.Serializer):
+class LeadUpdateSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
     description = serializers.CharField(max_length=10000, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=20000)

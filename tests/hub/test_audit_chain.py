@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from hub.constants import GENESIS_HASH
+from hub.constants import GENESIS_HASH, AuditAction
 from hub.models import AuditEvent
 from hub.services.audit import audit_record, compute_event_hash
 from tests.conftest import make_persona
@@ -16,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def test_events_chain_with_gap_free_sequence() -> None:
     for i in range(5):
-        audit_record(actor=None, action="test.event", object_type="thing", object_id=str(i), changes={"i": i})
+        audit_record(
+            actor=None, action="organisation.seeded", object_type="thing", object_id=str(i), changes={"i": i}
+        )
     events = list(AuditEvent.objects.order_by("seq"))
     assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + len(events)))
     prev = GENESIS_HASH if events[0].seq == 1 else events[0].prev_hash
@@ -29,13 +33,13 @@ def test_events_chain_with_gap_free_sequence() -> None:
 def test_rolled_back_transaction_leaves_no_event() -> None:
     before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
-        audit_record(actor=None, action="test.rolled_back")
+        audit_record(actor=None, action="organisation.seeded")
         raise RuntimeError("boom")
     assert AuditEvent.objects.count() == before
 
 
 def test_orm_cannot_update_or_delete_events() -> None:
-    event = audit_record(actor=None, action="test.immutable")
+    event = audit_record(actor=None, action="organisation.seeded")
     with pytest.raises(PermissionError):
         event.save()
     with pytest.raises(PermissionError):
@@ -57,7 +61,7 @@ def test_orm_cannot_update_or_delete_events() -> None:
 )
 @pytest.mark.postgres
 def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
-    event = audit_record(actor=None, action="test.protected")
+    event = audit_record(actor=None, action="membership.set")
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks to mask the trigger
     with (
@@ -66,7 +70,7 @@ def test_app_database_connection_cannot_rewrite_history(sql: str) -> None:
         connection.cursor() as cursor,
     ):
         cursor.execute(sql, [str(event.pk)] if "%s" in sql else [])
-    assert AuditEvent.objects.filter(pk=event.pk, action="test.protected").exists()
+    assert AuditEvent.objects.filter(pk=event.pk, action="membership.set").exists()
 
 
 def test_a_read_is_refused_when_its_audit_row_cannot_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,3 +87,15 @@ def test_a_read_is_refused_when_its_audit_row_cannot_be_written(monkeypatch: pyt
     assert response.status_code == 503
     assert response.json()["code"] == "audit_unavailable"
     assert str(task.referral_id) not in response.content.decode()
+
+
+def test_a_misspelt_action_is_refused_and_every_written_action_is_a_known_one(cast: Any) -> None:
+    """One list of audit actions (hub.constants.AuditAction): a name not on it never reaches
+    the trail, and a realistic workload writes only names on it."""
+    with pytest.raises(ValueError, match="task.acepted"):
+        audit_record(actor=None, action="task.acepted")
+    task = make_task(accepted=True)
+    cast["kent_officer"].client.get(f"/api/v1/tasks/{task.pk}/")
+    cast["essex_officer"].client.get(f"/api/v1/tasks/{task.pk}/")
+    written = set(AuditEvent.objects.values_list("action", flat=True))
+    assert written and written <= set(AuditAction)

@@ -26,11 +26,13 @@ def trail() -> Iterator[list[int]]:
     """Twenty events, a signed checkpoint after the first fifteen, five more after it."""
     assert connection.vendor == "postgresql"
     seqs = [
-        audit_record(actor=None, action="test.event", object_id=str(i), changes={"i": i}).seq
+        audit_record(actor=None, action="organisation.seeded", object_id=str(i), changes={"i": i}).seq
         for i in range(15)
     ]
     audit_checkpoint()
-    seqs += [audit_record(actor=None, action="test.event", object_id=str(i)).seq for i in range(15, 20)]
+    seqs += [
+        audit_record(actor=None, action="organisation.seeded", object_id=str(i)).seq for i in range(15, 20)
+    ]
     yield seqs
 
 
@@ -137,7 +139,7 @@ def test_witness_copy_catches_a_deleted_checkpoint_row(
     trail: list[int], settings: Any, tmp_path: Any
 ) -> None:
     settings.VIHUB_AUDIT_CHECKPOINT_LOG = str(tmp_path / "witness.log")
-    audit_record(actor=None, action="test.more")
+    audit_record(actor=None, action="organisation.seeded")
     checkpoint = audit_checkpoint()
     assert checkpoint is not None
     with connection.cursor() as cursor:

@@ -17,7 +17,6 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from config.celery import app
@@ -150,13 +149,21 @@ def test_payload_is_thin_codes_counts_and_ids_only(receiver: Receiver) -> None:
 
 
 @pytest.mark.django_db
-def test_rolled_back_outcome_sends_nothing(receiver: Receiver) -> None:
+def test_rolled_back_outcome_sends_nothing(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outcome's transaction fails after its outbox row was written (here: its audit row
+    cannot be written): nothing of it stays, so nothing is ever sent."""
     register(receiver)
     task = make_task(accepted=True)
-    with pytest.raises(RuntimeError), transaction.atomic():
+
+    def audit_fails(**kwargs: Any) -> None:
+        raise RuntimeError("the audit trail cannot be written")
+
+    monkeypatch.setattr("safeguarding.services.audit_record", audit_fails)
+    with pytest.raises(RuntimeError, match="audit trail"):
         record_outcome(task)
-        raise RuntimeError("the request failed after recording")
     assert not OutboxEvent.objects.filter(referral=task.referral).exists()
+    task.refresh_from_db()
+    assert task.status == "accepted"
     assert outbox_drain() == 0 and receiver.requests == []
 
 
@@ -278,8 +285,7 @@ def test_outage_then_recovery_every_event_processed_exactly_once(committed_db: A
             app, pool="solo", perform_ping_check=False, queues=["default"], shutdown_timeout=10
         ):
             for task in tasks:
-                with transaction.atomic():
-                    record_outcome(task)
+                record_outcome(task)  # its own durable transaction: the outbox row commits with it
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(flaky.processed) < len(tasks):
                 outbox_drain()  # what beat does every 15 s
@@ -300,8 +306,7 @@ def test_crash_between_commit_and_send_loses_nothing(committed_db: Any) -> None:
     with Receiver() as r:
         register(r)
         task = make_task(accepted=True)
-        with transaction.atomic():
-            record_outcome(task)
+        record_outcome(task)  # commits, and enqueues the send after commit
         redis.Redis.from_url(settings.REDIS_URL).flushall()  # the enqueued job is gone, as in a crash
         assert r.requests == []
         with start_worker(

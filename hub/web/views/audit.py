@@ -15,6 +15,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from hub.api.audit import _stream_csv, _stream_json
+from hub.constants import AuditAction
 from hub.models import AuditEvent, AuditVerification, Membership, Referral, Task
 from hub.policies.rules import Act, Actor
 from hub.selectors import (
@@ -92,7 +93,7 @@ def audit_trail(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse
     query = _audit_query(data)
     audit_record(
         actor=request.user,
-        action="audit.searched",
+        action=AuditAction.AUDIT_SEARCHED,
         object_type="audit_trail",
         justification=data["purpose"],
         changes={
@@ -158,7 +159,7 @@ def audit_export(request: AuthenticatedHttpRequest, actor: Actor) -> HttpRespons
     count = events.count()
     audit_record(
         actor=request.user,
-        action="audit.exported",
+        action=AuditAction.AUDIT_EXPORTED,
         object_type="audit_trail",
         justification=data["purpose"],
         changes={"query": _audit_query(data), "format": kind, "count": count, "up_to_seq": head},
@@ -191,7 +192,7 @@ def audit_verification(request: AuthenticatedHttpRequest, actor: Actor) -> HttpR
         return redirect("hub:audit-verification")
     integrity = audit_status()
     run, checkpoint, head = integrity.last_run, integrity.last_checkpoint, integrity.head_seq
-    audit_record(actor=request.user, action="audit.status_viewed", object_type="audit_trail")
+    audit_record(actor=request.user, action=AuditAction.AUDIT_STATUS_VIEWED, object_type="audit_trail")
     return page(
         request,
         "hub/audit_verification.html",
@@ -219,7 +220,7 @@ def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: T
     events = list(audit_timeline(task=task)[:2000])
     audit_record(
         actor=request.user,
-        action="audit.searched",
+        action=AuditAction.AUDIT_SEARCHED,
         object_type="task",
         object_id=task.pk,
         task_id=task.pk,
@@ -238,14 +239,14 @@ def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: T
     )
 
 
-@policy_view(Act.AUDIT_TIMELINE, lookup=referrals_of)
+@policy_view(Act.AUDIT_REFERRAL_TIMELINE, lookup=referrals_of)
 def audit_referral_timeline(
     request: AuthenticatedHttpRequest, actor: Actor, referral: Referral
 ) -> HttpResponse:
     events = list(audit_timeline(referral_id=referral.pk)[:2000])
     audit_record(
         actor=request.user,
-        action="audit.searched",
+        action=AuditAction.AUDIT_SEARCHED,
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,

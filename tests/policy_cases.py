@@ -1,0 +1,173 @@
+"""The expectation table both authorization matrices are driven by: for every action of the
+policy registry, an object in the state the action needs, and what each persona must get.
+
+The API matrix (tests/hub/test_authorization_matrix.py) and the web matrix
+(tests/e2e/test_web_matrix.py) both look their rows up here by ``Act``, so the API and the
+pages cannot drift apart: one table, written by hand (not computed from the registry, which it
+checks), and a test fails when the registry gains an action without a case.
+
+Each object is held by Kent Police (a force in the ERSOU region) and referred by NCMEC, so the
+personas cover every relation: holder (kent_officer, kent_supervisor), another force in the
+same region (essex_officer), the holder's region (ersou_coordinator), another region
+(gmp_officer, titan_coordinator), the hub (coordinator), auditor, the referring agency
+(ncmec) and another agency (iwf).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.models import Notification, Task, User
+from hub.policies.rules import Act
+from hub.services.alerts import alerts_sweep, task_pause
+from safeguarding.feedback import webhook_endpoint_set
+from safeguarding.models import OutboxEvent
+from safeguarding.services import outcome_record
+from spokes.services import lead_create
+from tests.factories import acting, make_task, make_triaged, org
+
+PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
+            "ersou_coordinator", "gmp_officer", "titan_coordinator"]  # fmt: skip
+
+OK = 200  # "allowed": the API answers 200/201, a page 200 or a redirect after a POST
+
+
+def row(
+    c: int, a: int, n: int, i: int, ko: int, ks: int, eo: int, er: int, go: int, tc: int
+) -> dict[str, int]:
+    return dict(zip(PERSONAS, [c, a, n, i, ko, ks, eo, er, go, tc], strict=True))
+
+
+ALL = row(*[OK] * 10)
+# Who may see a Kent-held task / its referral: hub, auditor, the holder, and the holder's region.
+SEE_TASK = row(OK, OK, 404, 404, OK, OK, 404, OK, 404, 404)
+WORK_TASK = row(403, 403, 404, 404, OK, OK, 404, 403, 404, 404)
+HUB_ON_REFERRAL = row(OK, 403, 403, 404, 403, 403, 404, 403, 404, 404)
+HUB_ON_TASK = row(OK, 403, 404, 404, 403, 403, 404, 403, 404, 404)
+HUB_ONLY = row(OK, 403, 403, 403, 403, 403, 403, 403, 403, 403)
+HUB_AND_AUDITOR = row(OK, OK, 403, 403, 403, 403, 403, 403, 403, 403)
+AUDITOR_ONLY = row(403, OK, 403, 403, 403, 403, 403, 403, 403, 403)
+AGENCY_ONLY = row(403, 403, OK, OK, 403, 403, 403, 403, 403, 403)
+SEE_REFERRAL = row(OK, OK, OK, 404, OK, OK, 404, OK, 404, 404)
+SPOKES_HUB_AUDITOR = row(OK, OK, 403, 403, OK, OK, OK, OK, OK, OK)
+ENDPOINT = row(OK, OK, OK, 404, 404, 404, 404, 404, 404, 404)
+
+
+def outcome_recorded() -> Task:
+    task = make_task(accepted=True)
+    outcome_record(
+        referral=task.referral, actor=acting("KENT"),
+        justice_outcome="caution", safeguarding_outcome="no_child_at_risk", arrests=0,
+        children_safeguarded=0, victims_identified=0, suspect_has_access_to_children=False,
+        is_safeguarding_needed=False,
+    )  # fmt: skip
+    return task
+
+
+def escalated() -> Task:
+    task = make_task(accepted=True)
+    alerts_sweep(now=task.due_at)
+    return task
+
+
+def paused() -> Task:
+    return task_pause(task=make_task(accepted=True), actor=acting("KENT", "supervisor"), reason="MLAT")
+
+
+def notification_for_kent_officer() -> Notification:
+    officer = User.objects.get(username="kent_officer")
+    return Notification.objects.create(recipient=officer, kind="reminder", subject="matrix")
+
+
+def endpoint() -> Any:
+    return webhook_endpoint_set(agency=org("NCMEC"), url="http://127.0.0.1:9/hook", actor=None)[0]
+
+
+def outbox_event() -> Any:
+    endpoint()
+    task = outcome_recorded()
+    return OutboxEvent.objects.get(referral=task.referral, event_type="referral.outcome_recorded")
+
+
+def lead() -> Any:
+    return lead_create(
+        task=make_task(accepted=True), actor=acting("KENT"), kind="device", description="Seized phone"
+    )
+
+
+def accepted() -> Task:
+    return make_task(accepted=True)
+
+
+def region_held() -> Task:
+    return make_task(holder="ERSOU")
+
+
+@dataclass(frozen=True)
+class Case:
+    """An action's object (None for a collection or a page with none) and each persona's answer."""
+
+    build: Callable[[], Any] | None
+    expect: dict[str, int]
+
+
+CASES: dict[Act, Case] = {
+    Act.ORGANISATION_LIST: Case(None, ALL),
+    Act.ORGANISATION_VIEW: Case(lambda: org("KENT"), ALL),
+    Act.REFERRAL_LIST: Case(None, ALL),
+    Act.REFERRAL_VIEW: Case(lambda: make_task().referral, SEE_REFERRAL),
+    Act.REFERRAL_CREATE: Case(None, row(OK, 403, OK, OK, 403, 403, 403, 403, 403, 403)),
+    Act.AGENCY_REFERRALS: Case(None, AGENCY_ONLY),
+    Act.TRIAGE_QUEUE: Case(None, HUB_ONLY),
+    Act.REFERRAL_TRIAGE: Case(lambda: make_task().referral, HUB_ON_REFERRAL),
+    # A triaged referral not yet allocated is visible only to the hub, auditors and its agency.
+    Act.REFERRAL_NON_ACTIONABLE: Case(make_triaged, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
+    Act.REFERRAL_CLOSE: Case(lambda: outcome_recorded().referral, HUB_ON_REFERRAL),
+    Act.TASK_ALLOCATE: Case(None, HUB_ONLY),
+    Act.TASK_LIST: Case(None, ALL),  # an agency's list is simply empty
+    Act.TASK_QUEUE: Case(None, SPOKES_HUB_AUDITOR),
+    Act.TASK_BOARD: Case(None, HUB_AND_AUDITOR),
+    Act.TASK_VIEW: Case(make_task, SEE_TASK),
+    Act.TASK_REASSIGN: Case(make_task, HUB_ON_TASK),
+    Act.TASK_ACCEPT: Case(make_task, WORK_TASK),
+    Act.TASK_DECLINE: Case(make_task, WORK_TASK),
+    # Held by the region: only the region's coordinator may hand it down; Kent cannot see it yet.
+    Act.TASK_HAND_DOWN: Case(region_held, row(403, 403, 404, 404, 404, 404, 404, OK, 404, 404)),
+    Act.TASK_ACKNOWLEDGE: Case(escalated, row(OK, 403, 404, 404, OK, OK, 404, OK, 404, 404)),
+    Act.TASK_PAUSE: Case(accepted, row(403, 403, 404, 404, 403, OK, 404, 403, 404, 404)),
+    Act.TASK_RESUME: Case(paused, row(OK, 403, 404, 404, OK, OK, 404, 403, 404, 404)),
+    Act.LEAD_LIST: Case(accepted, SEE_TASK),
+    Act.LEAD_CREATE: Case(accepted, WORK_TASK),
+    Act.LEAD_VIEW: Case(lead, SEE_TASK),
+    Act.LEAD_UPDATE: Case(lead, WORK_TASK),
+    Act.SAFEGUARDING_LIST: Case(accepted, SEE_TASK),
+    Act.SAFEGUARDING_RECORD: Case(accepted, WORK_TASK),
+    Act.OUTCOME_VIEW: Case(outcome_recorded, SEE_REFERRAL),
+    Act.OUTCOME_RECORD: Case(accepted, row(OK, 403, 403, 404, OK, OK, 404, 403, 404, 404)),
+    Act.NOTIFICATION_LIST: Case(None, ALL),
+    # Only its recipient can even see a notification.
+    Act.NOTIFICATION_READ: Case(
+        notification_for_kent_officer, row(404, 404, 404, 404, OK, 404, 404, 404, 404, 404)
+    ),
+    Act.ESCALATION_LIST: Case(None, SPOKES_HUB_AUDITOR),
+    Act.WEBHOOK_LIST: Case(None, row(OK, OK, OK, OK, 403, 403, 403, 403, 403, 403)),
+    Act.WEBHOOK_VIEW: Case(endpoint, ENDPOINT),
+    Act.WEBHOOK_SET: Case(None, HUB_ONLY),
+    Act.WEBHOOK_ROTATE: Case(endpoint, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
+    Act.DELIVERY_LOG: Case(endpoint, ENDPOINT),
+    Act.AGENCY_DELIVERY_LOG: Case(None, AGENCY_ONLY),
+    Act.DELIVERY_REPLAY: Case(outbox_event, row(OK, 404, 404, 404, 404, 404, 404, 404, 404, 404)),
+    Act.FEEDBACK_STATS: Case(None, HUB_AND_AUDITOR),
+    Act.REPORT_VIEW: Case(None, HUB_AND_AUDITOR),
+    Act.AUDIT_SEARCH: Case(None, AUDITOR_ONLY),
+    Act.AUDIT_EXPORT: Case(None, AUDITOR_ONLY),
+    Act.AUDIT_STATUS: Case(None, AUDITOR_ONLY),
+    Act.AUDIT_VERIFY: Case(None, AUDITOR_ONLY),
+    # A task the agency cannot see is a 404 before it is a 403; its own referral is a 403.
+    Act.AUDIT_TIMELINE: Case(make_task, row(403, OK, 404, 404, 403, 403, 404, 403, 404, 404)),
+    Act.AUDIT_REFERRAL_TIMELINE: Case(
+        lambda: make_task().referral, row(403, OK, 403, 404, 403, 403, 404, 403, 404, 404)
+    ),
+}
