@@ -14,7 +14,7 @@ from hub.models import Referral, Task, User
 from hub.policies import roles as r
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_cancel_for_tasks
-from hub.services.audit import audit_record
+from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.referrals import referral_record_outcome_facts
 from safeguarding.feedback import outbox_emit
@@ -161,13 +161,8 @@ def safeguarding_actions_consult(*, actor: User, task: Task) -> list[Safeguardin
     shown, an empty list included."""
     authorize(actor, Act.SAFEGUARDING_LIST, task, seen=True)
     rows = safeguarding_actions_of(task)
-    audit_record(
-        actor=actor,
-        action=AuditAction.SAFEGUARDING_ACTION_LISTED,
-        object_type="safeguarding_action",
-        referral_id=task.referral_id,
-        task_id=task.pk,
-        changes={"ids": [str(row.pk) for row in rows]},
+    audit_task_records_read(
+        actor=actor, task=task, object_type="safeguarding_action", ids=[row.pk for row in rows]
     )
     return rows
 

@@ -10,7 +10,7 @@ from hub.exceptions import DomainError
 from hub.models import Task, User
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_hub
-from hub.services.audit import audit_record
+from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from spokes.models import Lead
 from spokes.selectors import leads_of
@@ -137,14 +137,7 @@ def lead_list_consult(*, actor: User, task: Task) -> list[Lead]:
     one ``lead.listed`` consultation naming the ids shown (an empty list is recorded too)."""
     authorize(actor, Act.LEAD_LIST, task, seen=True)
     leads = leads_of(task)
-    audit_record(
-        actor=actor,
-        action=AuditAction.LEAD_LISTED,
-        object_type="lead",
-        referral_id=task.referral_id,
-        task_id=task.pk,
-        changes={"ids": [str(lead.pk) for lead in leads]},
-    )
+    audit_task_records_read(actor=actor, task=task, object_type="lead", ids=[lead.pk for lead in leads])
     return leads
 
 

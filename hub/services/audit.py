@@ -191,3 +191,17 @@ def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dic
         object_type=object_type,
         changes={"ids": [str(i) for i in ids], "count": len(ids), "query": query},
     )
+
+
+def audit_task_records_read(*, actor: User, task: Any, object_type: str, ids: list[Any]) -> None:
+    """The records of one task a person was shown (its leads, its safeguarding actions): one
+    ``<object_type>.listed`` consultation naming their ids, an empty list included, whether a
+    page or the API showed them."""
+    audit_record(
+        actor=actor,
+        action=AuditAction(f"{object_type}.listed"),
+        object_type=object_type,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"ids": [str(i) for i in ids]},
+    )

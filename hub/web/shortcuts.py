@@ -160,6 +160,31 @@ def attempt(request: HttpRequest, form: forms.Form | None, call: Callable[[], T]
         return None, show_domain_error(form, exc)
 
 
+F = TypeVar("F", bound=forms.Form)
+
+
+def submit(
+    request: HttpRequest,
+    form: F,
+    call: Callable[[dict[str, Any]], T],
+    *,
+    again: Callable[[F, int], HttpResponse],
+    done: Callable[[T], HttpResponse],
+) -> HttpResponse:
+    """The rest of every form view's skeleton: a form that does not validate is shown again
+    (400, input kept); otherwise one service call with the cleaned data, through ``attempt``
+    (its refusal shown on the form with the service's status; a 404/403 as the plain page);
+    then ``done`` with the service's result (a redirect after a POST, usually)."""
+    if not form.is_valid():
+        return again(form, 400)
+    try:
+        result = call(form.cleaned_data)
+    except DomainError as exc:
+        refuse(exc)
+        return again(form, show_domain_error(form, exc))
+    return done(result)
+
+
 def show_domain_error(form: forms.Form, exc: DomainError) -> int:
     """Put a service's refusal on the form (on its field when the form has one) and return the
     HTTP status to answer with (400, 403, 404 or 409, as the API would)."""

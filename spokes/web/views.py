@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hub.models import Membership, Organisation, Task
 from hub.policies import roles as r
-from hub.policies.rules import Act, Actor, available_actions
+from hub.policies.rules import Act, Actor, available_actions, holds
 from hub.selectors import escalation_list_for, most_urgent_first, notification_list_for, tasks_for
 from hub.services.alerts import task_pause, task_resume
 from hub.services.audit import audit_list_read
@@ -34,6 +34,7 @@ from hub.web.shortcuts import (
     page,
     policy_view,
     scoped_get,
+    submit,
 )
 from spokes.models import Lead
 from spokes.selectors import lead_list_for
@@ -147,7 +148,7 @@ def _task_page(
                     prefix=f"lead-{lead.pk}", initial={"status": lead.status, "notes": lead.notes}
                 )
         lead_rows.append({"lead": lead, "form": form})
-    holds_it = actor.user.has_perm("hub.work_task", task) and actor.role in r.TASK_WORKER_ROLES
+    holds_it = holds(actor, task)
     referral = task.referral
     is_escalated = bool(getattr(task, "is_escalated", False))
     return page(
@@ -204,94 +205,78 @@ def task_accept_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task
 
 @policy_view(Act.TASK_DECLINE, methods=["POST"], lookup=_tasks)
 def task_decline_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    form = DeclineForm(request.POST)
-    if not form.is_valid():
-        return _task_page(request, actor, task, decline_form=form, status=400)
-    done, status = attempt(
+    return submit(
         request,
-        form,
-        lambda: task_decline(
-            task=task, actor=request.user, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+        DeclineForm(request.POST),
+        lambda data: task_decline(task=task, actor=request.user, reason=data["reason"], note=data["note"]),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), decline_form=form, status=status
+        ),
+        done=lambda _: _after(
+            request, task, "Task declined. The hub has been told why and will reassign it."
         ),
     )
-    if done is None:
-        return _task_page(request, actor, _fresh(actor, task), decline_form=form, status=status)
-    return _after(request, task, "Task declined. The hub has been told why and will reassign it.")
 
 
 @policy_view(Act.TASK_HAND_DOWN, methods=["POST"], lookup=_tasks)
 def task_hand_down_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    form = HandDownForm(request.POST, region=task.assignee_org)
-    if not form.is_valid():
-        return _task_page(request, actor, task, hand_down_form=form, status=400)
-    to_org = form.cleaned_data["assignee_org"]
-    done, status = attempt(
+    return submit(
         request,
-        form,
-        lambda: task_hand_down(
-            task=task, to_org=to_org, actor=request.user, reason=form.cleaned_data["reason"]
+        HandDownForm(request.POST, region=task.assignee_org),
+        lambda data: task_hand_down(
+            task=task, to_org=data["assignee_org"], actor=request.user, reason=data["reason"]
+        ),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), hand_down_form=form, status=status
+        ),
+        done=lambda moved: _after(
+            request,
+            task,
+            f"Task handed down to {moved.assignee_org.name}. Your region keeps read-only oversight.",
         ),
     )
-    if done is None:
-        return _task_page(request, actor, _fresh(actor, task), hand_down_form=form, status=status)
-    return _after(request, task, f"Task handed down to {to_org.name}. Your region keeps read-only oversight.")
 
 
 @policy_view(Act.LEAD_CREATE, methods=["POST"], lookup=_tasks)
 def lead_create_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    form = LeadForm(request.POST)
-    if not form.is_valid():
-        return _task_page(request, actor, task, lead_form=form, status=400)
-    done, status = attempt(
+    return submit(
         request,
-        form,
-        lambda: lead_create(
-            task=task,
-            actor=request.user,
-            kind=form.cleaned_data["kind"],
-            description=form.cleaned_data["description"],
-            notes=form.cleaned_data["notes"],
+        LeadForm(request.POST),
+        lambda data: lead_create(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), lead_form=form, status=status
         ),
+        done=lambda _: _after(request, task, "Lead added.", "#leads"),
     )
-    if done is None:
-        return _task_page(request, actor, _fresh(actor, task), lead_form=form, status=status)
-    return _after(request, task, "Lead added.", "#leads")
 
 
 @policy_view(Act.LEAD_UPDATE, methods=["POST"], lookup=_leads)
 def lead_update_view(request: AuthenticatedHttpRequest, actor: Actor, lead: Lead) -> HttpResponse:
-    task = _fresh(actor, lead.task)
-    form = LeadUpdateForm(request.POST, prefix=f"lead-{lead.pk}")
-    if not form.is_valid():
-        return _task_page(request, actor, task, lead_update_form=(lead.pk, form), status=400)
-    done, status = attempt(
+    task = lead.task
+    return submit(
         request,
-        form,
-        lambda: lead_update(
-            lead=lead,
-            actor=request.user,
-            status=form.cleaned_data["status"],
-            notes=form.cleaned_data["notes"],
-        ),
-    )
-    if done is None:
-        return _task_page(
+        LeadUpdateForm(request.POST, prefix=f"lead-{lead.pk}"),
+        lambda data: lead_update(lead=lead, actor=request.user, status=data["status"], notes=data["notes"]),
+        again=lambda form, status: _task_page(
             request, actor, _fresh(actor, task), lead_update_form=(lead.pk, form), status=status
-        )
-    return _after(request, task, "Lead updated.", f"#lead-{lead.pk}")
+        ),
+        done=lambda _: _after(request, task, "Lead updated.", f"#lead-{lead.pk}"),
+    )
 
 
 @policy_view(Act.TASK_PAUSE, methods=["POST"], lookup=_tasks)
 def task_pause_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    form = PauseForm(request.POST)
-    if not form.is_valid():
-        return _task_page(request, actor, task, pause_form=form, status=400)
-    done, status = attempt(
-        request, form, lambda: task_pause(task=task, actor=request.user, reason=form.cleaned_data["reason"])
+    return submit(
+        request,
+        PauseForm(request.POST),
+        lambda data: task_pause(task=task, actor=request.user, reason=data["reason"]),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), pause_form=form, status=status
+        ),
+        done=lambda _: _after(
+            request, task, "Clocks stopped. Reminders and escalations wait until the task is resumed."
+        ),
     )
-    if done is None:
-        return _task_page(request, actor, _fresh(actor, task), pause_form=form, status=status)
-    return _after(request, task, "Clocks stopped. Reminders and escalations wait until the task is resumed.")
 
 
 @policy_view(Act.TASK_RESUME, methods=["POST"], lookup=_tasks)

@@ -26,7 +26,7 @@ from hub.services.audit import audit_list_read
 from hub.services.tasks import task_audit_read, task_reassign
 from hub.web.forms import BoardFilterForm, ReassignForm
 from hub.web.presenters import DEADLINE_LABELS, chart_payload, deadline_for, task_rows
-from hub.web.shortcuts import AuthenticatedHttpRequest, attempt, page, policy_view
+from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
 
 PAGE_SIZE = 50
 REGION_CHART_STATES = ("escalated", "overdue", "due_soon", "on_time", "paused")
@@ -94,33 +94,36 @@ def board(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     )
 
 
-@policy_view(Act.TASK_REASSIGN, methods=["GET", "POST"], lookup=_tasks)
-def task_reassign_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = ReassignForm(request.POST, task=task)
-        if form.is_valid():
-            old_holder, to_org = task.assignee_org, form.cleaned_data["assignee_org"]
-            done, status = attempt(
-                request,
-                form,
-                lambda: task_reassign(
-                    task=task, to_org=to_org, actor=request.user, reason=form.cleaned_data["reason"]
-                ),
-            )
-            if done is not None:
-                messages.success(
-                    request, f"Task reassigned to {to_org.name}. {old_holder.name} no longer sees it."
-                )
-                return redirect("hub:board")
-        else:
-            status = 400
-    else:
-        form = ReassignForm(task=task)
+def _reassign_page(
+    request: AuthenticatedHttpRequest, task: Task, form: ReassignForm, status: int = 200
+) -> HttpResponse:
     task_audit_read(actor=request.user, task=task)
     return page(
         request,
         "hub/task_reassign.html",
         {"task": task, "form": form, "deadline": deadline_for(task)},
         status=status,
+    )
+
+
+@policy_view(Act.TASK_REASSIGN, methods=["GET", "POST"], lookup=_tasks)
+def task_reassign_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    if request.method == "GET":
+        return _reassign_page(request, task, ReassignForm(task=task))
+    old_holder = task.assignee_org
+
+    def reassigned(moved: Task) -> HttpResponse:
+        messages.success(
+            request, f"Task reassigned to {moved.assignee_org.name}. {old_holder.name} no longer sees it."
+        )
+        return redirect("hub:board")
+
+    return submit(
+        request,
+        ReassignForm(request.POST, task=task),
+        lambda data: task_reassign(
+            task=task, to_org=data["assignee_org"], actor=request.user, reason=data["reason"]
+        ),
+        again=lambda form, status: _reassign_page(request, task, form, status),
+        done=reassigned,
     )

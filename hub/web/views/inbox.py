@@ -19,7 +19,7 @@ from hub.services.notifications import notification_mark_read
 from hub.services.tasks import task_audit_read
 from hub.web.forms import AcknowledgeForm
 from hub.web.presenters import deadline_for, inbox_rows
-from hub.web.shortcuts import AuthenticatedHttpRequest, attempt, page, policy_view
+from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
 
 PAGE_SIZE = 50
 
@@ -71,30 +71,33 @@ def notification_read(
     return redirect(safe_next(request, reverse("hub:inbox")))
 
 
-@policy_view(Act.TASK_ACKNOWLEDGE, methods=["GET", "POST"], lookup=_tasks)
-def task_acknowledge_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    """Take responsibility for a breached task. A GET shows the form (with a note); the inbox
-    and the task page post to it directly."""
-    form = AcknowledgeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            done, status = attempt(
-                request,
-                form,
-                lambda: task_acknowledge(task=task, actor=request.user, note=form.cleaned_data["note"]),
-            )
-            if done is not None:
-                messages.success(
-                    request, "Escalation acknowledged: the chain has stopped and your name is on it."
-                )
-                return redirect(safe_next(request, reverse("spokes:task", kwargs={"pk": task.pk})))
-        else:
-            status = 400
+def _acknowledge_page(
+    request: AuthenticatedHttpRequest, task: Task, form: AcknowledgeForm, status: int = 200
+) -> HttpResponse:
     task_audit_read(actor=request.user, task=task)
     return page(
         request,
         "hub/acknowledge.html",
         {"task": task, "form": form, "deadline": deadline_for(task), "next": safe_next(request, "")},
         status=status,
+    )
+
+
+@policy_view(Act.TASK_ACKNOWLEDGE, methods=["GET", "POST"], lookup=_tasks)
+def task_acknowledge_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    """Take responsibility for a breached task. A GET shows the form (with a note); the inbox
+    and the task page post to it directly."""
+    if request.method == "GET":
+        return _acknowledge_page(request, task, AcknowledgeForm())
+
+    def acknowledged(_: Task) -> HttpResponse:
+        messages.success(request, "Escalation acknowledged: the chain has stopped and your name is on it.")
+        return redirect(safe_next(request, reverse("spokes:task", kwargs={"pk": task.pk})))
+
+    return submit(
+        request,
+        AcknowledgeForm(request.POST),
+        lambda data: task_acknowledge(task=task, actor=request.user, note=data["note"]),
+        again=lambda form, status: _acknowledge_page(request, task, form, status),
+        done=acknowledged,
     )

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from hub.hooks import outcome_view
-from hub.models import Membership, Organisation, Referral, Risk
+from hub.models import Membership, Referral, Risk
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, available_actions
 from hub.selectors import referral_list_for, tasks_for, triage_queue
@@ -25,11 +25,11 @@ from hub.web.forms import CloseReferralForm, GradeAndAllocateForm, NonActionable
 from hub.web.presenters import access_labels, outcome_display, task_rows
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
-    attempt,
     flash_errors_of_hidden_form,
     page,
     policy_view,
     scoped_get,
+    submit,
 )
 
 PAGE_SIZE = 50
@@ -166,83 +166,83 @@ def referral_detail(request: AuthenticatedHttpRequest, actor: Actor, referral: R
     return _referral_page(request, actor, referral)
 
 
-@policy_view(Act.REFERRAL_TRIAGE, methods=["POST"], lookup=referrals_of)
-def referral_grade(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
-    form = GradeAndAllocateForm(request.POST, referral=referral)
-    if not form.is_valid():
-        return _referral_page(request, actor, referral, grade_form=form, status=400)
-    data = form.cleaned_data
-    to_org: Organisation | None = data["assignee_org"]
-    grading = (
-        {
-            "grade": data["grade"],
-            "risk": data["risk"],
-            "access_to_children": data["access_to_children"],
-            "is_information_incomplete": data["information_incomplete"],
-            "rationale": data["rationale"],
-        }
-        if data["regrade"]
-        else None
-    )
-    _, status = attempt(
-        request,
-        form,
-        lambda: referral_triage_and_allocate(
-            referral=referral,
-            actor=request.user,
-            grading=grading,
-            to_org=to_org,
-            instructions=data["instructions"],
-        ),
-    )
-    if status != 200:
-        return _referral_page(request, actor, _fresh(actor, referral), grade_form=form, status=status)
+def _grading(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The grading part of the decision, when the coordinator changed it."""
+    if not data["regrade"]:
+        return None
+    return {
+        "grade": data["grade"],
+        "risk": data["risk"],
+        "access_to_children": data["access_to_children"],
+        "is_information_incomplete": data["information_incomplete"],
+        "rationale": data["rationale"],
+    }
+
+
+def _decided(request: AuthenticatedHttpRequest, referral: Referral, data: dict[str, Any]) -> HttpResponse:
     done = []
     if data["regrade"]:
         done.append(f"Graded {data['grade']} ({Risk(data['risk']).label.lower()} risk)")
-    if to_org is not None:
-        done.append(f"allocated to {to_org.name}")
+    if data["assignee_org"] is not None:
+        done.append(f"allocated to {data['assignee_org'].name}")
     sentence = " and ".join(done)
     messages.success(request, sentence[:1].upper() + sentence[1:] + ".")
     return redirect("hub:referral", pk=referral.pk)
+
+
+@policy_view(Act.REFERRAL_TRIAGE, methods=["POST"], lookup=referrals_of)
+def referral_grade(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
+    form = GradeAndAllocateForm(request.POST, referral=referral)
+    return submit(
+        request,
+        form,
+        lambda data: referral_triage_and_allocate(
+            referral=referral,
+            actor=request.user,
+            grading=_grading(data),
+            to_org=data["assignee_org"],
+            instructions=data["instructions"],
+        ),
+        again=lambda form, status: _referral_page(
+            request, actor, _fresh(actor, referral), grade_form=form, status=status
+        ),
+        done=lambda _: _decided(request, referral, form.cleaned_data),
+    )
 
 
 @policy_view(Act.REFERRAL_NON_ACTIONABLE, methods=["POST"], lookup=referrals_of)
 def referral_non_actionable(
     request: AuthenticatedHttpRequest, actor: Actor, referral: Referral
 ) -> HttpResponse:
-    form = NonActionableForm(request.POST)
-    if not form.is_valid():
-        return _referral_page(request, actor, referral, non_actionable_form=form, status=400)
-    done, status = attempt(
+    def closed(_: Referral) -> HttpResponse:
+        messages.success(request, "Referral closed as non-actionable.")
+        return redirect("hub:triage")
+
+    return submit(
         request,
-        form,
-        lambda: referral_mark_non_actionable(
-            referral=referral,
-            actor=request.user,
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
+        NonActionableForm(request.POST),
+        lambda data: referral_mark_non_actionable(
+            referral=referral, actor=request.user, reason=data["reason"], note=data["note"]
         ),
-    )
-    if done is None:
-        return _referral_page(
+        again=lambda form, status: _referral_page(
             request, actor, _fresh(actor, referral), non_actionable_form=form, status=status
-        )
-    messages.success(request, "Referral closed as non-actionable.")
-    return redirect("hub:triage")
+        ),
+        done=closed,
+    )
 
 
 @policy_view(Act.REFERRAL_CLOSE, methods=["POST"], lookup=referrals_of)
 def referral_close_view(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
-    form = CloseReferralForm(request.POST)
-    if not form.is_valid():
-        return _referral_page(request, actor, referral, close_form=form, status=400)
-    done, status = attempt(
+    def closed(_: Referral) -> HttpResponse:
+        messages.success(request, "Referral closed.")
+        return redirect("hub:referral", pk=referral.pk)
+
+    return submit(
         request,
-        form,
-        lambda: referral_close(referral=referral, actor=request.user, note=form.cleaned_data["note"]),
+        CloseReferralForm(request.POST),
+        lambda data: referral_close(referral=referral, actor=request.user, note=data["note"]),
+        again=lambda form, status: _referral_page(
+            request, actor, _fresh(actor, referral), close_form=form, status=status
+        ),
+        done=closed,
     )
-    if done is None:
-        return _referral_page(request, actor, _fresh(actor, referral), close_form=form, status=status)
-    messages.success(request, "Referral closed.")
-    return redirect("hub:referral", pk=referral.pk)

@@ -1,0 +1,131 @@
+"""Reads of the audit trail for auditors: search, timelines, activity, integrity status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db.models import (
+    Count,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from hub.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditVerification,
+    Task,
+)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    object_id: str = ""
+    actor: str = ""
+    action: str = ""
+    organisation: str = ""
+    outcome: str = ""
+    referral: UUID | None = None
+    task: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _as_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """The audit trail narrowed by an auditor's filters (auditors see the whole trail).
+
+    An object id also matches events naming it as their task or referral; an action ending
+    in '.' or '*' is a prefix (``task.*``)."""
+    queryset = AuditEvent.objects.all()
+    if filters.object_id:
+        match = Q(object_id=filters.object_id)
+        if (uuid := _as_uuid(filters.object_id)) is not None:
+            match |= Q(task_id=uuid) | Q(referral_id=uuid) | Q(object_id=str(uuid))
+        queryset = queryset.filter(match)
+    if filters.actor:
+        queryset = queryset.filter(
+            Q(actor__username__iexact=filters.actor) | Q(actor_display__iexact=filters.actor)
+        )
+    if filters.action:
+        if filters.action.endswith(("*", ".")):
+            queryset = queryset.filter(action__startswith=filters.action.rstrip("*"))
+        else:
+            queryset = queryset.filter(action=filters.action)
+    if filters.organisation:
+        queryset = queryset.filter(actor_org=filters.organisation.upper())
+    if filters.outcome:
+        queryset = queryset.filter(outcome=filters.outcome)
+    if filters.referral:
+        queryset = queryset.filter(referral_id=filters.referral)
+    if filters.task:
+        queryset = queryset.filter(task_id=filters.task)
+    if filters.since:
+        queryset = queryset.filter(occurred_at__gte=filters.since)
+    if filters.until:
+        queryset = queryset.filter(occurred_at__lte=filters.until)
+    return queryset
+
+
+def audit_timeline(*, task: Task | None = None, referral_id: UUID | None = None) -> QuerySet[AuditEvent]:
+    """A task's story: its own events and its referral's events that name no other task, in
+    chain order. For a referral: every event that names it."""
+    if task is not None:
+        return AuditEvent.objects.filter(
+            Q(task_id=task.pk) | Q(referral_id=task.referral_id, task_id__isnull=True)
+        ).order_by("seq")
+    return AuditEvent.objects.filter(referral_id=referral_id).order_by("seq")
+
+
+def audit_activity_by_day(queryset: QuerySet[AuditEvent], days: int = 30) -> list[dict[str, Any]]:
+    """Events per day (Europe/London days) over the last ``days`` days of a search."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        queryset.filter(occurred_at__gte=since)
+        .annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(
+            events=Count("pk"),
+            refused=Count("pk", filter=~Q(outcome=AuditEvent.Outcome.SUCCESS)),
+        )
+        .order_by("day")
+    )
+    return [dict(row) for row in rows]
+
+
+def known_actions() -> list[str]:
+    """Distinct actions recorded so far (for the search box's suggestions)."""
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:200])
+
+
+def audit_head_seq() -> int:
+    """The newest event's sequence number (0 for an empty trail)."""
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    last_run: AuditVerification | None
+    last_checkpoint: AuditCheckpoint | None
+    head_seq: int
+
+
+def audit_status() -> AuditStatus:
+    """What auditors see of the trail's integrity: the latest verification, the latest signed
+    checkpoint, and how far the trail has grown."""
+    return AuditStatus(
+        last_run=AuditVerification.objects.order_by("-ran_at").first(),
+        last_checkpoint=AuditCheckpoint.objects.order_by("-seq").first(),
+        head_seq=audit_head_seq(),
+    )
