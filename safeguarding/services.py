@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
@@ -123,7 +123,7 @@ def outcome_record(
         recorded_by=actor,
         recorded_org=actor_ctx.org,
     )
-    now = timezone.now()
+    now = db_now()
     completed = list(
         Task.objects.select_for_update(no_key=True, of=("self",))
         .filter(referral=referral, status__in=Task.OPEN_STATUSES)

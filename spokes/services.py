@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
+from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.models import Task, User
@@ -22,7 +22,7 @@ def task_accept(*, task: Task, actor: User) -> Task:
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_ACCEPT, task)
     task.status = Task.Status.ACCEPTED
-    task.accepted_at = timezone.now()
+    task.accepted_at = db_now()
     task.accepted_by = actor
     task.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
     alerts_reschedule(task=task)
@@ -52,7 +52,7 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     if reason == Task.DeclineReason.OTHER and not note.strip():
         raise DomainError("Explain the reason in a note when it is 'other'", field="note")
     task.status = Task.Status.DECLINED
-    task.declined_at = timezone.now()
+    task.declined_at = db_now()
     task.decline_reason = reason
     task.decline_note = note
     task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])

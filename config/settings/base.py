@@ -206,6 +206,8 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vihub@localhost")
 
 # --- Domain knobs ---------------------------------------------------------------------------
+# Whose clock deadlines are given and compared by: the database's (hub.clock.db_now).
+VIHUB_CLOCK = "database"
 VIHUB_HEARTBEAT_INTERVAL = timedelta(seconds=env_int("VIHUB_HEARTBEAT_SECONDS", 60, minimum=5))
 VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", False)
 # Audit checkpoints: an Ed25519 private key (base64 of the 32 raw bytes) that lives outside the

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
@@ -43,7 +43,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     referral = referral_lock(referral.pk)
     authorize(actor, Act.TASK_ALLOCATE, referral)
     _refuse_second_open_task(referral=referral, to_org=to_org)
-    now = timezone.now()
+    now = db_now()
     clocks = clocks_for(referral=referral, start=now)
     task = Task.objects.create(
         referral=referral,
@@ -102,7 +102,7 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     referral = task.referral
     _refuse_second_open_task(referral=referral, to_org=to_org)
     policy = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk)
-    now = timezone.now()
+    now = db_now()
     task.assignee_org = to_org
     task.status = Task.Status.OFFERED
     task.offered_at = now

@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.test import override_settings
 
 from hub.clock import db_now
 from hub.exceptions import NotFound
 from hub.models import Alert, AuditEvent, DeadlinePolicy, Notification, Task
 from hub.services.alerts import alert_fire, alerts_sweep
 from hub.services.notifications import notification_email
-from hub.services.tasks import task_reassign
+from hub.services.tasks import task_allocate, task_reassign
 from hub.tasks import notification_emails_job
 from spokes.services import task_accept
 from tests.conftest import Persona, make_persona
-from tests.factories import make_task, org
+from tests.factories import hub_user, make_task, make_triaged, org
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +62,28 @@ def test_a_step_fires_at_its_instant_not_a_microsecond_before(cast: dict[str, Pe
 
 
 @pytest.mark.postgres
+@override_settings(VIHUB_CLOCK="database")
 def test_decisions_use_database_time_not_the_workers_clock(cast: dict[str, Persona]) -> None:
     task = make_task()
     with time_machine.travel(db_now() + timedelta(days=60), tick=False):
         result = alerts_sweep()  # a worker whose clock runs two months fast
     assert result.fired == 0
     assert not Alert.objects.filter(task=task, fired_at__isnull=False).exists()
+
+
+@pytest.mark.postgres
+@override_settings(VIHUB_CLOCK="database")
+def test_deadlines_are_given_by_database_time_not_the_web_processs_clock(cast: dict[str, Persona]) -> None:
+    """A web process whose clock runs a day slow still gives the policy's windows from the
+    database's now, the clock the sweep compares them with."""
+    referral = make_triaged(grade=1, risk="very_high")
+    before = db_now()
+    with time_machine.travel(before - timedelta(days=1), tick=False):
+        task = task_allocate(referral=referral, to_org=org("KENT"), actor=hub_user())
+    after = db_now()
+    assert before <= task.offered_at <= after
+    assert before + timedelta(hours=1) <= task.accept_due_at <= after + timedelta(hours=1)  # grade 1
+    assert before + timedelta(hours=24) <= task.due_at <= after + timedelta(hours=24)
 
 
 def test_breach_climbs_officer_supervisor_region_hub_with_the_policy_wait(cast: dict[str, Persona]) -> None:
