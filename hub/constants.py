@@ -112,6 +112,7 @@ class AuditAction(StrEnum):
     OUTCOME_RECORDED = "outcome.recorded"
     OUTCOME_VIEWED = "outcome.viewed"
     NOTIFICATION_EMAILED = "notification.emailed"
+    NOTIFICATION_EMAIL_FAILED = "notification.email_failed"
     WEBHOOK_REGISTERED = "webhook.registered"
     WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"  # noqa: S105  (an action name, not a secret)
     WEBHOOK_DELIVERIES_VIEWED = "webhook.deliveries_viewed"

@@ -11,17 +11,30 @@ class DomainError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details
         if code:
             self.code = code
 
     def as_dict(self) -> dict[str, Any]:
-        if self.field:
-            return {self.field: [self.message], "code": self.code}
-        return {"detail": self.message, "code": self.code}
+        body: dict[str, Any] = (
+            {self.field: [self.message], "code": self.code}
+            if self.field
+            else {"detail": self.message, "code": self.code}
+        )
+        if self.details:
+            body["details"] = self.details
+        return body
 
 
 class InvalidTransition(DomainError):

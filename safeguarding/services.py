@@ -77,6 +77,21 @@ def safeguarding_action_record(
     return record
 
 
+def _check_outcome_agrees(*, safeguarding_outcome: str, children_safeguarded: int) -> None:
+    """An outcome that contradicts itself is refused, naming both fields."""
+    if safeguarding_outcome == "no_child_at_risk" and children_safeguarded > 0:
+        raise DomainError(
+            f"safeguarding_outcome is 'no child at risk' but children_safeguarded is {children_safeguarded}: "
+            "correct one of them",
+            field="children_safeguarded",
+        )
+    if safeguarding_outcome == "child_safeguarded" and children_safeguarded == 0:
+        raise DomainError(
+            "safeguarding_outcome is 'child safeguarded' but children_safeguarded is 0: correct one of them",
+            field="children_safeguarded",
+        )
+
+
 @transaction.atomic(durable=True)
 def outcome_record(
     *,
@@ -87,8 +102,8 @@ def outcome_record(
     arrests: int,
     children_safeguarded: int,
     victims_identified: int,
-    suspect_has_access_to_children: bool,
-    is_safeguarding_needed: bool,
+    suspect_has_access_to_children: bool | None = None,
+    is_safeguarding_needed: bool | None = None,
     summary: str = "",
 ) -> Outcome:
     """Record the referral's outcome once: the criminal-justice and safeguarding outcomes kept
@@ -98,6 +113,9 @@ def outcome_record(
     (``safeguarding.selectors.outcome_task_for``; none when the hub records it), decided on the
     locked rows.
     """
+    _check_outcome_agrees(
+        safeguarding_outcome=safeguarding_outcome, children_safeguarded=children_safeguarded
+    )
     referral = referral_lock(referral.pk)
     actor_ctx = authorize(actor, Act.OUTCOME_RECORD, referral, state=False)
     assert actor_ctx is not None  # noqa: S101  (authorize returns an actor for a user)

@@ -12,6 +12,7 @@ from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_hub
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
+from hub.services.permissions import task_revoke_all
 from spokes.models import Lead
 from spokes.selectors import leads_of
 
@@ -41,7 +42,8 @@ def task_accept(*, task: Task, actor: User) -> Task:
 @transaction.atomic(durable=True)
 def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Task:
     """The holder declines with a coded reason; the hub then reassigns it. Declining is for an
-    offered task only: once accepted, the spoke records an outcome or asks the hub to move it."""
+    offered task only: once accepted, the spoke records an outcome or asks the hub to move it.
+    The decliner's access to the task and its referral ends in the same transaction."""
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_DECLINE, task)
     if reason not in Task.DeclineReason.values:
@@ -56,6 +58,9 @@ def task_decline(*, task: Task, actor: User, reason: str, note: str = "") -> Tas
     task.decline_reason = reason
     task.decline_note = note
     task.save(update_fields=["status", "declined_at", "decline_reason", "decline_note", "updated_at"])
+    # Need to know ends with the decline: the organisation (and its region's oversight) no
+    # longer sees the task or its referral, from this commit on. The hub reassigns it.
+    task_revoke_all(task=task)
     alerts_reschedule(task=task)
     notify_hub(
         task=task,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -46,9 +48,24 @@ class MediaInputSerializer(serializers.Serializer[Any]):
         return {key: value.lower() for key, value in attrs.items()}
 
 
+# A sender's clock may run a little fast; a report from the future is a mistake.
+RECEIVED_AT_SKEW = timedelta(minutes=5)
+
+
+def printable_reference(value: str) -> None:
+    """An agency's reference goes into pages, CSV exports and email subjects: printable text
+    on one line, nothing else."""
+    if not value.isprintable():
+        raise serializers.ValidationError(
+            "Use printable characters only: no line breaks, tabs or other control characters."
+        )
+
+
 class ReferralCreateSerializer(serializers.Serializer[Any]):
-    external_id = serializers.CharField(max_length=100)
-    received_at = serializers.DateTimeField(required=False)
+    external_id = serializers.CharField(max_length=100, validators=[printable_reference])
+    received_at = serializers.DateTimeField(
+        required=False, help_text="When the agency received the report; not in the future."
+    )
     summary = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     suspect_force = OrgCodeField(kinds={Organisation.Kind.FORCE}, required=False, allow_null=True)
     urgent = serializers.BooleanField(required=False, default=False)
@@ -58,6 +75,13 @@ class ReferralCreateSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="The referring agency; required when a hub coordinator enters a referral by hand.",
     )
+
+    def validate_received_at(self, value: datetime) -> datetime:
+        if value > timezone.now() + RECEIVED_AT_SKEW:
+            raise serializers.ValidationError(
+                "This is in the future. Give the time the agency received the report."
+            )
+        return value
 
 
 class MediaOutputSerializer(serializers.Serializer[Any]):
@@ -134,6 +158,12 @@ class NonActionableInputSerializer(serializers.Serializer[Any]):
 
 class CloseInputSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    suspect_has_access_to_children = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="If the outcome came without it"
+    )
+    safeguarding_needed = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="If the outcome came without it"
+    )
 
 
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
@@ -271,5 +301,12 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         referral = self.get_object()
         data = CloseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        referral_close(referral=referral, actor=request.user, note=data.validated_data["note"])  # type: ignore[arg-type]
+        values = data.validated_data
+        referral_close(
+            referral=referral,
+            actor=request.user,  # type: ignore[arg-type]
+            note=values["note"],
+            suspect_has_access_to_children=values["suspect_has_access_to_children"],
+            is_safeguarding_needed=values["safeguarding_needed"],
+        )
         return Response(self.get_serializer(self.get_object()).data)

@@ -87,6 +87,9 @@ class Referral(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "is_urgent", "received_at"]),
+            # The triage queue: urgent first, then by when VIHub received it (an agency's own
+            # received_at can be anything it says, so it never decides who waits longest).
+            models.Index(fields=["status", "is_urgent", "created_at"], name="referral_triage_queue"),
             models.Index(fields=["agency", "updated_at"]),
             models.Index(fields=["-created_at", "id"]),
         ]

@@ -126,5 +126,5 @@ def triage_queue(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
     return (
         queryset.filter(status__in=[Referral.Status.RECEIVED, Referral.Status.TRIAGED])
         .select_related("agency", "suspect_force")
-        .order_by("-is_urgent", "received_at", "id")
+        .order_by("-is_urgent", "created_at", "id")
     )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import BadHeaderError, send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from hub.constants import AuditAction
-from hub.models import Notification, User
+from hub.models import AuditEvent, Notification, User
 from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record
+
+log = logging.getLogger(__name__)
 
 MAX_EMAIL_ATTEMPTS = 5
 
@@ -37,13 +40,34 @@ def notification_email(*, notification_id: UUID | str) -> bool:
     address = notification.recipient.email
     if not address:
         return True  # in-app only; nothing to send, and nothing to retry
+    # A subject is one header line: whatever text went into it (an agency's reference, say),
+    # line breaks never reach the mail header.
+    subject = " ".join(f"[VIHub] {notification.subject}".split())
     try:
         send_mail(
-            subject=f"[VIHub] {notification.subject}",
+            subject=subject,
             message=f"{notification.body}\n\n— VIHub",
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[address],
         )
+    except (BadHeaderError, ValueError) as exc:
+        # This email can never be built (a bad address or header): say so, never retry it, and
+        # let the rest of its batch go. The in-app notification stands.
+        log.warning("email for notification %s cannot be sent: %s", notification_id, exc)
+        Notification.objects.filter(pk=notification_id).update(
+            emailed_at=None, email_attempts=MAX_EMAIL_ATTEMPTS
+        )
+        audit_record(
+            actor=None,
+            action=AuditAction.NOTIFICATION_EMAIL_FAILED,
+            object_type="notification",
+            object_id=notification.pk,
+            task_id=notification.task_id,
+            recipient=f"{notification.recipient.username} <{address}>",
+            outcome=AuditEvent.Outcome.FAILED,
+            changes={"error": str(exc)[:300]},
+        )
+        return False
     except OSError:
         Notification.objects.filter(pk=notification_id).update(
             emailed_at=None, email_attempts=notification.email_attempts + 1

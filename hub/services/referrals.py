@@ -51,14 +51,24 @@ def referral_create(
     is_urgent: bool = False,
     media: list[MediaInput] | None = None,
 ) -> IntakeResult:
-    """Record a referral once. A re-post of the same (agency, external_id) returns the existing
-    referral with ``created=False``, also when two posts race: the unique constraint decides,
-    and the loser reads the winner's row. Nothing is stored unless everything is. An agency
-    posts only its own referrals; the hub may enter anyone's."""
+    """Record a referral once. A re-post of the same (agency, external_id) with the same body
+    returns the existing referral with ``created=False``, also when two posts race: the unique
+    constraint decides, and the loser reads the winner's row. A re-post with a different body
+    is refused (409) with the differences: nothing is silently dropped or overwritten. Nothing
+    is stored unless everything is. An agency posts only its own referrals; the hub may enter
+    anyone's."""
     authorize(actor, Act.REFERRAL_CREATE, agency)
+    sent: dict[str, object] = {
+        "summary": summary,
+        "suspect_force": suspect_force.code if suspect_force else None,
+        "urgent": is_urgent,
+        "media": _media_key(media or []),
+    }
+    if received_at is not None:
+        sent["received_at"] = received_at
     existing = Referral.objects.filter(agency=agency, external_id=external_id).first()
     if existing is not None:
-        return IntakeResult(existing, created=False)
+        return _same_referral(existing, sent)
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
@@ -96,8 +106,35 @@ def referral_create(
         winner = Referral.objects.filter(agency=agency, external_id=external_id).first()
         if winner is None:
             raise
-        return IntakeResult(winner, created=False)
+        return _same_referral(winner, sent)
     return IntakeResult(referral, created=True)
+
+
+def _media_key(media: list[MediaInput]) -> list[list[str]]:
+    return sorted([m["sha256"], m.get("md5", ""), m.get("pdq", "")] for m in media)
+
+
+def _same_referral(existing: Referral, sent: dict[str, object]) -> IntakeResult:
+    """The stored referral for a re-post, if the re-post says the same; else a 409 naming each
+    field that differs, with what is stored and what was sent."""
+    stored: dict[str, object] = {
+        "summary": existing.summary,
+        "suspect_force": existing.suspect_force.code if existing.suspect_force else None,
+        "urgent": existing.is_urgent,
+        "media": sorted([m.sha256, m.md5, m.pdq] for m in existing.media.all()),
+        "received_at": existing.received_at,
+    }
+    differences = {
+        name: {"stored": stored[name], "sent": value} for name, value in sent.items() if stored[name] != value
+    }
+    if differences:
+        raise InvalidTransition(
+            f"{existing.external_id} was already received with different "
+            f"{', '.join(sorted(differences))}; send the same body to retry, or a new external_id",
+            code="external_id_conflict",
+            details={"id": str(existing.pk), "differences": differences},
+        )
+    return IntakeResult(existing, created=False)
 
 
 @transaction.atomic
@@ -194,7 +231,11 @@ def referral_mark_non_actionable(*, referral: Referral, actor: User, reason: str
 
 
 def referral_record_outcome_facts(
-    *, referral: Referral, actor: User, suspect_has_access_to_children: bool, is_safeguarding_needed: bool
+    *,
+    referral: Referral,
+    actor: User,
+    suspect_has_access_to_children: bool | None,
+    is_safeguarding_needed: bool | None,
 ) -> Referral:
     """Hook for the safeguarding app: move the (locked) referral to outcome_recorded and keep
     the two facts closure depends on. Must run inside the caller's transaction."""
@@ -209,11 +250,27 @@ def referral_record_outcome_facts(
 
 
 @transaction.atomic(durable=True)
-def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referral:
+def referral_close(
+    *,
+    referral: Referral,
+    actor: User,
+    note: str = "",
+    suspect_has_access_to_children: bool | None = None,
+    is_safeguarding_needed: bool | None = None,
+) -> Referral:
     """Close a referral after its outcome. Refused until someone has recorded whether the
-    suspect has access to children and whether safeguarding was needed."""
+    suspect has access to children and whether safeguarding was needed: the outcome may have
+    come without them (a v1 body), so the hub can give them here (recorded in the closure's
+    audit row). A closure still missing one is refused whole: nothing is stored."""
     referral = _lock(referral)
     authorize(actor, Act.REFERRAL_CLOSE, referral)
+    facts: dict[str, bool] = {}
+    if suspect_has_access_to_children is not None and referral.suspect_has_access_to_children is None:
+        referral.suspect_has_access_to_children = facts["suspect_has_access_to_children"] = (
+            suspect_has_access_to_children
+        )
+    if is_safeguarding_needed is not None and referral.is_safeguarding_needed is None:
+        referral.is_safeguarding_needed = facts["safeguarding_needed"] = is_safeguarding_needed
     missing: list[str] = []
     if referral.suspect_has_access_to_children is None:
         missing.append("whether the suspect has access to children")
@@ -224,7 +281,12 @@ def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referr
     referral.status = Referral.Status.CLOSED
     referral.closed_at = timezone.now()
     referral.closure_note = note
-    referral.save(update_fields=["status", "closed_at", "closure_note", "updated_at"])
+    referral.save(
+        update_fields=[
+            "status", "closed_at", "closure_note", "suspect_has_access_to_children",
+            "is_safeguarding_needed", "updated_at",
+        ]
+    )  # fmt: skip
     referral_event(referral, "referral.closed")
     audit_record(
         actor=actor,
@@ -232,7 +294,7 @@ def referral_close(*, referral: Referral, actor: User, note: str = "") -> Referr
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
-        changes={"status": [Referral.Status.OUTCOME_RECORDED, Referral.Status.CLOSED]},
+        changes={"status": [Referral.Status.OUTCOME_RECORDED, Referral.Status.CLOSED], **facts},
         justification=note,
     )
     return referral

@@ -188,9 +188,25 @@ class NonActionableForm(PageForm):
     )
 
 
+def _known(label: str) -> forms.TypedChoiceField:
+    """Yes / No / not known yet (None)."""
+    return forms.TypedChoiceField(
+        label=label,
+        required=False,
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        widget=forms.RadioSelect,
+    )
+
+
 class CloseReferralForm(PageForm):
+    """Close after the outcome; asks for the two checks when the outcome came without them."""
+
     id_prefix = "close"
 
+    suspect_has_access_to_children = _known("Does the suspect have access to children?")
+    safeguarding_needed = _known("Was safeguarding needed?")
     note = forms.CharField(
         label="Closing note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -56,10 +56,17 @@ class OutcomeInputSerializer(serializers.Serializer[Any]):
     arrests = serializers.IntegerField(min_value=0, max_value=10000)
     children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000)
     victims_identified = serializers.IntegerField(min_value=0, max_value=10000)
+    # Optional, as in the v1 contract: a v1 body is accepted as it is. Both must be known before
+    # the hub can close the referral (GET shows them as null until then; /close/ can take them).
     suspect_has_access_to_children = serializers.BooleanField(
-        help_text="Whether the suspect can reach children (checked). Required to close the referral."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Whether the suspect can reach children (checked). Needed before the referral closes.",
     )
-    safeguarding_needed = serializers.BooleanField()
+    safeguarding_needed = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Needed before the referral closes."
+    )
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 

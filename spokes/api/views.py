@@ -90,8 +90,9 @@ class TaskWorkViewSet(TaskScopedViewSet):
     }
 
     def _task_response(self, task: Task) -> Response:
-        fresh = self.get_queryset().get(pk=task.pk)
-        return Response(TaskOutputSerializer(fresh, context=self.get_serializer_context()).data)
+        """The task as the service left it: shown to its actor even when the change ended their
+        access (a decline), which later reads answer with 404."""
+        return Response(TaskOutputSerializer(task, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=TaskOutputSerializer)
     @action(detail=True, methods=["post"])

@@ -212,9 +212,7 @@ def task_decline_view(request: AuthenticatedHttpRequest, actor: Actor, task: Tas
         again=lambda form, status: _task_page(
             request, actor, _fresh(actor, task), decline_form=form, status=status
         ),
-        done=lambda _: _after(
-            request, task, "Task declined. The hub has been told why and will reassign it."
-        ),
+        done=lambda _: _declined(request),
     )
 
 
@@ -285,6 +283,13 @@ def task_resume_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task
     if done is None:
         return _task_page(request, actor, _fresh(actor, task), status=status)
     return _after(request, task, "Clocks restarted. Every deadline moved on by the time paused.")
+
+
+def _declined(request: AuthenticatedHttpRequest) -> HttpResponse:
+    messages.success(
+        request, "Task declined. The hub has been told why and will reassign it; it has left your list."
+    )
+    return redirect("spokes:tasks")
 
 
 def _fresh(actor: Actor, task: Task) -> Task:

@@ -34,8 +34,17 @@ def test_agency_posts_a_referral_and_a_repost_returns_the_same_one(cast: dict[st
     assert first.status_code == 201, first.json()
     body = first.json()
     assert body["status"] == "received" and body["external_id"] == "CT-1001" and body["urgent"] is True
-    again = post_referral(cast["ncmec"], summary="changed text")
+    again = post_referral(cast["ncmec"])  # a client's retry: the same body
     assert again.status_code == 200 and again.json()["id"] == body["id"]
+    changed = post_referral(cast["ncmec"], summary="changed text", urgent=False)
+    assert changed.status_code == 409, changed.json()
+    conflict = changed.json()
+    assert conflict["code"] == "external_id_conflict" and conflict["details"]["id"] == body["id"]
+    assert conflict["details"]["differences"]["summary"]["sent"] == "changed text"
+    assert conflict["details"]["differences"]["urgent"] == {"stored": True, "sent": False}
+    assert set(conflict["details"]["differences"]) == {"summary", "urgent"}
+    referral = Referral.objects.get(external_id="CT-1001")
+    assert referral.summary != "changed text" and referral.is_urgent, "nothing was overwritten"
     assert Referral.objects.filter(external_id="CT-1001").count() == 1
     # Another agency's referral with the same external id is a different referral.
     other = post_referral(cast["iwf"])

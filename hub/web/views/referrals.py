@@ -240,7 +240,13 @@ def referral_close_view(request: AuthenticatedHttpRequest, actor: Actor, referra
     return submit(
         request,
         CloseReferralForm(request.POST),
-        lambda data: referral_close(referral=referral, actor=request.user, note=data["note"]),
+        lambda data: referral_close(
+            referral=referral,
+            actor=request.user,
+            note=data["note"],
+            suspect_has_access_to_children=data["suspect_has_access_to_children"],
+            is_safeguarding_needed=data["safeguarding_needed"],
+        ),
         again=lambda form, status: _referral_page(
             request, actor, _fresh(actor, referral), close_form=form, status=status
         ),

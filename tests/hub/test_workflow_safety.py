@@ -1,0 +1,192 @@
+"""Workflow safety (issue 11, first part): the v1 outcome body, need to know ending with a
+decline, intake text that is safe everywhere, outcomes that agree with themselves, a queue no
+agency clock can jump, and re-posts that never silently drop a different body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from hub.models import AuditEvent, Notification, Referral, User
+from hub.services.notifications import MAX_EMAIL_ATTEMPTS
+from hub.tasks import notification_emails_job
+from safeguarding.models import Outcome
+from tests.conftest import Persona
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+V1_OUTCOME = {"justice_outcome": "caution", "safeguarding_outcome": "referred_to_childrens_services",
+              "arrests": 1, "children_safeguarded": 1, "victims_identified": 1}  # fmt: skip
+
+
+def _web(persona: Persona) -> Client:
+    client = Client()
+    client.force_login(persona.user)
+    return client
+
+
+# --- The v1 outcome body, and the two checks asked for before closing --------------------------
+
+
+def test_the_v1_outcome_body_is_accepted_and_the_checks_are_asked_for_before_closing(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    recorded = cast["kent_officer"].client.post(f"/api/v1/referrals/{task.referral_id}/outcome/", V1_OUTCOME,
+                                                format="json")  # fmt: skip
+    assert recorded.status_code == 201, recorded.json()
+    body = recorded.json()
+    assert body["suspect_has_access_to_children"] is None and body["safeguarding_needed"] is None
+    hub = cast["coordinator"].client
+    refused = hub.post(f"/api/v1/referrals/{task.referral_id}/close/", {}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "checks_missing"
+    assert "access to children" in refused.json()["detail"] and "safeguarding" in refused.json()["detail"]
+    half = hub.post(f"/api/v1/referrals/{task.referral_id}/close/", {"suspect_has_access_to_children": True},
+                    format="json")  # fmt: skip
+    assert half.status_code == 409 and "whether safeguarding was needed" in half.json()["detail"]
+    referral = Referral.objects.get(pk=task.referral_id)
+    assert referral.status == "outcome_recorded" and referral.suspect_has_access_to_children is None
+    closed = hub.post(
+        f"/api/v1/referrals/{task.referral_id}/close/",
+        {"suspect_has_access_to_children": True, "safeguarding_needed": True, "note": "checked"},
+        format="json",
+    )
+    assert closed.status_code == 200, closed.json()
+    assert closed.json()["suspect_has_access_to_children"] is True and closed.json()["status"] == "closed"
+    event = AuditEvent.objects.get(action="referral.closed", referral_id=task.referral_id)
+    assert event.changes["suspect_has_access_to_children"] is True and event.changes["safeguarding_needed"]
+
+
+def test_the_referral_page_says_what_is_missing_and_its_close_form_asks_for_it(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    cast["kent_officer"].client.post(
+        f"/api/v1/referrals/{task.referral_id}/outcome/", V1_OUTCOME, format="json"
+    )
+    hub = _web(cast["coordinator"])
+    page = hub.get(f"/referrals/{task.referral_id}/").content.decode()
+    assert 'id="checks-missing"' in page and 'name="suspect_has_access_to_children"' in page
+    response = hub.post(
+        f"/referrals/{task.referral_id}/close/",
+        {"suspect_has_access_to_children": "no", "safeguarding_needed": "yes", "note": ""},
+    )
+    assert response.status_code == 302
+    referral = Referral.objects.get(pk=task.referral_id)
+    assert referral.status == "closed" and referral.suspect_has_access_to_children is False
+
+
+# --- Need to know ends with a decline -------------------------------------------------------
+
+
+def test_a_force_that_declined_a_task_no_longer_sees_it_or_its_referral(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    kent = cast["kent_officer"].client
+    declined = kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "not_our_area"}, format="json")
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    for who in ("kent_officer", "kent_supervisor", "ersou_coordinator"):
+        client = cast[who].client
+        assert client.get(f"/api/v1/tasks/{task.pk}/").status_code == 404, who
+        assert client.get(f"/api/v1/referrals/{task.referral_id}/").status_code == 404, who
+        assert client.get(f"/api/v1/referrals/{task.referral_id}/outcome/").status_code == 404, who
+        assert str(task.pk) not in str(client.get("/api/v1/tasks/").json()), who
+    assert _web(cast["kent_officer"]).get(f"/tasks/{task.pk}/").status_code == 404
+    assert cast["coordinator"].client.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
+    moved = cast["coordinator"].client.post(
+        f"/api/v1/tasks/{task.pk}/reassign/",
+        {"assignee_org": "ESSEX", "reason": "Essex address"},
+        format="json",
+    )
+    assert moved.status_code == 200
+    assert cast["essex_officer"].client.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
+    assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
+
+
+def test_declining_on_the_web_takes_the_officer_back_to_their_list(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    response = _web(cast["kent_officer"]).post(f"/tasks/{task.pk}/decline/", {"reason": "duplicate"})
+    assert response.status_code == 302 and response["Location"] == "/tasks/"
+
+
+# --- Intake text is safe to use anywhere -------------------------------------------------------
+
+
+@pytest.mark.parametrize("external_id", ["CT-1\nBcc: someone@example.org", "CT-\t2", "CT-\r3", "CT-\x1b[31m"])
+def test_an_external_id_with_control_characters_is_a_clear_400(
+    cast: dict[str, Persona], external_id: str
+) -> None:
+    response = cast["ncmec"].client.post("/api/v1/referrals/", {"external_id": external_id}, format="json")
+    assert response.status_code == 400
+    assert "printable" in response.json()["external_id"][0]
+    assert not Referral.objects.exists()
+
+
+def test_an_email_that_cannot_be_built_is_audited_as_failed_and_the_rest_of_its_batch_goes(
+    cast: dict[str, Persona],
+) -> None:
+    broken = cast["kent_officer"].user
+    User.objects.filter(pk=broken.pk).update(email="kent@example.org\nBcc: leak@example.org")
+    fine = cast["kent_supervisor"].user
+    User.objects.filter(pk=fine.pk).update(email="sup@example.org")
+    bad = Notification.objects.create(recipient=broken, kind="reminder", subject="About CT-9")
+    good = Notification.objects.create(recipient=fine, kind="reminder", subject="About CT-9\nsecond line")
+    sent = notification_emails_job(str(bad.pk), str(good.pk))
+    assert sent == 1
+    assert [m.to for m in mail.outbox] == [["sup@example.org"]]
+    assert mail.outbox[0].subject == "[VIHub] About CT-9 second line"
+    bad.refresh_from_db()
+    assert bad.emailed_at is None and bad.email_attempts == MAX_EMAIL_ATTEMPTS  # never retried
+    failed = AuditEvent.objects.get(action="notification.email_failed", object_id=str(bad.pk))
+    assert failed.outcome == "failed"
+    assert AuditEvent.objects.filter(action="notification.emailed", object_id=str(good.pk)).exists()
+
+
+# --- Outcomes that agree with themselves ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"safeguarding_outcome": "no_child_at_risk", "children_safeguarded": 2}, "no child at risk"),
+        ({"safeguarding_outcome": "child_safeguarded", "children_safeguarded": 0}, "child safeguarded"),
+    ],
+)
+def test_an_outcome_that_contradicts_itself_is_a_400_naming_both_fields(
+    cast: dict[str, Persona], changes: dict[str, Any], words: str
+) -> None:
+    task = make_task(accepted=True)
+    response = cast["kent_officer"].client.post(
+        f"/api/v1/referrals/{task.referral_id}/outcome/", {**V1_OUTCOME, **changes}, format="json"
+    )
+    assert response.status_code == 400
+    message = response.json()["children_safeguarded"][0]
+    assert "safeguarding_outcome" in message and "children_safeguarded" in message and words in message
+    assert not Outcome.objects.filter(referral_id=task.referral_id).exists()
+
+
+# --- An agency's clock never decides the queue -------------------------------------------------------
+
+
+def test_a_received_at_in_the_future_is_refused(cast: dict[str, Persona]) -> None:
+    later = (timezone.now() + timedelta(hours=2)).isoformat()
+    response = cast["ncmec"].client.post(
+        "/api/v1/referrals/", {"external_id": "CT-F", "received_at": later}, format="json"
+    )
+    assert response.status_code == 400 and "future" in response.json()["received_at"][0]
+    assert not Referral.objects.exists()
+
+
+def test_the_triage_queue_orders_by_when_vihub_received_a_referral(cast: dict[str, Persona]) -> None:
+    client = cast["ncmec"].client
+    assert client.post("/api/v1/referrals/", {"external_id": "FIRST"}, format="json").status_code == 201
+    old = datetime(1901, 1, 1, tzinfo=UTC).isoformat()
+    assert client.post("/api/v1/referrals/", {"external_id": "LATE", "received_at": old},
+                       format="json").status_code == 201  # fmt: skip
+    page = _web(cast["coordinator"]).get("/triage/").content.decode()
+    assert page.index("FIRST") < page.index("LATE")
