@@ -9,7 +9,8 @@ from contextvars import Token
 from typing import Any
 
 from celery import shared_task  # noqa: TID251  (this module is the one sanctioned wrapper)
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
+from django.conf import settings
 
 from hub.context import request_id_var
 
@@ -67,3 +68,17 @@ def vihub_job(
         )(func)
 
     return decorator
+
+
+# Jobs a fresh worker runs at once instead of waiting for beat's first tick, so /healthz is
+# healthy within seconds of start-up (both are idempotent: a second worker doing it too is fine).
+STARTUP_JOBS = ("hub.tasks.heartbeat_job", "hub.tasks.deadline_sweep_job")
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]  # celery signals are untyped
+def _run_startup_jobs(sender: Any = None, **kwargs: Any) -> None:
+    app = getattr(sender, "app", None)
+    if app is None or not settings.VIHUB_STARTUP_JOBS:
+        return
+    for name in STARTUP_JOBS:
+        app.send_task(name)

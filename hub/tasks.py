@@ -10,6 +10,7 @@ from hub.services.alerts import alerts_sweep
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.heartbeat import heartbeat_beat
 from hub.services.notifications import notification_email, notifications_unsent
+from hub.services.urgent import page_send, pages_drain
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +73,15 @@ def audit_verify_job() -> bool:
     if not result.ok:
         log.error("AUDIT TRAIL VERIFICATION FAILED at #%s: %s", result.first_bad_seq, result.message)
     return result.ok
+
+
+@vihub_job(soft_time_limit=40, time_limit=60)
+def page_send_job(page_id: str) -> str:
+    """Send one on-call page (idempotent: a sent or not-yet-due page is left alone)."""
+    return page_send(page_id=page_id)
+
+
+@vihub_job(soft_time_limit=30, time_limit=45)
+def pages_drain_job() -> int:
+    """Re-send every page that is due: the outbox's safety net."""
+    return pages_drain()

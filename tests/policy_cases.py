@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from hub.models import Notification, Task, User
+from django.utils import timezone
+
+from hub.models import Notification, OnCallShift, Task, User
 from hub.policies.rules import Act
 from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.feedback import webhook_endpoint_set
@@ -97,6 +100,14 @@ def lead() -> Any:
     )
 
 
+def shift() -> OnCallShift:
+    hub = acting("NCA", "coordinator")
+    start = timezone.now()
+    return OnCallShift.objects.create(
+        coordinator=hub, starts_at=start, ends_at=start + timedelta(hours=8), created_by=hub
+    )
+
+
 def accepted() -> Task:
     return make_task(accepted=True)
 
@@ -161,6 +172,9 @@ CASES: dict[Act, Case] = {
     Act.DELIVERY_REPLAY: Case(outbox_event, row(OK, 404, 404, 404, 404, 404, 404, 404, 404, 404)),
     Act.FEEDBACK_STATS: Case(None, HUB_AND_AUDITOR),
     Act.REPORT_VIEW: Case(None, HUB_AND_AUDITOR),
+    Act.ONCALL_LIST: Case(None, HUB_AND_AUDITOR),
+    Act.ONCALL_SET: Case(None, HUB_ONLY),
+    Act.ONCALL_REMOVE: Case(shift, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),
     Act.AUDIT_SEARCH: Case(None, AUDITOR_ONLY),
     Act.AUDIT_EXPORT: Case(None, AUDITOR_ONLY),
     Act.AUDIT_STATUS: Case(None, AUDITOR_ONLY),

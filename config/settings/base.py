@@ -206,6 +206,8 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vihub@localhost")
 
 # --- Domain knobs ---------------------------------------------------------------------------
+# A worker runs the heartbeat and the deadline sweep as soon as it is ready (not a minute later).
+VIHUB_STARTUP_JOBS = True
 # Whose clock deadlines are given and compared by: the database's (hub.clock.db_now).
 VIHUB_CLOCK = "database"
 VIHUB_HEARTBEAT_INTERVAL = timedelta(seconds=env_int("VIHUB_HEARTBEAT_SECONDS", 60, minimum=5))
@@ -220,6 +222,12 @@ VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", "")
 VIHUB_WEBHOOK_RETRY_BASE_SECONDS = env_int("VIHUB_WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
 VIHUB_WEBHOOK_RETRY_FOR = timedelta(days=env_int("VIHUB_WEBHOOK_RETRY_DAYS", 3, minimum=1))
 VIHUB_WEBHOOK_SECRET_OVERLAP = timedelta(hours=env_int("VIHUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0))
+# Where people open VIHub (links in pages and emails).
+VIHUB_PUBLIC_URL = env_str("VIHUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The on-call pager: a PagerDuty Events API v2 endpoint (Grafana OnCall, Opsgenie and PagerDuty
+# accept the format) and its routing key. Unset: urgent referrals reach the inbox and email only.
+VIHUB_PAGER_URL = env_str("VIHUB_PAGER_URL", "")
+VIHUB_PAGER_ROUTING_KEY = env_secret("VIHUB_PAGER_ROUTING_KEY", "") or ""
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 
+from config.env import env_bool
 from config.settings.base import *  # noqa: F403
 
 SECRET_KEY = secrets.token_urlsafe(50)  # fresh per run: nothing to leak
@@ -31,3 +32,5 @@ VIHUB_WEBHOOK_RETRY_BASE_SECONDS = 1
 # Tests move time with time-machine, which cannot move PostgreSQL's clock: deadlines follow the
 # application's clock here, except in the tests that prove the database's clock wins.
 VIHUB_CLOCK = "application"
+# Tests decide which jobs run when; the start-up jobs are switched on by the test that checks them.
+VIHUB_STARTUP_JOBS = env_bool("VIHUB_STARTUP_JOBS", False)

@@ -27,7 +27,7 @@ class FiredNewestFirst(DefaultCursorPagination):
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
     class Meta:
         model = Notification
-        fields = ["id", "kind", "subject", "body", "task", "created_at", "read_at"]
+        fields = ["id", "kind", "subject", "body", "referral", "task", "created_at", "read_at"]
         read_only_fields = fields
 
 

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from hub.api.alerts import EscalationViewSet, NotificationViewSet
 from hub.api.audit import AuditEventViewSet, AuditStatusViewSet
+from hub.api.oncall import OnCallViewSet
 from hub.api.organisations import OrganisationViewSet
 from hub.api.referrals import ReferralViewSet
 from hub.api.tasks import TaskViewSet
@@ -16,6 +17,7 @@ router.register("referrals", ReferralViewSet, basename="referral")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("escalations", EscalationViewSet, basename="escalation")
+router.register("on-call", OnCallViewSet, basename="on-call")
 router.register("audit/events", AuditEventViewSet, basename="audit-event")
 router.register("audit", AuditStatusViewSet, basename="audit-status")
 

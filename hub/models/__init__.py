@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.models.alerts import Alert, Notification, escalated_task_filter
 from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
+from hub.models.oncall import OnCallShift, Page
 from hub.models.organisation import TASK_HOLDER_KINDS, ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
 from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
@@ -13,6 +14,8 @@ __all__ = [
     "AccessToChildren",
     "Alert",
     "Notification",
+    "OnCallShift",
+    "Page",
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",

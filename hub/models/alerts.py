@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef
 
+from hub.models.referral import Referral
 from hub.models.task import Task
 
 
@@ -86,6 +87,8 @@ class Notification(models.Model):
         Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What the message is about when it is a referral rather than a task (an urgent intake).
+    referral = models.ForeignKey(Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)

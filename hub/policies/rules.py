@@ -31,7 +31,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 
 from hub.exceptions import DomainError, InvalidTransition, NotFound, NotPermitted
-from hub.models import Membership, Notification, Organisation, Referral, Task, User
+from hub.models import Membership, Notification, OnCallShift, Organisation, Referral, Task, User
 from hub.policies import roles as r
 from hub.selectors import membership_for, notification_list_for, referral_list_for, task_list_for
 
@@ -87,6 +87,9 @@ class Act(StrEnum):
     AUDIT_TIMELINE = "audit.timeline"
     AUDIT_REFERRAL_TIMELINE = "audit.referral_timeline"
     AGENCY_REFERRALS = "referral.agency_view"
+    ONCALL_LIST = "on_call.list"
+    ONCALL_SET = "on_call.set"
+    ONCALL_REMOVE = "on_call.remove"
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,7 @@ register_visibility(
     lambda actor, note: notification_list_for(actor.user).filter(pk=note.pk).exists(),
 )
 register_visibility(Organisation, lambda actor, org: True)
+register_visibility(OnCallShift, lambda actor, shift: actor.role in r.READ_ALL_ROLES)
 
 _ROWS: dict[Act, Rule] = {
     Act.ORGANISATION_LIST: Rule(r.ALL_ROLES, "Organisations are for signed-in members."),
@@ -397,6 +401,10 @@ _ROWS: dict[Act, Rule] = {
     Act.NOTIFICATION_LIST: Rule(r.ALL_ROLES, "Your inbox is for signed-in members."),
     Act.NOTIFICATION_READ: Rule(r.ALL_ROLES, "Only the recipient marks a message read.", on=Notification),
     Act.ESCALATION_LIST: Rule(r.TASK_READER_ROLES, "Escalations are for the hub and spokes."),
+    # The on-call rota: the hub keeps it; auditors read it.
+    Act.ONCALL_LIST: Rule(r.READ_ALL_ROLES, "The on-call rota is the hub's."),
+    Act.ONCALL_SET: Rule(r.HUB_ROLES, "Only hub coordinators change the on-call rota."),
+    Act.ONCALL_REMOVE: Rule(r.HUB_ROLES, "Only hub coordinators change the on-call rota.", on=OnCallShift),
     # The audit trail.
     Act.AUDIT_SEARCH: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY),
     Act.AUDIT_EXPORT: Rule(r.AUDITOR_ROLES, "Only auditors may export the audit trail."),

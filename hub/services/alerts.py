@@ -21,7 +21,8 @@ from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.jobs import enqueue_now, enqueue_on_commit
-from hub.models import Alert, Membership, Notification, Organisation, Task, User
+from hub.models import Alert, Membership, Notification, Organisation, Referral, Task, User
+from hub.policies.roles import SPOKE_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record, audit_record_many
 from hub.services.deadlines import deadline_policy_for
@@ -85,6 +86,38 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
     return rows
 
 
+def task_clocks_tighten(*, task: Task, actor: User, grade: int, risk: str) -> dict[str, list[str]]:
+    """After a re-grade: move the task's deadlines earlier if the new grade and risk give less
+    time (never later: a looser grade leaves running deadlines as they were), and re-plan its
+    reminders and escalations. Call with the task locked; returns what moved (audited)."""
+    policy = deadline_policy_for(grade=grade, risk=risk)
+    act_start = task.created_at + task.paused_total
+    moved: dict[str, list[str]] = {}
+    due_at = act_start + policy.act_within
+    if due_at < task.due_at:
+        moved["due_at"] = [task.due_at.isoformat(), due_at.isoformat()]
+        task.due_at = due_at
+    if task.status == Task.Status.OFFERED:
+        accept_due_at = min(task.offered_at + policy.accept_within, task.due_at)
+        if accept_due_at < task.accept_due_at:
+            moved["accept_due_at"] = [task.accept_due_at.isoformat(), accept_due_at.isoformat()]
+            task.accept_due_at = accept_due_at
+    if not moved:
+        return moved
+    task.save(update_fields=["due_at", "accept_due_at", "updated_at"])
+    alerts_reschedule(task=task)
+    audit_record(
+        actor=actor,
+        action=AuditAction.TASK_DEADLINE_TIGHTENED,
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={**moved, "grade": grade, "risk": risk},
+    )
+    return moved
+
+
 def alerts_cancel_for_tasks(*, task_ids: Sequence[UUID], now: datetime | None = None) -> int:
     """Closed tasks need no more reminders: cancel whatever is pending."""
     return Alert.objects.filter(
@@ -140,13 +173,32 @@ def _message(alert: Alert, task: Task) -> tuple[str, str]:
     )
 
 
-def notify_hub(*, kind: str, subject: str, body: str, task: Task | None = None) -> list[Notification]:
-    """An immediate message to the hub's coordinators (a task was declined, an agency's webhook
-    stopped), in their inbox and, after commit, by email."""
-    hubs = list(Organisation.objects.filter(kind=Organisation.Kind.HUB).values_list("pk", flat=True))
+def notify_holder(*, task: Task, kind: str, subject: str, body: str) -> list[Notification]:
+    """Tell the organisation holding ``task`` (new work, a tighter deadline) in their inbox
+    and, after commit, by email: its officers and supervisors (a region's coordinators). Call
+    in the transaction that made the change."""
     notifications = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, task=task, kind=kind, subject=subject, body=body)
+            Notification(recipient=user, task=task, referral_id=task.referral_id, kind=kind, subject=subject,
+                         body=body)
+            for user in _members([task.assignee_org_id], set(SPOKE_ROLES))
+        ]
+    )  # fmt: skip
+    for notification in notifications:
+        enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+    return notifications
+
+
+def notify_hub(
+    *, kind: str, subject: str, body: str, task: Task | None = None, referral: Referral | None = None
+) -> list[Notification]:
+    """An immediate message to the hub's coordinators (a task was declined, an agency's webhook
+    stopped, an urgent referral arrived), in their inbox and, after commit, by email."""
+    hubs = list(Organisation.objects.filter(kind=Organisation.Kind.HUB).values_list("pk", flat=True))
+    about = referral if referral is not None else (task.referral if task is not None else None)
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, task=task, referral=about, kind=kind, subject=subject, body=body)
             for user in _members(hubs, {Membership.Role.COORDINATOR})
         ]
     )

@@ -12,10 +12,12 @@ from django.utils import timezone
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
-from hub.models import MediaHash, Organisation, Referral, TriageDecision, User
+from hub.models import MediaHash, Organisation, Referral, Risk, Task, TriageDecision, User
 from hub.policies.rules import Act, authorize
+from hub.services.alerts import notify_holder, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
+from hub.services.urgent import GRADE_1, URGENT_INTAKE, urgent_referral_raise
 
 
 class MediaInput(TypedDict, total=False):
@@ -102,6 +104,8 @@ def referral_create(
                     "media_count": len(media or []),
                 },
             )
+            if is_urgent:
+                urgent_referral_raise(referral=referral, reason=URGENT_INTAKE)
     except IntegrityError:
         winner = Referral.objects.filter(agency=agency, external_id=external_id).first()
         if winner is None:
@@ -187,6 +191,10 @@ def referral_triage(
     }
     if before["grade"] is None:
         referral_event(referral, "referral.triaged")
+    if grade == 1 and before["grade"] != 1:
+        urgent_referral_raise(referral=referral, reason=GRADE_1)
+    if before["grade"] is not None and (before["grade"], before["risk"]) != (grade, risk):
+        _regrade_open_tasks(referral=referral, actor=actor, grade=grade, risk=risk)
     audit_record(
         actor=actor,
         action=AuditAction.REFERRAL_REGRADED if before["grade"] is not None else "referral.triaged",
@@ -197,6 +205,32 @@ def referral_triage(
         justification=rationale,
     )
     return referral
+
+
+def _regrade_open_tasks(*, referral: Referral, actor: User, grade: int, risk: str) -> None:
+    """Clocks only tighten: each running task's deadlines move earlier if the new grading
+    gives less time, and its holder is told of the new grading either way. Locks the tasks
+    after the referral (the one lock order)."""
+    tasks = (
+        Task.objects.select_for_update(no_key=True, of=("self",))
+        .filter(referral=referral, status__in=Task.RUNNING_STATUSES)
+        .select_related("assignee_org")
+        .order_by("id")
+    )
+    ref = f"{referral.agency.code} {referral.external_id}"
+    for task in tasks:
+        moved = task_clocks_tighten(task=task, actor=actor, grade=grade, risk=risk)
+        deadline = (
+            f" Its deadlines moved earlier: act by {task.due_at:%Y-%m-%d %H:%M} UTC."
+            if moved
+            else " Its deadlines are unchanged."
+        )
+        notify_holder(
+            task=task,
+            kind="task_regraded",
+            subject=f"Task {ref} regraded to grade {grade} ({Risk(risk).label.lower()} risk)",
+            body=f"The hub changed the grading.{deadline}",
+        )
 
 
 @transaction.atomic(durable=True)

@@ -12,7 +12,7 @@ from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
 from hub.models import Organisation, Referral, Task, TaskTransfer, User
 from hub.policies.rules import Act, authorize
-from hub.services.alerts import alerts_reschedule
+from hub.services.alerts import alerts_reschedule, notify_holder
 from hub.services.audit import audit_record
 from hub.services.deadlines import clocks_for, deadline_policy_for
 from hub.services.locks import referral_lock, task_lock_as_seen
@@ -61,6 +61,14 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
         referral.status = Referral.Status.ALLOCATED
         referral.save(update_fields=["status", "updated_at"])
         referral_event(referral, "referral.allocated")
+    ref = f"{referral.agency.code} {referral.external_id}"
+    notify_holder(
+        task=task,
+        kind="task_allocated",
+        subject=f"New task {ref} (grade {referral.grade}) for {to_org.code}",
+        body=f"Accept it by {task.accept_due_at:%Y-%m-%d %H:%M} UTC; "
+        f"act by {task.due_at:%Y-%m-%d %H:%M} UTC.",
+    )
     audit_record(
         actor=actor,
         action=AuditAction.TASK_ALLOCATED,
@@ -118,6 +126,13 @@ def _move(*, task: Task, to_org: Organisation, actor: User, reason: str, kind: s
     )  # fmt: skip
     task_move_grants(task=task, holder=to_org)
     alerts_reschedule(task=task)
+    notify_holder(
+        task=task,
+        kind="task_reassigned" if kind == TaskTransfer.Kind.REASSIGNED else "task_handed_down",
+        subject=f"Task {referral.agency.code} {referral.external_id} is now {to_org.code}'s",
+        body=f"From {from_org.code}: {reason[:300]}. Accept it by {task.accept_due_at:%Y-%m-%d %H:%M} UTC; "
+        f"act by {task.due_at:%Y-%m-%d %H:%M} UTC.",
+    )
     TaskTransfer.objects.create(
         task=task, kind=kind, from_org=from_org, to_org=to_org, reason=reason, by=actor
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from hub.models import AccessToChildren, Organisation, Referral, Risk, Task
+from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk, Task, User
 from hub.selectors import organisation_list
 
 GRADE_CHOICES = [
@@ -320,3 +320,35 @@ class AuditSearchForm(forms.Form):
         for name in ("object_id", "actor", "action", "purpose"):
             data[name] = (data.get(name) or "").strip()
         return data
+
+
+class OnCallShiftForm(PageForm):
+    """Put a hub coordinator on the on-call rota."""
+
+    id_prefix = "shift"
+
+    coordinator = forms.ChoiceField(
+        label="Coordinator", error_messages={"required": "Choose who is on call."}
+    )
+    starts_at = forms.DateTimeField(
+        label="From",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        error_messages={"required": "Enter when the shift starts.", "invalid": "Enter a date and time."},
+    )
+    ends_at = forms.DateTimeField(
+        label="Until",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        error_messages={"required": "Enter when the shift ends.", "invalid": "Enter a date and time."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = User.objects.filter(is_active=True, membership__role=Membership.Role.COORDINATOR).order_by(
+            "last_name", "username"
+        )
+        self.fields["coordinator"].choices = [("", "Choose a coordinator…")] + [  # type: ignore[attr-defined]
+            (user.username, user.get_full_name() or user.username) for user in people
+        ]
+
+    def clean_coordinator(self) -> User:
+        return User.objects.get(username=self.cleaned_data["coordinator"])

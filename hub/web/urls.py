@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from hub.web.views import agency, audit, board, inbox, landing, referrals
+from hub.web.views import agency, audit, board, inbox, landing, oncall, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
     path("triage/", referrals.triage, name="triage"),
@@ -19,6 +19,8 @@ hub_patterns: list[URLPattern | URLResolver] = [
         name="referral-non-actionable",
     ),
     path("referrals/<uuid:pk>/close/", referrals.referral_close_view, name="referral-close"),
+    path("on-call/", oncall.on_call, name="on-call"),
+    path("on-call/<uuid:pk>/remove/", oncall.on_call_remove, name="on-call-remove"),
     path("board/", board.board, name="board"),
     path("board/<uuid:pk>/reassign/", board.task_reassign_view, name="task-reassign"),
     path("agency/", agency.agency_referrals, name="agency"),

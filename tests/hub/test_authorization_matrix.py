@@ -32,6 +32,11 @@ pytestmark = pytest.mark.django_db
 OUTCOME_BODY = {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": 0,
                 "children_safeguarded": 0, "victims_identified": 0, "suspect_has_access_to_children": False,
                 "safeguarding_needed": False}  # fmt: skip
+SHIFT_BODY = {
+    "coordinator": "coordinator",
+    "starts_at": "2026-12-01T20:00:00Z",
+    "ends_at": "2026-12-02T08:00:00Z",
+}
 TRIAGE_BODY = {"grade": 3, "risk": "medium", "access_to_children": [], "information_incomplete": True,
                "rationale": "matrix"}  # fmt: skip
 
@@ -97,6 +102,9 @@ OPS = [
     Op("get", "/api/v1/notifications/unread-count/", Act.NOTIFICATION_LIST),
     Op("post", "/api/v1/notifications/{id}/read/", Act.NOTIFICATION_READ),
     Op("get", "/api/v1/escalations/", Act.ESCALATION_LIST),
+    Op("get", "/api/v1/on-call/", Act.ONCALL_LIST),
+    Op("post", "/api/v1/on-call/", Act.ONCALL_SET, ok=201, body=lambda _: SHIFT_BODY),
+    Op("delete", "/api/v1/on-call/{id}/", Act.ONCALL_REMOVE, ok=204),
     Op("get", "/api/v1/webhooks/", Act.WEBHOOK_LIST),
     Op("post", "/api/v1/webhooks/", Act.WEBHOOK_SET, ok=201,
        body=lambda _: {"agency": "IWF", "url": "http://127.0.0.1:9/iwf"}),
@@ -164,6 +172,9 @@ AUDIT_ON_SUCCESS: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/notifications/unread-count/"): None,
     ("post", "/api/v1/notifications/{id}/read/"): None,
     ("get", "/api/v1/escalations/"): "escalation.listed",
+    ("get", "/api/v1/on-call/"): None,
+    ("post", "/api/v1/on-call/"): "on_call.shift_added",
+    ("delete", "/api/v1/on-call/{id}/"): "on_call.shift_removed",
     ("get", "/api/v1/webhooks/"): None,
     ("post", "/api/v1/webhooks/"): "webhook.registered",
     ("get", "/api/v1/webhooks/{id}/"): None,

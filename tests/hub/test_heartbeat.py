@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import connection
 from django.test import Client
 
 from config.celery import app
@@ -37,6 +42,38 @@ def test_heartbeat_job_runs_on_a_real_worker_and_healthz_turns_healthy(committed
     assert after["status"] == "ok", after
     assert after["checks"]["redis"] == "ok" and after["checks"]["beat_heartbeat_age_seconds"] < 60
     assert after["checks"]["sweep"] == "ok" and after["checks"]["oldest_due_unfired_age_seconds"] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_fresh_worker_makes_healthz_healthy_without_waiting_for_beat(
+    committed_db: Any, tmp_path: Path
+) -> None:
+    """`make run`: /healthz is healthy within seconds of the worker starting, not after the
+    beat's first minute: a real `celery worker` runs the heartbeat and the sweep when ready."""
+    client = Client()
+    assert client.get("/healthz").status_code == 503
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "VIHUB_STARTUP_JOBS": "true",
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(  # noqa: S603  (our own celery binary)
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
+         "--queues", "safeguarding", "--without-gossip", "--without-mingle"],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        ran = _wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2, timeout=40)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
+    assert ran, f"nothing was enqueued by hand: the worker runs its start-up jobs ({log.read_text()[-500:]})"
+    assert client.get("/healthz").json()["status"] == "ok"
 
 
 def _wait_for(predicate: Any, timeout: float = 20.0) -> bool:

@@ -190,3 +190,68 @@ def test_the_triage_queue_orders_by_when_vihub_received_a_referral(cast: dict[st
                        format="json").status_code == 201  # fmt: skip
     page = _web(cast["coordinator"]).get("/triage/").content.decode()
     assert page.index("FIRST") < page.index("LATE")
+
+
+# --- New work is announced; clocks only tighten ----------------------------------------------------
+
+
+def test_allocation_reassignment_and_hand_down_tell_the_new_holder(cast: dict[str, Persona]) -> None:
+    task = make_task(holder="ERSOU")
+    notes = Notification.objects.filter(task=task, kind="task_allocated")
+    assert {n.recipient.username for n in notes} == {"ersou_coordinator"}
+    assert f"NCMEC {task.referral.external_id}" in notes[0].subject
+    handed = cast["ersou_coordinator"].client.post(
+        f"/api/v1/tasks/{task.pk}/hand-down/",
+        {"assignee_org": "KENT", "reason": "Kent address"},
+        format="json",
+    )
+    assert handed.status_code == 200
+    kent = Notification.objects.filter(task=task, kind="task_handed_down")
+    assert {n.recipient.username for n in kent} == {"kent_officer", "kent_supervisor"}
+    cast["coordinator"].client.post(
+        f"/api/v1/tasks/{task.pk}/reassign/", {"assignee_org": "ESSEX", "reason": "moved"}, format="json"
+    )
+    essex = Notification.objects.filter(task=task, kind="task_reassigned")
+    assert {n.recipient.username for n in essex} == {"essex_officer"}
+    assert cast["essex_officer"].client.get("/api/v1/notifications/").json()["results"][0]["task"] == str(
+        task.pk
+    )
+
+
+TRIAGE = {"access_to_children": ["family"], "information_incomplete": False}
+
+
+def test_re_grading_to_a_tighter_grade_moves_running_deadlines_earlier(cast: dict[str, Persona]) -> None:
+    task = make_task(grade=3, risk="low")  # accept within 3 days, act within 30
+    before_due, before_accept = task.due_at, task.accept_due_at
+    hub = cast["coordinator"].client
+    tighter = {**TRIAGE, "grade": 1, "risk": "very_high", "rationale": "chat logs: contact planned"}
+    assert (
+        hub.post(f"/api/v1/referrals/{task.referral_id}/triage/", tighter, format="json").status_code == 200
+    )
+    shown = hub.get(f"/api/v1/tasks/{task.pk}/").json()
+    task.refresh_from_db()
+    assert task.due_at == task.created_at + timedelta(hours=24) < before_due  # grade 1: act within 24 h
+    assert task.accept_due_at == task.offered_at + timedelta(hours=1) < before_accept
+    assert shown["due_at"] == task.due_at.isoformat().replace("+00:00", "Z")
+    pending = task.alerts.filter(fired_at__isnull=True, cancelled_at__isnull=True)  # type: ignore[attr-defined]
+    assert pending.exists() and all(a.due_at <= task.due_at for a in pending), "reminders re-planned"
+    moved = AuditEvent.objects.get(action="task.deadline_tightened", task_id=task.pk)
+    assert moved.changes["due_at"][0] == before_due.isoformat()
+    told = Notification.objects.filter(task=task, kind="task_regraded", recipient=cast["kent_officer"].user)
+    assert told.exists() and "moved earlier" in told[0].body
+
+
+def test_a_looser_grade_never_moves_a_running_deadline_later(cast: dict[str, Persona]) -> None:
+    task = make_task(grade=1, risk="very_high")
+    due, accept = task.due_at, task.accept_due_at
+    looser = {**TRIAGE, "grade": 3, "risk": "low", "rationale": "the child is safe"}
+    hub = cast["coordinator"].client
+    assert hub.post(f"/api/v1/referrals/{task.referral_id}/triage/", looser, format="json").status_code == 200
+    task.refresh_from_db()
+    assert (task.due_at, task.accept_due_at) == (due, accept)
+    assert not AuditEvent.objects.filter(action="task.deadline_tightened", task_id=task.pk).exists()
+    assert (
+        "unchanged"
+        in Notification.objects.get(task=task, kind="task_regraded", recipient__username="kent_officer").body
+    )

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from hub.clock import db_now
 from hub.hooks import outcome_view
 from hub.models import Membership, Referral, Risk
 from hub.policies import roles as r
@@ -21,6 +22,7 @@ from hub.selectors import referral_list_for, tasks_for, triage_queue
 from hub.services.audit import audit_list_read
 from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
 from hub.services.tasks import referral_triage_and_allocate
+from hub.services.urgent import on_call_at
 from hub.web.forms import CloseReferralForm, GradeAndAllocateForm, NonActionableForm
 from hub.web.presenters import access_labels, outcome_display, task_rows
 from hub.web.shortcuts import (
@@ -81,6 +83,7 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "show": show,
             "query": f"show={show}" if show else "",
             "now": timezone.now(),
+            "on_call": on_call_at(db_now()),
         },
     )
 
