@@ -146,7 +146,8 @@ CASES: dict[Act, Case] = {
     Act.TASK_DECLINE: Case(make_task, WORK_TASK),
     # Held by the region: only the region's coordinator may hand it down; Kent cannot see it yet.
     Act.TASK_HAND_DOWN: Case(region_held, row(403, 403, 404, 404, 404, 404, 404, OK, 404, 404)),
-    Act.TASK_ACKNOWLEDGE: Case(escalated, row(OK, 403, 404, 404, OK, OK, 404, OK, 404, 404)),
+    # An officer cannot acknowledge their own organisation's breach: their supervisor or above can.
+    Act.TASK_ACKNOWLEDGE: Case(escalated, row(OK, 403, 404, 404, 403, OK, 404, OK, 404, 404)),
     Act.TASK_PAUSE: Case(accepted, row(403, 403, 404, 404, 403, OK, 404, 403, 404, 404)),
     Act.TASK_RESUME: Case(paused, row(OK, 403, 404, 404, OK, OK, 404, 403, 404, 404)),
     Act.LEAD_LIST: Case(accepted, SEE_TASK),

@@ -148,6 +148,13 @@ class DeadlinePolicy(models.Model):
     escalation_step_wait = models.DurationField(
         default=timedelta(hours=1), help_text="Wait between escalation steps after a breach."
     )
+    acknowledgement_grace = models.DurationField(
+        default=timedelta(hours=4),
+        help_text="How long an acknowledgement holds a breached chain before it climbs again.",
+    )
+    max_pause = models.DurationField(
+        default=timedelta(days=7), help_text="The longest a holder may stop this grade's clocks."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

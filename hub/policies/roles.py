@@ -22,8 +22,9 @@ TASK_READER_ROLES = READ_ALL_ROLES | SPOKE_ROLES
 INTAKE_ROLES = frozenset({R.AGENCY, R.COORDINATOR})
 REFERRAL_READER_ROLES = READ_ALL_ROLES | SPOKE_ROLES | AGENCY_ROLES
 OUTCOME_ROLES = HUB_ROLES | TASK_WORKER_ROLES
-# The escalation chain: holder's officers and supervisors, the region, the hub.
-ACK_ROLES = frozenset({R.COORDINATOR, R.REGIONAL_COORDINATOR, R.OFFICER, R.SUPERVISOR})
+# Who takes responsibility for a breach: the holder's supervisors, the region, the hub (an
+# officer cannot acknowledge the breach of a task their own organisation holds).
+ACK_ROLES = frozenset({R.COORDINATOR, R.REGIONAL_COORDINATOR, R.SUPERVISOR})
 RESUME_ROLES = frozenset({R.COORDINATOR, R.OFFICER, R.SUPERVISOR, R.REGIONAL_COORDINATOR})
 # Spoke-internal text (summaries, notes, staff names) is never shown to agencies.
 INTERNAL_READER_ROLES = ALL_ROLES - AGENCY_ROLES

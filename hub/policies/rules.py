@@ -372,7 +372,7 @@ _ROWS: dict[Act, Rule] = {
     Act.TASK_REASSIGN: Rule(r.HUB_ROLES, "Only hub coordinators reassign tasks.", on=Task, state=task_open),
     Act.TASK_ACKNOWLEDGE: Rule(
         r.ACK_ROLES,
-        "Only the holder, its region or the hub acknowledge this task's escalation.",
+        "Only the holder's supervisors, its region or the hub acknowledge this task's escalation.",
         on=Task,
         scope=in_chain,
     ),

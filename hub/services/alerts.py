@@ -31,6 +31,9 @@ from hub.services.locks import task_lock_as_seen
 log = logging.getLogger(__name__)
 
 REMINDER_FRACTIONS = (50, 90)  # % of the window elapsed
+# Grades 1 and 2: the holder's supervisors hear at 75% of each window, before any breach.
+PRE_BREACH_PERCENT = 75
+PRE_BREACH_GRADES = (1, 2)
 LAST_STEP = len(Alert.LEVEL_ORDER)
 SWEEP_LOOKAHEAD = timedelta(seconds=60)  # ETA accelerators only this far ahead (≪ visibility timeout)
 
@@ -70,17 +73,24 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
         )
 
     act_start = task.created_at + task.paused_total
+    pre_breach = task.referral.grade in PRE_BREACH_GRADES
     if task.status == Task.Status.OFFERED:
         for percent in REMINDER_FRACTIONS:
             at = _window_point(task.offered_at, task.accept_due_at, percent)
             if at > now:
                 add(Alert.Kind.REMINDER, Alert.Clock.ACCEPT, percent, at)
+        at = _window_point(task.offered_at, task.accept_due_at, PRE_BREACH_PERCENT)
+        if pre_breach and at > now:
+            add(Alert.Kind.REMINDER, Alert.Clock.ACCEPT, PRE_BREACH_PERCENT, at, Alert.Level.SUPERVISOR)
         add(Alert.Kind.ESCALATION, Alert.Clock.ACCEPT, 1, task.accept_due_at, Alert.Level.OFFICER)
     if task.status in Task.RUNNING_STATUSES:
         for percent in REMINDER_FRACTIONS:
             at = _window_point(act_start, task.due_at, percent)
             if at > now:
                 add(Alert.Kind.REMINDER, Alert.Clock.ACT, percent, at)
+        at = _window_point(act_start, task.due_at, PRE_BREACH_PERCENT)
+        if pre_breach and at > now:
+            add(Alert.Kind.REMINDER, Alert.Clock.ACT, PRE_BREACH_PERCENT, at, Alert.Level.SUPERVISOR)
     add(Alert.Kind.ESCALATION, Alert.Clock.ACT, 1, task.due_at, Alert.Level.OFFICER)
     Alert.objects.bulk_create(rows)
     return rows
@@ -160,16 +170,27 @@ def _message(alert: Alert, task: Task) -> tuple[str, str]:
     clock = "accept" if alert.clock == Alert.Clock.ACCEPT else "act on"
     due = task.accept_due_at if alert.clock == Alert.Clock.ACCEPT else task.due_at
     ref = f"{task.referral.agency.code} {task.referral.external_id}"
+    if alert.kind == Alert.Kind.REMINDER and alert.level == Alert.Level.SUPERVISOR:
+        return (
+            f"Before the breach: {alert.step}% of the time to {clock} grade {task.referral.grade} task {ref} "
+            "has passed",
+            f"Task held by {task.assignee_org.code} is due by {due:%Y-%m-%d %H:%M} UTC and is not done. "
+            "Make sure someone is on it.",
+        )
     if alert.kind == Alert.Kind.REMINDER:
         return (
             f"Reminder: {alert.step}% of the time to {clock} task {ref} has passed",
             f"Task held by {task.assignee_org.code} is due by {due:%Y-%m-%d %H:%M} UTC.",
         )
     level = Alert.Level(alert.level).label
+    then = (
+        "Act on it now: your supervisors are told next."
+        if alert.level == Alert.Level.OFFICER
+        else "Open it in VIHub and acknowledge to take responsibility."
+    )
     return (
         f"ESCALATION step {alert.step} ({level}): task {ref} missed its {clock} deadline",
-        f"Task held by {task.assignee_org.code} was due by {due:%Y-%m-%d %H:%M} UTC. "
-        "Open it in VIHub and acknowledge to take responsibility.",
+        f"Task held by {task.assignee_org.code} was due by {due:%Y-%m-%d %H:%M} UTC. {then}",
     )
 
 
@@ -446,7 +467,9 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
     """Someone takes responsibility for a breached task: the chain of each breached clock stops,
     and every fired step of it records who acknowledged it and when. A clock that has not
     breached yet keeps its own chain (acknowledging a late acceptance must not silence a later
-    act-by breach)."""
+    act-by breach). The acknowledgement buys the policy's grace: the chain's next step is held
+    until then and fires if the task has not moved on meanwhile (any change of the task
+    re-plans its alerts, which ends the held step)."""
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_ACKNOWLEDGE, task)
     now = db_now()
@@ -461,7 +484,10 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
     if not steps:
         raise InvalidTransition("There is no escalation in progress on this task to acknowledge")
     fired.update(acknowledged_at=now, acknowledged_by=actor)
-    stopped = Alert.objects.filter(
+    referral = task.referral
+    grace = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk).acknowledgement_grace
+    resumes_at = now + grace
+    held = Alert.objects.filter(
         task=task,
         generation=task.alert_generation,
         kind=Alert.Kind.ESCALATION,
@@ -469,7 +495,7 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
         step__gt=1,
         fired_at__isnull=True,
         cancelled_at__isnull=True,
-    ).update(cancelled_at=now)
+    ).update(due_at=resumes_at)
     audit_record(
         actor=actor,
         action=AuditAction.TASK_ESCALATION_ACKNOWLEDGED,
@@ -477,7 +503,10 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
         object_id=task.pk,
         referral_id=task.referral_id,
         task_id=task.pk,
-        changes={"steps": [f"{clock}:{step}" for clock, step in steps], "pending_steps_stopped": stopped},
+        changes={
+            "steps": [f"{clock}:{step}" for clock, step in steps],
+            "next_steps_held_until": resumes_at.isoformat() if held else None,
+        },
         justification=note,
     )
     return task

@@ -14,14 +14,16 @@ _H = timedelta(hours=1)
 _D = timedelta(days=1)
 # Domain brief §3: NCA grade 1 "immediate threat to life", grade 2 "≤ 2 days", grade 3 by KIRAT
 # risk with Kent's timescales (very high 24 h, high 7 d, medium 14 d, low 30 d).
-DEFAULT_POLICY: tuple[tuple[int, str, timedelta, timedelta, timedelta], ...] = (
-    # grade, risk ("" = any), accept within, act within, escalation step wait
-    (1, "", 1 * _H, 24 * _H, timedelta(minutes=15)),
-    (2, "", 4 * _H, 2 * _D, 1 * _H),
-    (3, "very_high", 4 * _H, 24 * _H, 1 * _H),
-    (3, "high", 1 * _D, 7 * _D, 4 * _H),
-    (3, "medium", 2 * _D, 14 * _D, 1 * _D),
-    (3, "low", 3 * _D, 30 * _D, 1 * _D),
+_M = timedelta(minutes=1)
+DEFAULT_POLICY: tuple[tuple[int, str, timedelta, timedelta, timedelta, timedelta, timedelta], ...] = (
+    # grade, risk ("" = any), accept within, act within, escalation step wait,
+    # acknowledgement grace (then the chain climbs again), longest pause
+    (1, "", 1 * _H, 24 * _H, 15 * _M, 30 * _M, 4 * _H),
+    (2, "", 4 * _H, 2 * _D, 1 * _H, 2 * _H, 2 * _D),
+    (3, "very_high", 4 * _H, 24 * _H, 1 * _H, 2 * _H, 2 * _D),
+    (3, "high", 1 * _D, 7 * _D, 4 * _H, 8 * _H, 7 * _D),
+    (3, "medium", 2 * _D, 14 * _D, 1 * _D, 1 * _D, 14 * _D),
+    (3, "low", 3 * _D, 30 * _D, 1 * _D, 1 * _D, 30 * _D),
 )
 
 
@@ -29,11 +31,17 @@ DEFAULT_POLICY: tuple[tuple[int, str, timedelta, timedelta, timedelta], ...] = (
 def deadline_policy_ensure_defaults() -> int:
     """Create any missing default rows; never overwrite a row the hub has edited."""
     created = 0
-    for grade, risk, accept, act, wait in DEFAULT_POLICY:
+    for grade, risk, accept, act, wait, grace, pause in DEFAULT_POLICY:
         _, was_created = DeadlinePolicy.objects.get_or_create(
             grade=grade,
             risk=risk,
-            defaults={"accept_within": accept, "act_within": act, "escalation_step_wait": wait},
+            defaults={
+                "accept_within": accept,
+                "act_within": act,
+                "escalation_step_wait": wait,
+                "acknowledgement_grace": grace,
+                "max_pause": pause,
+            },
         )
         created += int(was_created)
     return created

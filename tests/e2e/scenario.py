@@ -22,6 +22,7 @@ PEOPLE = {
     "priya.coord": ("NCA", "coordinator", "Priya", "Shah"),
     "dan.audit": ("NCA", "auditor", "Daniel", "Okafor"),
     "kent.vid": ("KENT", "officer", "Sam", "Fletcher"),
+    "kent.sup": ("KENT", "supervisor", "Jo", "Okafor"),
     "essex.vid": ("ESSEX", "officer", "Jo", "Marsh"),
     "ersou.rc": ("ERSOU", "regional_coordinator", "Alex", "Byrne"),
     "ncmec.api": ("NCMEC", "agency", "NCMEC", "CyberTipline"),

@@ -204,12 +204,16 @@ def test_force_officer_works_a_task_and_cannot_open_another_forces(page: Page, l
     screenshot(page, "08-officer-other-force-404")
 
 
-def test_officer_acknowledges_an_escalation_from_the_inbox(page: Page, live_server: Any) -> None:
+def test_a_supervisor_acknowledges_an_escalation_from_the_inbox(page: Page, live_server: Any) -> None:
+    """Step 1 tells the officer, who cannot acknowledge their own force's breach; step 2 tells
+    the supervisor, who takes responsibility from the inbox."""
     scenario.person("kent.vid")
+    scenario.person("kent.sup")
     breached = scenario.task("KENT", grade=2, risk="high", summary=5)
     alerts_sweep(now=breached.accept_due_at + timedelta(seconds=1))  # nobody accepted in time…
+    alerts_sweep(now=breached.accept_due_at + timedelta(hours=1, seconds=2))  # …step 2: supervisors
     Task.objects.filter(pk=breached.pk).update(
-        accept_due_at=timezone.now() - timedelta(minutes=20)
+        accept_due_at=timezone.now() - timedelta(minutes=80)
     )  # …really
     scenario.task("KENT", accepted=True, summary=6)
     scenario.make_due_soon(scenario.task("KENT", accepted=True, summary=2))
@@ -218,17 +222,26 @@ def test_officer_acknowledges_an_escalation_from_the_inbox(page: Page, live_serv
     row = page.locator(f'tr[data-task="{breached.pk}"]')
     expect(row.locator("[data-deadline]")).to_have_text("Escalated")
     card = page.locator("#inbox-card")
-    expect(card.locator('[data-kind="escalation"]')).to_contain_text("ESCALATION step 1")
+    expect(card.locator('[data-kind="escalation"]').first).to_contain_text("ESCALATION step 1")
+    expect(card.get_by_role("button", name=re.compile("Acknowledge"))).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(r"^Inbox \d+ unread$"))).to_be_visible()
     screenshot(page, "09-officer-inbox-escalation")
+    sign_out(page)
 
-    card.locator('[data-kind="escalation"]').get_by_role("button", name=re.compile("Acknowledge")).click()
+    sign_in(page, "kent.sup")
+    card = page.locator("#inbox-card")
+    expect(card.locator('[data-kind="escalation"]').first).to_contain_text("ESCALATION step 2")
+    card.locator('[data-kind="escalation"]').first.get_by_role(
+        "button", name=re.compile("Acknowledge")
+    ).click()
     expect(page.get_by_role("status").first).to_contain_text("Escalation acknowledged")
     expect(page).to_have_url(re.compile(r"/tasks/$"))
     expect(page.locator(f'tr[data-task="{breached.pk}"] [data-deadline]')).to_have_text("Overdue")
     event = AuditEvent.objects.get(task_id=breached.pk, action="task.escalation_acknowledged")
-    assert event.actor is not None and event.actor.username == "kent.vid"
+    assert event.actor is not None and event.actor.username == "kent.sup"
+    sign_out(page)
 
+    sign_in(page, "kent.vid")
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     page.locator('[data-kind="escalation"]').get_by_role("button", name="Mark read").click()
     expect(page.locator('#inbox-list [data-kind="escalation"]')).to_have_count(0)  # read: off the unread tab

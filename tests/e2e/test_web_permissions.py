@@ -266,19 +266,26 @@ def test_an_escalation_reaches_the_officers_inbox_and_acknowledging_stops_it(
     alerts_sweep(now=task.accept_due_at + timedelta(seconds=1))
     kent = web(cast["kent_officer"])
     listing = kent.get("/tasks/").content.decode()
-    assert 'data-kind="escalation"' in listing and f"/tasks/{task.pk}/acknowledge/" in listing
+    assert 'data-kind="escalation"' in listing and f"/tasks/{task.pk}/acknowledge/" not in listing
     inbox = kent.get("/inbox/").content.decode()
-    assert "ESCALATION step 1" in inbox and f"/tasks/{task.pk}/acknowledge/" in inbox
+    assert "ESCALATION step 1" in inbox and "supervisors are told next" in inbox
+    assert f"/tasks/{task.pk}/acknowledge/" not in inbox
     page = kent.get(f"/tasks/{task.pk}/").content.decode()
-    assert "Escalated: this task missed its deadline" in page and "Acknowledge escalation" in page
+    assert "Escalated: this task missed its deadline" in page
+    # The officer cannot acknowledge their own force's breach; their supervisor can.
+    assert "Acknowledge escalation" not in page
+    assert kent.post(f"/tasks/{task.pk}/acknowledge/", {"note": "mine"}).status_code == 403
+    supervisor = web(cast["kent_supervisor"])
+    assert "Acknowledge escalation" in supervisor.get(f"/tasks/{task.pk}/").content.decode()
     # Outsiders: another force cannot see the task; an auditor is not in the chain.
     assert web(cast["essex_officer"]).post(f"/tasks/{task.pk}/acknowledge/").status_code == 404
     assert web(cast["auditor"]).post(f"/tasks/{task.pk}/acknowledge/").status_code == 403
-    done = kent.post(f"/tasks/{task.pk}/acknowledge/", {"note": "On it", "next": "/inbox/"})
+    done = supervisor.post(f"/tasks/{task.pk}/acknowledge/", {"note": "On it", "next": "/inbox/"})
     assert done.status_code == 302 and done["Location"] == "/inbox/"
     event = AuditEvent.objects.get(task_id=task.pk, action="task.escalation_acknowledged")
-    assert event.actor == cast["kent_officer"].user and event.justification == "On it"
+    assert event.actor == cast["kent_supervisor"].user and event.justification == "On it"
     assert "Escalated: this task" not in kent.get(f"/tasks/{task.pk}/").content.decode()
+    kent = supervisor
     again = kent.post(f"/tasks/{task.pk}/acknowledge/", {"note": "typed twice"})
     assert again.status_code == 409 and b"no escalation in progress" in again.content
     assert b"typed twice" in again.content

@@ -86,7 +86,7 @@ def scene(cast: dict[str, Persona]) -> Iterator[Scene]:
         acknowledged = make_task(accepted=True)
         swept_at = acknowledged.due_at + timedelta(seconds=1)
         alerts_sweep(now=swept_at)  # escalation steps fire; nobody acknowledges yet
-        task_acknowledge(task=acknowledged, actor=officer, note="On it")
+        task_acknowledge(task=acknowledged, actor=supervisor, note="On it")
         # Not reachable through the services (pausing voids the escalation): only precedence
         # is under test, so the clock is stopped on the row itself.
         Task.objects.filter(pk=paused_escalated.pk).update(paused_at=swept_at, pause_reason="MLAT")

@@ -14,7 +14,7 @@ from django.test import override_settings
 from hub.clock import db_now
 from hub.exceptions import NotFound
 from hub.models import Alert, AuditEvent, DeadlinePolicy, Notification, Task
-from hub.services.alerts import alert_fire, alerts_sweep
+from hub.services.alerts import alert_fire, alerts_sweep, task_acknowledge
 from hub.services.notifications import notification_email
 from hub.services.tasks import task_allocate, task_reassign
 from hub.tasks import notification_emails_job
@@ -52,7 +52,8 @@ def test_a_step_fires_at_its_instant_not_a_microsecond_before(cast: dict[str, Pe
     task = make_task()
     step = first_step(task, "accept")
     assert alert_fire(alert_id=step.pk, now=step.due_at - timedelta(microseconds=1)).reason == "not_due"
-    assert alerts_sweep(now=step.due_at - timedelta(seconds=1)).fired == 2  # only the two accept reminders
+    # Only the accept reminders: 50% and 90% to the officer, 75% to the supervisors (grade 2).
+    assert alerts_sweep(now=step.due_at - timedelta(seconds=1)).fired == 3
     step.refresh_from_db()
     assert step.fired_at is None
     assert alert_fire(alert_id=step.pk, now=step.due_at).fired
@@ -111,13 +112,16 @@ def test_breach_climbs_officer_supervisor_region_hub_with_the_policy_wait(cast: 
     assert Alert.objects.filter(task=task, kind="escalation", cancelled_at__isnull=True).count() == 4
 
 
-def test_acknowledge_stops_the_chain_and_records_who(cast: dict[str, Persona]) -> None:
+def test_acknowledge_holds_the_chain_for_the_grace_then_it_climbs_again(cast: dict[str, Persona]) -> None:
+    """An acknowledgement stops the climb for the policy's grace (grade 2: 2 hours), not for
+    good: if the task has not moved on by then, the next step fires."""
     task = make_task(accepted=True)
     alerts_sweep(now=task.due_at)
     alerts_sweep(now=task.due_at + timedelta(hours=1))  # step 2 (supervisor) fired
     ersou = cast["ersou_coordinator"].client
-    response = ersou.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {"note": "Region takes it"}, format="json")
-    assert response.status_code == 200, response.json()
+    acked_at = task.due_at + timedelta(hours=1, minutes=5)
+    with time_machine.travel(acked_at, tick=False):
+        task_acknowledge(task=task, actor=cast["ersou_coordinator"].user, note="Region takes it")
     steps = Alert.objects.filter(task=task, kind="escalation").order_by("step")
     assert [
         (a.step, a.acknowledged_by.username if a.acknowledged_by else None) for a in steps if a.fired_at
@@ -125,13 +129,59 @@ def test_acknowledge_stops_the_chain_and_records_who(cast: dict[str, Persona]) -
         (1, "ersou_coordinator"),
         (2, "ersou_coordinator"),
     ]
-    assert not pending(task, kind="escalation")
-    alerts_sweep(now=task.due_at + timedelta(days=1))
-    assert Alert.objects.filter(task=task, kind="escalation", fired_at__isnull=False).count() == 2
+    held = pending(task, kind="escalation")
+    assert [(a.step, a.level, a.due_at) for a in held] == [(3, "region", acked_at + timedelta(hours=2))]
     again = ersou.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json")
     assert again.status_code == 409 and "no escalation" in again.json()["detail"]
+    alerts_sweep(now=acked_at + timedelta(hours=2) - timedelta(seconds=1))
+    assert Alert.objects.filter(task=task, kind="escalation", fired_at__isnull=False).count() == 2
+    alerts_sweep(now=acked_at + timedelta(hours=2))  # the grace is over and nothing moved on
+    climbed = Alert.objects.get(task=task, kind="escalation", step=3)
+    assert climbed.fired_at is not None and climbed.recipients == ["ersou_coordinator"]
     event = AuditEvent.objects.get(task_id=task.pk, action="task.escalation_acknowledged")
     assert event.actor_display == "ersou_coordinator" and event.justification == "Region takes it"
+    assert event.changes["next_steps_held_until"] == (acked_at + timedelta(hours=2)).isoformat()
+
+
+def test_a_task_that_moves_on_within_the_grace_climbs_no_further(cast: dict[str, Persona]) -> None:
+    task = make_task()  # grade 2: accept within 4 hours
+    alerts_sweep(now=task.accept_due_at)  # the accept-by breach: step 1 to the officer
+    supervisor = cast["kent_supervisor"].client
+    assert supervisor.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json").status_code == 200
+    assert cast["kent_officer"].client.post(f"/api/v1/tasks/{task.pk}/accept/").status_code == 200
+    alerts_sweep(now=task.accept_due_at + timedelta(days=1))
+    climbed = Alert.objects.filter(
+        task=task, kind="escalation", clock="accept", step__gt=1, fired_at__isnull=False
+    )
+    assert not climbed.exists()
+
+
+def test_an_officer_cannot_acknowledge_their_own_forces_breach(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    alerts_sweep(now=task.due_at)
+    refused = cast["kent_officer"].client.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json")
+    assert refused.status_code == 403
+    assert not Alert.objects.filter(task=task, acknowledged_at__isnull=False).exists()
+    assert (
+        cast["kent_supervisor"]
+        .client.post(f"/api/v1/tasks/{task.pk}/acknowledge/", {}, format="json")
+        .status_code
+        == 200
+    )
+
+
+def test_grades_1_and_2_tell_the_supervisors_before_the_breach(cast: dict[str, Persona]) -> None:
+    urgent, routine = (
+        make_task(grade=1, risk="very_high", accepted=True),
+        make_task(grade=3, risk="low", accepted=True),
+    )
+    at_75 = urgent.created_at + (urgent.due_at - urgent.created_at) * 75 / 100
+    alerts_sweep(now=at_75)
+    pre = Alert.objects.get(task=urgent, kind="reminder", clock="act", step=75, fired_at__isnull=False)
+    assert pre.fired_at is not None and pre.recipients == ["kent_supervisor"]
+    told = Notification.objects.get(alert=pre)
+    assert "Before the breach" in told.subject and "grade 1" in told.subject
+    assert not Alert.objects.filter(task=routine, step=75).exists(), "grade 3 has no pre-breach step"
 
 
 def test_escalated_and_overdue_tasks_are_listed_for_the_hub(cast: dict[str, Persona]) -> None:

@@ -207,7 +207,7 @@ RACES: list[tuple[str, Callable[[], Any], str, str, Callable[[Any], dict[str, An
      lambda _: {"justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": "0",
                 "children_safeguarded": "0", "victims_identified": "0",
                 "suspect_has_access_to_children": "no", "safeguarding_needed": "no"}),
-    ("acknowledge", escalated, "kent_officer", "/tasks/{task}/acknowledge/", lambda _: {"note": "mine"}),
+    ("acknowledge", escalated, "kent_supervisor", "/tasks/{task}/acknowledge/", lambda _: {"note": "mine"}),
     ("hand down", region_held, "ersou_coordinator", "/tasks/{task}/hand-down/",
      lambda _: {"assignee_org": "KENT", "reason": "Kent area"}),
 ]  # fmt: skip
@@ -254,7 +254,7 @@ API_RACES: list[tuple[str, Callable[[], Any], str, str, str, dict[str, Any]]] = 
      "/api/v1/tasks/{task}/safeguarding-actions/", {"action": "safe_and_well_check"}),
     ("pause", lambda: make_task(accepted=True), "kent_supervisor", "post", "/api/v1/tasks/{task}/pause/",
      {"reason": "MLAT"}),
-    ("acknowledge", escalated, "kent_officer", "post", "/api/v1/tasks/{task}/acknowledge/", {}),
+    ("acknowledge", escalated, "kent_supervisor", "post", "/api/v1/tasks/{task}/acknowledge/", {}),
 ]  # fmt: skip
 
 
