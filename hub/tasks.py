@@ -6,7 +6,7 @@ import logging
 
 from hub.celery_utils import vihub_job
 from hub.jobs import enqueue_now
-from hub.services.alerts import alerts_sweep
+from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.heartbeat import heartbeat_beat
 from hub.services.notifications import notification_email, notifications_unsent
@@ -24,8 +24,10 @@ def heartbeat_job() -> str:
 
 @vihub_job(soft_time_limit=240, time_limit=300)
 def deadline_sweep_job() -> dict[str, float | int | None]:
-    """Fire every due reminder and escalation step (the source of truth for deadlines),
-    re-enqueue lost notification emails, and record the sweep's heartbeat."""
+    """Resume the tasks whose pause has run out, fire every due reminder and escalation step
+    (the source of truth for deadlines), re-enqueue lost notification emails, and record the
+    sweep's heartbeat."""
+    resumed = pauses_expire()
     result = alerts_sweep()
     for notification_id in notifications_unsent():
         enqueue_now("hub.tasks.notification_email_job", notification_id)
@@ -34,6 +36,7 @@ def deadline_sweep_job() -> dict[str, float | int | None]:
         "skipped": result.skipped,
         "accelerated": result.accelerated,
         "oldest_pending_age_seconds": result.oldest_pending_age_seconds,
+        "pauses_ended": resumed,
     }
     heartbeat_beat(name="sweep", detail=detail)
     if result.fired:

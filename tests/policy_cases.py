@@ -75,8 +75,23 @@ def escalated() -> Task:
     return task
 
 
+def pause_until(hours: int = 6) -> str:
+    """A pause end within every grade's cap, as the API takes it."""
+    return (timezone.now() + timedelta(hours=hours)).isoformat()
+
+
+def pause_until_local(hours: int = 6) -> str:
+    """The same, as a person types it into the page's date-and-time field."""
+    return timezone.localtime(timezone.now() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+
 def paused() -> Task:
-    return task_pause(task=make_task(accepted=True), actor=acting("KENT", "supervisor"), reason="MLAT")
+    return task_pause(
+        task=make_task(accepted=True),
+        actor=acting("KENT", "supervisor"),
+        reason="MLAT",
+        until=timezone.now() + timedelta(days=1),
+    )
 
 
 def notification_for_kent_officer() -> Notification:
@@ -148,7 +163,7 @@ CASES: dict[Act, Case] = {
     Act.TASK_HAND_DOWN: Case(region_held, row(403, 403, 404, 404, 404, 404, 404, OK, 404, 404)),
     # An officer cannot acknowledge their own organisation's breach: their supervisor or above can.
     Act.TASK_ACKNOWLEDGE: Case(escalated, row(OK, 403, 404, 404, 403, OK, 404, OK, 404, 404)),
-    Act.TASK_PAUSE: Case(accepted, row(403, 403, 404, 404, 403, OK, 404, 403, 404, 404)),
+    Act.TASK_PAUSE: Case(accepted, row(OK, 403, 404, 404, 403, OK, 404, 403, 404, 404)),
     Act.TASK_RESUME: Case(paused, row(OK, 403, 404, 404, OK, OK, 404, 403, 404, 404)),
     Act.LEAD_LIST: Case(accepted, SEE_TASK),
     Act.LEAD_CREATE: Case(accepted, WORK_TASK),

@@ -90,6 +90,9 @@ class AcknowledgeInputSerializer(serializers.Serializer[Any]):
 
 class PauseInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=5000)
+    until = serializers.DateTimeField(
+        help_text="When the clocks restart by themselves (capped by the deadline policy for the grade)"
+    )
 
 
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
@@ -214,7 +217,12 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
         task = self.get_object()
         data = PauseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task_pause(task=task, actor=request.user, reason=data.validated_data["reason"])  # type: ignore[arg-type]
+        task_pause(
+            task=task,
+            actor=request.user,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+            until=data.validated_data["until"],
+        )
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(

@@ -62,7 +62,12 @@ class Task(models.Model):
     # Pausing (waiting on an MLAT, a platform disclosure…) stops the clocks; resuming moves the
     # deadlines on by the paused time. ``paused_total`` excludes a pause still running.
     paused_at = models.DateTimeField(null=True, blank=True)
+    # A pause always ends: the sweep resumes the task at this time if nobody has before.
+    paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.TextField(blank=True)
+    # How far each clock's escalation chain had climbed when the task was paused
+    # ({clock: highest step fired}), so resuming continues it instead of starting again.
+    escalation_carry = models.JSONField(default=dict, blank=True)
     paused_total = models.DurationField(default=timedelta(0))
     # Frozen from the policy when the first escalation step fires, so editing the policy never
     # changes a chain in flight.
@@ -89,6 +94,12 @@ class Task(models.Model):
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["due_at", "id"]),
             models.Index(fields=["referral"]),
+            # The sweep's "pauses that have run out" query.
+            models.Index(
+                fields=["paused_until"],
+                name="task_pause_ends_idx",
+                condition=models.Q(paused_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -302,6 +302,12 @@ def _pausable(actor: Actor, task: Task) -> None:
         raise InvalidTransition(f"A {task.status} task cannot be paused")
     if task.is_paused:
         raise InvalidTransition("The task is already paused")
+    if task.referral.grade == 1 and not actor.is_hub:
+        raise InvalidTransition(
+            "A grade-1 task (an immediate threat to a child's life) cannot be paused by a region or force: "
+            "ask the hub",
+            code="grade_1_pause",
+        )
 
 
 def _resumable(actor: Actor, task: Task) -> None:
@@ -377,10 +383,10 @@ _ROWS: dict[Act, Rule] = {
         scope=in_chain,
     ),
     Act.TASK_PAUSE: Rule(
-        r.SUPERVISOR_ROLES,
-        "Only a supervisor of the holding organisation stops the clocks.",
+        r.HUB_ROLES | r.SUPERVISOR_ROLES,
+        "Only a supervisor of the holding organisation, or the hub, stops the clocks.",
         on=Task,
-        scope=holds,
+        scope=hub_or_holder,
         state=_pausable,
     ),
     Act.TASK_RESUME: Rule(

@@ -45,11 +45,15 @@ def _window_point(start: datetime, end: datetime, percent: int) -> datetime:
     return start + (end - start) * percent / 100
 
 
-def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]:
+def alerts_reschedule(
+    *, task: Task, now: datetime | None = None, carry: dict[str, int] | None = None
+) -> list[Alert]:
     """Rebuild the task's pending schedule for its current state, under a new generation.
 
     Call inside the transaction that changed the task (with the task row locked). Pending
-    alerts of older generations are cancelled; fired ones stay as history.
+    alerts of older generations are cancelled; fired ones stay as history. ``carry`` (a
+    resumed pause) maps a clock to the highest escalation step that had fired: that clock's
+    chain continues with the next step one policy wait from now, instead of starting again.
     """
     now = now or db_now()
     Alert.objects.filter(task=task, fired_at__isnull=True, cancelled_at__isnull=True).update(cancelled_at=now)
@@ -82,7 +86,8 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
         at = _window_point(task.offered_at, task.accept_due_at, PRE_BREACH_PERCENT)
         if pre_breach and at > now:
             add(Alert.Kind.REMINDER, Alert.Clock.ACCEPT, PRE_BREACH_PERCENT, at, Alert.Level.SUPERVISOR)
-        add(Alert.Kind.ESCALATION, Alert.Clock.ACCEPT, 1, task.accept_due_at, Alert.Level.OFFICER)
+        if Alert.Clock.ACCEPT not in (carry or {}):
+            add(Alert.Kind.ESCALATION, Alert.Clock.ACCEPT, 1, task.accept_due_at, Alert.Level.OFFICER)
     if task.status in Task.RUNNING_STATUSES:
         for percent in REMINDER_FRACTIONS:
             at = _window_point(act_start, task.due_at, percent)
@@ -91,9 +96,32 @@ def alerts_reschedule(*, task: Task, now: datetime | None = None) -> list[Alert]
         at = _window_point(act_start, task.due_at, PRE_BREACH_PERCENT)
         if pre_breach and at > now:
             add(Alert.Kind.REMINDER, Alert.Clock.ACT, PRE_BREACH_PERCENT, at, Alert.Level.SUPERVISOR)
-    add(Alert.Kind.ESCALATION, Alert.Clock.ACT, 1, task.due_at, Alert.Level.OFFICER)
+    if Alert.Clock.ACT not in (carry or {}):
+        add(Alert.Kind.ESCALATION, Alert.Clock.ACT, 1, task.due_at, Alert.Level.OFFICER)
+    for clock, fired_step in (carry or {}).items():
+        if clock == Alert.Clock.ACCEPT and task.status != Task.Status.OFFERED:
+            continue  # accepted meanwhile: that chain has nothing left to say
+        if fired_step < LAST_STEP:
+            wait = task.escalation_wait or _policy_wait(task)
+            step = fired_step + 1
+            add(Alert.Kind.ESCALATION, clock, step, now + wait, Alert.LEVEL_ORDER[step - 1])
     Alert.objects.bulk_create(rows)
     return rows
+
+
+def _policy_wait(task: Task) -> timedelta:
+    referral = task.referral
+    return deadline_policy_for(grade=referral.grade or 3, risk=referral.risk).escalation_step_wait
+
+
+def _climbed(task: Task) -> dict[str, int]:
+    """Each clock's highest fired escalation step in the task's current schedule."""
+    climbed: dict[str, int] = {}
+    for clock, step in Alert.objects.filter(
+        task=task, generation=task.alert_generation, kind=Alert.Kind.ESCALATION, fired_at__isnull=False
+    ).values_list("clock", "step"):
+        climbed[clock] = max(step, climbed.get(clock, 0))
+    return climbed
 
 
 def task_clocks_tighten(*, task: Task, actor: User, grade: int, risk: str) -> dict[str, list[str]]:
@@ -513,17 +541,37 @@ def task_acknowledge(*, task: Task, actor: User, note: str = "") -> Task:
 
 
 @transaction.atomic(durable=True)
-def task_pause(*, task: Task, actor: User, reason: str) -> Task:
+def task_pause(*, task: Task, actor: User, reason: str, until: datetime) -> Task:
     """Stop the clocks while the holder waits on someone outside the force (an MLAT, a
-    platform disclosure). Pending reminders and escalations are cancelled until resumed."""
+    platform disclosure), until ``until`` at the latest (capped by the deadline policy; the
+    sweep resumes it then). Reminders and escalations wait; how far an escalation had climbed
+    is kept, so resuming continues it. The hub is told of every pause."""
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_PAUSE, task)
     if not reason.strip():
         raise DomainError("Say what the task is waiting for", field="reason")
     now = db_now()
-    task.paused_at, task.pause_reason = now, reason
-    task.save(update_fields=["paused_at", "pause_reason", "updated_at"])
+    referral = task.referral
+    cap = deadline_policy_for(grade=referral.grade or 3, risk=referral.risk).max_pause
+    if until <= now:
+        raise DomainError("A pause ends in the future: give when to restart the clocks", field="until")
+    if until > now + cap:
+        raise DomainError(
+            f"A grade {referral.grade} task can be paused for {_duration(cap)} at most: "
+            "choose an earlier end",
+            field="until",
+        )
+    task.escalation_carry = _climbed(task)
+    task.paused_at, task.paused_until, task.pause_reason = now, until, reason
+    task.save(update_fields=["paused_at", "paused_until", "pause_reason", "escalation_carry", "updated_at"])
     alerts_reschedule(task=task, now=now)
+    ref = f"{referral.agency.code} {referral.external_id}"
+    notify_hub(
+        kind="task_paused",
+        task=task,
+        subject=f"Task {ref} paused by {task.assignee_org.code} until {until:%Y-%m-%d %H:%M} UTC",
+        body=f"Grade {referral.grade}. Waiting for: {reason[:300]}",
+    )
     audit_record(
         actor=actor,
         action=AuditAction.TASK_PAUSED,
@@ -531,17 +579,31 @@ def task_pause(*, task: Task, actor: User, reason: str) -> Task:
         object_id=task.pk,
         referral_id=task.referral_id,
         task_id=task.pk,
-        changes={"paused_at": now.isoformat()},
+        changes={
+            "paused_at": now.isoformat(),
+            "until": until.isoformat(),
+            "escalation": task.escalation_carry,
+        },
         justification=reason,
     )
     return task
 
 
+def _duration(span: timedelta) -> str:
+    hours = round(span.total_seconds() / 3600)
+    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+
+
 @transaction.atomic(durable=True)
 def task_resume(*, task: Task, actor: User) -> Task:
-    """Restart the clocks: every deadline moves on by the time spent paused."""
+    """Restart the clocks: every deadline moves on by the time spent paused, and an escalation
+    that had climbed continues from where it was."""
     task = task_lock_as_seen(task)
     authorize(actor, Act.TASK_RESUME, task)
+    return _resume(task=task, actor=actor, why="")
+
+
+def _resume(*, task: Task, actor: User | None, why: str) -> Task:
     if task.paused_at is None:
         raise InvalidTransition("The task is not paused")
     now = db_now()
@@ -551,19 +613,16 @@ def task_resume(*, task: Task, actor: User) -> Task:
     task.offered_at += paused_for
     task.paused_total += paused_for
     task.paused_at, reason = None, task.pause_reason
+    task.paused_until = None
     task.pause_reason = ""
+    carry, task.escalation_carry = task.escalation_carry, {}
     task.save(
         update_fields=[
-            "due_at",
-            "accept_due_at",
-            "offered_at",
-            "paused_total",
-            "paused_at",
-            "pause_reason",
-            "updated_at",
+            "due_at", "accept_due_at", "offered_at", "paused_total", "paused_at", "paused_until",
+            "pause_reason", "escalation_carry", "updated_at",
         ]
-    )
-    alerts_reschedule(task=task, now=now)
+    )  # fmt: skip
+    alerts_reschedule(task=task, now=now, carry=carry)
     audit_record(
         actor=actor,
         action=AuditAction.TASK_RESUMED,
@@ -575,6 +634,33 @@ def task_resume(*, task: Task, actor: User) -> Task:
             "paused_seconds": round(paused_for.total_seconds()),
             "due_at": task.due_at.isoformat(),
             "pause_reason": reason,
+            "escalation_continues": carry,
         },
+        justification=why,
     )
     return task
+
+
+def pauses_expire(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Resume every task whose pause has run out (the sweep's job: a pause always ends).
+    Each is resumed in its own transaction, skipping a task another worker holds."""
+    now = now or db_now()
+    resumed = 0
+    due = list(
+        Task.objects.filter(paused_at__isnull=False, paused_until__lte=now)
+        .order_by("paused_until")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for task_id in due:
+        with transaction.atomic():
+            task = (
+                Task.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+                .select_related("assignee_org__parent", "referral__agency", "accepted_by")
+                .filter(pk=task_id, paused_at__isnull=False, paused_until__lte=now)
+                .first()
+            )
+            if task is None:
+                continue
+            _resume(task=task, actor=None, why="the pause ran out")
+            resumed += 1
+    return resumed

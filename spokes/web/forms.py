@@ -80,6 +80,12 @@ class PauseForm(PageForm):
         help_text="For example an MLAT request or a platform disclosure. Deadlines move on by the pause.",
         error_messages={"required": "Say what the task is waiting for."},
     )
+    until = forms.DateTimeField(
+        label="Restart the clocks at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="A pause always ends: the clocks restart by themselves then (the grade caps how long).",
+        error_messages={"required": "Say when the clocks restart.", "invalid": "Enter a date and time."},
+    )
 
 
 class LeadForm(PageForm):

@@ -267,7 +267,7 @@ def task_pause_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task)
     return submit(
         request,
         PauseForm(request.POST),
-        lambda data: task_pause(task=task, actor=request.user, reason=data["reason"]),
+        lambda data: task_pause(task=task, actor=request.user, reason=data["reason"], until=data["until"]),
         again=lambda form, status: _task_page(
             request, actor, _fresh(actor, task), pause_form=form, status=status
         ),

@@ -26,7 +26,7 @@ from hub.models import AuditEvent
 from hub.policies.rules import Act
 from tests.conftest import Persona
 from tests.hub.test_authorization_matrix import AUDIT_ON_SUCCESS, OPS
-from tests.policy_cases import CASES, OK, PERSONAS
+from tests.policy_cases import CASES, OK, PERSONAS, pause_until_local
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,8 @@ PAGES = [
          data=lambda _: {"assignee_org": "KENT", "reason": "Kent area"}, audit="task.handed_down"),
     Page("spokes:lead-create", "POST", Act.LEAD_CREATE,
          data=lambda _: {"kind": "device", "description": "phone"}, audit="lead.created"),
-    Page("spokes:task-pause", "POST", Act.TASK_PAUSE, data=lambda _: {"reason": "MLAT"}, audit="task.paused"),
+    Page("spokes:task-pause", "POST", Act.TASK_PAUSE,
+         data=lambda _: {"reason": "MLAT", "until": pause_until_local()}, audit="task.paused"),
     Page("spokes:task-resume", "POST", Act.TASK_RESUME, data=lambda _: {}, audit="task.resumed"),
     Page("spokes:lead-update", "POST", Act.LEAD_UPDATE,
          data=lambda lead: {f"lead-{lead.pk}-status": "in_progress", f"lead-{lead.pk}-notes": ""},

@@ -19,6 +19,7 @@ from spokes.models import Lead
 from spokes.services import lead_create, task_decline
 from tests.conftest import PASSWORD, Persona
 from tests.factories import acting, make_referral, make_task, make_triaged
+from tests.policy_cases import pause_until_local
 
 pytestmark = pytest.mark.django_db
 
@@ -214,7 +215,12 @@ def test_the_boards_deadline_filter_agrees_with_the_apis_deadline_state(cast: di
     accept_late = make_task()
     Task.objects.filter(pk=accept_late.pk).update(accept_due_at=now - timedelta(minutes=1))
     paused = make_task(accepted=True)
-    task_pause(task=paused, actor=cast["kent_supervisor"].user, reason="MLAT request to the US")
+    task_pause(
+        task=paused,
+        actor=cast["kent_supervisor"].user,
+        reason="MLAT request to the US",
+        until=timezone.now() + timedelta(days=1),
+    )
     Task.objects.filter(pk=paused.pk).update(due_at=now - timedelta(hours=1))  # late, but stopped
     declined = make_task()
     task_decline(task=declined, actor=cast["kent_officer"].user, reason="duplicate")
@@ -309,8 +315,14 @@ def test_only_a_supervisor_pauses_and_the_reason_is_kept(cast: dict[str, Persona
     supervisor = web(cast["kent_supervisor"])
     refused = supervisor.post(f"/tasks/{task.pk}/pause/", {"reason": ""})
     assert refused.status_code == 400 and b"Say what the task is waiting for." in refused.content
+    missing_end = supervisor.post(f"/tasks/{task.pk}/pause/", {"reason": "MLAT request to the US"})
+    assert missing_end.status_code == 400 and b"Say when the clocks restart." in missing_end.content
+    assert b"MLAT request to the US" in missing_end.content  # what was typed is kept
     assert (
-        supervisor.post(f"/tasks/{task.pk}/pause/", {"reason": "MLAT request to the US"}).status_code == 302
+        supervisor.post(
+            f"/tasks/{task.pk}/pause/", {"reason": "MLAT request to the US", "until": pause_until_local()}
+        ).status_code
+        == 302
     )
     page = supervisor.get(f"/tasks/{task.pk}/").content.decode()
     assert "Clocks stopped since" in page and "MLAT request to the US" in page

@@ -25,7 +25,7 @@ from hub.models import AuditEvent
 from hub.policies.rules import RULES, Act
 from tests.conftest import Persona
 from tests.factories import make_triaged
-from tests.policy_cases import CASES, OK, PERSONAS
+from tests.policy_cases import CASES, OK, PERSONAS, pause_until
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,8 @@ OPS = [
     Op("post", "/api/v1/tasks/{id}/safeguarding-actions/", Act.SAFEGUARDING_RECORD, ok=201,
        body=lambda _: {"action": "safe_and_well_check", "children_identified": 1}),
     Op("post", "/api/v1/tasks/{id}/acknowledge/", Act.TASK_ACKNOWLEDGE, body=lambda _: {"note": "mine"}),
-    Op("post", "/api/v1/tasks/{id}/pause/", Act.TASK_PAUSE, body=lambda _: {"reason": "MLAT"}),
+    Op("post", "/api/v1/tasks/{id}/pause/", Act.TASK_PAUSE,
+       body=lambda _: {"reason": "MLAT", "until": pause_until()}),
     Op("post", "/api/v1/tasks/{id}/resume/", Act.TASK_RESUME),
     Op("get", "/api/v1/notifications/", Act.NOTIFICATION_LIST),
     Op("get", "/api/v1/notifications/unread-count/", Act.NOTIFICATION_LIST),

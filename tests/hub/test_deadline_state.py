@@ -94,9 +94,11 @@ def scene(cast: dict[str, Persona]) -> Iterator[Scene]:
         offered = make_task()
         accepted = make_task(accepted=True)
         paused = make_task(accepted=True)
-        task_pause(task=paused, actor=supervisor, reason="MLAT request to the US")
+        task_pause(
+            task=paused, actor=supervisor, reason="MLAT request to the US", until=t0 + timedelta(days=1)
+        )
         resumed = make_task(accepted=True)
-        task_pause(task=resumed, actor=supervisor, reason="Platform disclosure")
+        task_pause(task=resumed, actor=supervisor, reason="Platform disclosure", until=t0 + timedelta(days=1))
         clock.move_to(t0 + timedelta(hours=6))
         task_resume(task=resumed, actor=officer)  # deadlines move on by the paused time
         clock.move_to(t0)

@@ -21,6 +21,7 @@ from hub.tasks import notification_emails_job
 from spokes.services import task_accept
 from tests.conftest import Persona, make_persona
 from tests.factories import hub_user, make_task, make_triaged, org
+from tests.policy_cases import pause_until
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +230,15 @@ def test_pause_needs_a_supervisor_and_moves_deadlines_on_by_the_paused_time(cast
         cast["kent_officer"].client.post(f"{url}/pause/", {"reason": "MLAT"}, format="json").status_code
         == 403
     )
-    paused = cast["kent_supervisor"].client.post(f"{url}/pause/", {"reason": "MLAT to the US"}, format="json")
+    paused = cast["kent_supervisor"].client.post(
+        f"{url}/pause/",
+        {"reason": "MLAT to the US", "until": pause_until(hours=24 * 7 * 2 - 1)},
+        format="json",
+    )
+    assert paused.status_code == 400 and "2 days at most" in paused.json()["until"][0]  # grade 2's cap
+    paused = cast["kent_supervisor"].client.post(
+        f"{url}/pause/", {"reason": "MLAT to the US", "until": pause_until(hours=40)}, format="json"
+    )
     assert paused.status_code == 200 and paused.json()["deadline_state"] == "paused"
     assert not pending(task)
     alerts_sweep(now=task.due_at + timedelta(days=5))

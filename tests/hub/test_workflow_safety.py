@@ -8,11 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, Notification, Referral, User
+from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.notifications import MAX_EMAIL_ATTEMPTS
 from hub.tasks import notification_emails_job
 from safeguarding.models import Outcome
@@ -255,3 +257,77 @@ def test_a_looser_grade_never_moves_a_running_deadline_later(cast: dict[str, Per
         "unchanged"
         in Notification.objects.get(task=task, kind="task_regraded", recipient__username="kent_officer").body
     )
+
+
+# --- Pauses end, are the hub's business, and never reset a climbed escalation --------------------
+
+
+def _pause(client: Any, task: Any, hours: int = 6, **extra: Any) -> Any:
+    body = {
+        "reason": "MLAT request to the US",
+        "until": (timezone.now() + timedelta(hours=hours)).isoformat(),
+    }
+    return client.post(f"/api/v1/tasks/{task.pk}/pause/", {**body, **extra}, format="json")
+
+
+def test_a_pause_needs_an_end_within_the_policys_cap(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)  # grade 2: paused for 2 days at most
+    supervisor = cast["kent_supervisor"].client
+    no_end = supervisor.post(f"/api/v1/tasks/{task.pk}/pause/", {"reason": "MLAT"}, format="json")
+    assert no_end.status_code == 400 and "until" in no_end.json()
+    assert _pause(supervisor, task, hours=-1).status_code == 400
+    too_long = _pause(supervisor, task, hours=24 * 3)
+    assert too_long.status_code == 400 and "2 days at most" in too_long.json()["until"][0]
+    task.refresh_from_db()
+    assert task.paused_at is None
+    assert _pause(supervisor, task, hours=24).status_code == 200
+
+
+def test_a_grade_1_task_cannot_be_paused_by_a_force_but_the_hub_can_and_is_told_of_every_pause(
+    cast: dict[str, Persona],
+) -> None:
+    urgent = make_task(grade=1, risk="very_high", accepted=True)
+    refused = _pause(cast["kent_supervisor"].client, urgent, hours=2)
+    assert refused.status_code == 409 and refused.json()["code"] == "grade_1_pause"
+    assert _pause(cast["coordinator"].client, urgent, hours=2).status_code == 200
+    routine = make_task(grade=3, risk="low", accepted=True)
+    assert _pause(cast["kent_supervisor"].client, routine, hours=48).status_code == 200
+    told = Notification.objects.filter(kind="task_paused", recipient=cast["coordinator"].user)
+    assert {n.task_id for n in told} == {urgent.pk, routine.pk}
+    assert all(n.referral_id is not None for n in told)
+    assert "until" in told.get(task=routine).subject
+
+
+def test_a_pause_ends_by_itself_when_it_runs_out(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    assert _pause(cast["kent_supervisor"].client, task, hours=3).status_code == 200
+    task.refresh_from_db()
+    assert pauses_expire(now=task.paused_until - timedelta(seconds=1)) == 0
+    with time_machine.travel(task.paused_until, tick=False):
+        assert pauses_expire() == 1
+    task.refresh_from_db()
+    assert task.paused_at is None and task.paused_until is None
+    resumed = AuditEvent.objects.get(action="task.resumed", task_id=task.pk)
+    assert resumed.actor is None and resumed.justification == "the pause ran out"
+    assert task.alerts.filter(fired_at__isnull=True, cancelled_at__isnull=True).exists()  # type: ignore[attr-defined]
+
+
+def test_resuming_continues_an_escalation_where_it_had_climbed(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)  # grade 2: an hour between steps
+    alerts_sweep(now=task.due_at)
+    alerts_sweep(now=task.due_at + timedelta(hours=1))  # officer, then supervisors
+    fired_before = set(
+        task.alerts.filter(fired_at__isnull=False, kind="escalation").values_list("pk", flat=True)
+    )  # type: ignore[attr-defined]
+    assert len(fired_before) == 2
+    assert _pause(cast["coordinator"].client, task, hours=4).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(hours=2), tick=False):
+        assert cast["coordinator"].client.post(f"/api/v1/tasks/{task.pk}/resume/").status_code == 200
+        resumed_at = timezone.now()
+    task.refresh_from_db()
+    pending = task.alerts.filter(kind="escalation", fired_at__isnull=True, cancelled_at__isnull=True)  # type: ignore[attr-defined]
+    assert [(a.step, a.level) for a in pending] == [(3, "region")], "the chain continues, not from the bottom"
+    assert pending[0].due_at == resumed_at + timedelta(hours=1)
+    alerts_sweep(now=pending[0].due_at)
+    fired_after = task.alerts.filter(fired_at__isnull=False, kind="escalation").exclude(pk__in=fired_before)  # type: ignore[attr-defined]
+    assert [(a.step, a.recipients) for a in fired_after] == [(3, ["ersou_coordinator"])]
