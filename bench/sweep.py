@@ -182,14 +182,20 @@ CROSS JOIN LATERAL (VALUES
   (2, 'reminder', 'accept', 90, '',
    o.created_at + make_interval(secs => extract(epoch FROM o.accept_due_at - o.created_at) * 90 / 100),
    o.status = 'offered'),
-  (3, 'escalation', 'accept', 1, 'officer', o.accept_due_at, o.status = 'offered'),
-  (4, 'reminder', 'act', 50, '',
+  (3, 'reminder', 'accept', 75, 'supervisor',
+   o.created_at + make_interval(secs => extract(epoch FROM o.accept_due_at - o.created_at) * 75 / 100),
+   o.status = 'offered' AND o.grade IN (1, 2)),
+  (4, 'escalation', 'accept', 1, 'officer', o.accept_due_at, o.status = 'offered'),
+  (5, 'reminder', 'act', 50, '',
    o.created_at + make_interval(secs => extract(epoch FROM o.due_at - o.created_at) * 50 / 100),
    o.status IN ('offered', 'accepted')),
-  (5, 'reminder', 'act', 90, '',
+  (6, 'reminder', 'act', 90, '',
    o.created_at + make_interval(secs => extract(epoch FROM o.due_at - o.created_at) * 90 / 100),
    o.status IN ('offered', 'accepted')),
-  (6, 'escalation', 'act', 1, 'officer', o.due_at, true)
+  (7, 'reminder', 'act', 75, 'supervisor',
+   o.created_at + make_interval(secs => extract(epoch FROM o.due_at - o.created_at) * 75 / 100),
+   o.status IN ('offered', 'accepted') AND o.grade IN (1, 2)),
+  (8, 'escalation', 'act', 1, 'officer', o.due_at, true)
 ) AS c(ord, kind, clock, step, level, due_at, applies)
 WHERE c.applies AND (c.kind = 'escalation' OR c.due_at > %(schedule_at)s)
 ORDER BY o.created_at, o.n, c.ord

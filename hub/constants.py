@@ -49,6 +49,9 @@ class WebhookEvent(models.TextChoices):
     NON_ACTIONABLE = "referral.non_actionable", "Closed as non-actionable"
     ALLOCATED = "referral.allocated", "Allocated to a spoke"
     CLOSED = "referral.closed", "Closed"
+    # An outcome changed after it was first sent (amended, or another holder's part of the
+    # case): sent to every endpoint that hears of outcomes, as a new event (new webhook-id).
+    OUTCOME_UPDATED = "referral.outcome_updated", "Outcome updated"
 
 
 def webhook_event(name: WebhookEvent | str) -> WebhookEvent:
@@ -112,6 +115,7 @@ class AuditAction(StrEnum):
     SAFEGUARDING_ACTION_LISTED = "safeguarding_action.listed"
     OUTCOME_RECORDED = "outcome.recorded"
     OUTCOME_VIEWED = "outcome.viewed"
+    OUTCOME_AMENDED = "outcome.amended"
     NOTIFICATION_EMAILED = "notification.emailed"
     NOTIFICATION_EMAIL_FAILED = "notification.email_failed"
     WEBHOOK_REGISTERED = "webhook.registered"

@@ -78,7 +78,11 @@ def outbox_emit(referral: Referral, event_type: WebhookEvent | str) -> OutboxEve
     ``ValueError`` (before any query), never a silent "not subscribed"."""
     event_name = webhook_event(event_type).value
     endpoint = WebhookEndpoint.objects.filter(agency_id=referral.agency_id, is_active=True).first()
-    if endpoint is None or event_name not in endpoint.event_types:
+    subscribed = set(endpoint.event_types) if endpoint is not None else set()
+    if WebhookEvent.OUTCOME_RECORDED.value in subscribed:
+        # Who hears of an outcome hears of its changes too: "the agency is told again".
+        subscribed.add(WebhookEvent.OUTCOME_UPDATED.value)
+    if endpoint is None or event_name not in subscribed:
         return None
     now = db_now()
     event = OutboxEvent.objects.create(

@@ -69,6 +69,33 @@ class Outcome(models.Model):
     def __str__(self) -> str:
         return f"{self.justice_outcome}/{self.safeguarding_outcome} for {self.referral_id}"
 
+    # The fields an amendment may change (and a revision records).
+    AMENDABLE = (
+        "justice_outcome", "safeguarding_outcome", "arrests", "children_safeguarded", "victims_identified",
+        "summary",
+    )  # fmt: skip
+
+
+class OutcomeRevision(models.Model):
+    """One change of a referral's outcome after it was first recorded (a charge resolved, a
+    second force's part of the case): the values before and after, who, why and when. Nothing
+    of an outcome is ever overwritten without one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="revisions")
+    before = models.JSONField()
+    after = models.JSONField()
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.outcome_id} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class WebhookEndpoint(models.Model):
     """Where an agency wants to hear about its referrals. Signed per Standard Webhooks with a

@@ -34,17 +34,30 @@ def _records_outcome(actor: Actor, referral: Referral) -> bool:
 
 
 def _outcome_open(actor: Actor, referral: Referral) -> None:
-    """Once per referral, by a holder that accepted its task (or the hub), while allocated."""
-    if Outcome.objects.filter(referral=referral).exists():
-        raise InvalidTransition("An outcome is already recorded for this referral", code="outcome_exists")
+    """Each holder records the outcome of its own accepted task (the first one is the
+    referral's outcome; another holder's later one updates it, the previous values kept); the
+    hub records one on a referral that has none. After that, changes are amendments."""
+    exists = Outcome.objects.filter(referral=referral).exists()
     task = outcome_task_for(actor.user, actor.membership, referral)
+    if exists and (task is None or task.status != Task.Status.ACCEPTED):
+        raise InvalidTransition(
+            "An outcome is already recorded for this referral: amend it instead", code="outcome_exists"
+        )
     if task is not None and task.status != Task.Status.ACCEPTED:
         raise InvalidTransition(f"Accept the task before recording its outcome (it is {task.status})")
-    if referral.status != Referral.Status.ALLOCATED:
+    allowed = Referral.Status.OUTCOME_RECORDED if exists else Referral.Status.ALLOCATED
+    if referral.status != allowed:
         label = Referral.Status(referral.status).label
         raise InvalidTransition(
             f"Cannot record an outcome for a referral that is '{label}' ({referral.status})"
         )
+
+
+def _outcome_amendable(actor: Actor, referral: Referral) -> None:
+    if not Outcome.objects.filter(referral=referral).exists():
+        raise InvalidTransition("No outcome is recorded yet: record it first", code="no_outcome")
+    if referral.status not in {Referral.Status.OUTCOME_RECORDED, Referral.Status.CLOSED}:
+        raise InvalidTransition(f"Cannot amend the outcome of a referral that is {referral.status}")
 
 
 def _replayable(actor: Actor, event: OutboxEvent) -> None:
@@ -70,6 +83,14 @@ _ROWS = {
     ),
     Act.OUTCOME_RECORD: Rule(
         r.OUTCOME_ROLES, HOLDER_OR_HUB, on=Referral, scope=_records_outcome, state=_outcome_open
+    ),
+    # When the case moves on (a charge resolves): the holders of the referral's tasks, or the hub.
+    Act.OUTCOME_AMEND: Rule(
+        r.OUTCOME_ROLES,
+        "Only an organisation that held this referral's task, or the hub, amends its outcome",
+        on=Referral,
+        scope=_records_outcome,
+        state=_outcome_amendable,
     ),
     Act.WEBHOOK_LIST: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub."),
     Act.WEBHOOK_VIEW: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),

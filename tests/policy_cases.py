@@ -173,6 +173,8 @@ CASES: dict[Act, Case] = {
     Act.SAFEGUARDING_RECORD: Case(accepted, WORK_TASK),
     Act.OUTCOME_VIEW: Case(outcome_recorded, SEE_REFERRAL),
     Act.OUTCOME_RECORD: Case(accepted, row(OK, 403, 403, 404, OK, OK, 404, 403, 404, 404)),
+    # The holders of the referral's tasks (not the overseeing region) and the hub.
+    Act.OUTCOME_AMEND: Case(outcome_recorded, row(OK, 403, 403, 404, OK, OK, 404, 403, 404, 404)),
     Act.NOTIFICATION_LIST: Case(None, ALL),
     # Only its recipient can even see a notification.
     Act.NOTIFICATION_READ: Case(

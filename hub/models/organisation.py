@@ -54,7 +54,8 @@ class Organisation(models.Model):
 
     @property
     def can_hold_tasks(self) -> bool:
-        """Victim-ID tasks are held by regions and forces (never the hub or an agency)."""
+        """Victim-ID tasks are held by regions, forces and the hub itself (CEOP primacy: the hub
+        keeps a case and its own officers work it); never by an agency."""
         return self.kind in TASK_HOLDER_KINDS and self.is_active
 
     @property
@@ -67,7 +68,7 @@ class Organisation(models.Model):
         return None
 
 
-TASK_HOLDER_KINDS = frozenset({Organisation.Kind.REGION, Organisation.Kind.FORCE})
+TASK_HOLDER_KINDS = frozenset({Organisation.Kind.REGION, Organisation.Kind.FORCE, Organisation.Kind.HUB})
 
 
 class Membership(models.Model):

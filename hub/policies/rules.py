@@ -68,6 +68,7 @@ class Act(StrEnum):
     SAFEGUARDING_RECORD = "safeguarding_action.record"
     OUTCOME_VIEW = "outcome.view"
     OUTCOME_RECORD = "outcome.record"
+    OUTCOME_AMEND = "outcome.amend"
     NOTIFICATION_LIST = "notification.list"
     NOTIFICATION_READ = "notification.read"
     ESCALATION_LIST = "escalation.list"

@@ -23,7 +23,8 @@ from hub.services.referrals import referral_triage
 def _check_holder(org: Organisation) -> None:
     if not org.can_hold_tasks:
         raise DomainError(
-            f"{org.code} is a {org.kind}: tasks go to a region or a force", field="assignee_org"
+            f"{org.code} is a {org.kind}: tasks go to a region, a force or the hub itself",
+            field="assignee_org",
         )
 
 

@@ -21,6 +21,7 @@ from hub.policies.rules import Act
 from hub.selectors import referral_list_for
 from safeguarding.models import SafeguardingAction
 from safeguarding.services import (
+    outcome_amend,
     outcome_consult,
     outcome_record,
     safeguarding_action_record,
@@ -70,6 +71,16 @@ class OutcomeInputSerializer(serializers.Serializer[Any]):
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
+class OutcomeAmendSerializer(serializers.Serializer[Any]):
+    justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES, required=False)
+    safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES, required=False)
+    arrests = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    children_safeguarded = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    victims_identified = serializers.IntegerField(min_value=0, max_value=10000, required=False)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    reason = serializers.CharField(max_length=5000, help_text="Why the outcome changes (kept with it)")
+
+
 class TaskSafeguardingViewSet(TaskScopedViewSet):
     policies = {
         "safeguarding_actions": Act.SAFEGUARDING_LIST,
@@ -99,7 +110,11 @@ class ReferralOutcomeViewSet(HubViewSet):
     """/referrals/{id}/outcome/: read it, or record it (the holding spoke or the hub)."""
 
     queryset = Referral.objects.all()
-    policies = {"outcome": Act.OUTCOME_VIEW, "record_outcome": Act.OUTCOME_RECORD}
+    policies = {
+        "outcome": Act.OUTCOME_VIEW,
+        "record_outcome": Act.OUTCOME_RECORD,
+        "amend_outcome": Act.OUTCOME_AMEND,
+    }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         return referral_list_for(membership)
@@ -123,6 +138,23 @@ class ReferralOutcomeViewSet(HubViewSet):
         outcome_record(referral=referral, actor=request.user, **values)  # type: ignore[arg-type]
         fresh = Referral.objects.select_related("outcome").get(pk=referral.pk)
         return Response(outcome_view(fresh, internal=True), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=OutcomeAmendSerializer,
+        responses=OutcomeInternalSerializer,
+        description="Amend the outcome when the case moves on: the changed fields and a reason. The "
+        "previous values are kept and the referring agency hears referral.outcome_updated.",
+    )
+    @outcome.mapping.patch
+    def amend_outcome(self, request: Request, pk: str | None = None) -> Response:
+        referral = self.get_object()
+        data = OutcomeAmendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reason = values.pop("reason")
+        outcome_amend(referral=referral, actor=request.user, reason=reason, **values)  # type: ignore[arg-type]
+        fresh = Referral.objects.select_related("outcome").get(pk=referral.pk)
+        return Response(outcome_view(fresh, internal=True))
 
 
 def outcome_as_dict(referral: Referral, internal: bool) -> dict[str, Any] | None:

@@ -110,6 +110,22 @@ class OutcomeForm(PageForm):
     )
 
 
+class OutcomeAmendForm(OutcomeForm):
+    """Amend a recorded outcome: the same fields (shown as they are now) and why."""
+
+    id_prefix = "amend"
+    # The two checks are asked at closure, not here.
+    suspect_has_access_to_children = None  # type: ignore[assignment]
+    safeguarding_needed = None  # type: ignore[assignment]
+    reason = forms.CharField(
+        label="Why it changes",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: the charge resolved at court. Kept with the previous values.",
+        error_messages={"required": "Say why the outcome changes."},
+    )
+
+
 # --- Accountability reports -------------------------------------------------------------------
 
 

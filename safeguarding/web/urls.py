@@ -12,6 +12,7 @@ app_name = "safeguarding"
 urlpatterns = [
     path("tasks/<uuid:pk>/safeguarding/", fragments.task_safeguarding, name="actions"),
     path("tasks/<uuid:pk>/outcome/", fragments.task_outcome, name="outcome"),
+    path("tasks/<uuid:pk>/outcome/amend/", fragments.task_outcome_amend, name="outcome-amend"),
     path("reports/", reports.reports, name="reports"),
     path("feedback/", feedback.feedback, name="feedback"),
     path("feedback/ours/", feedback.agency_delivery_log, name="our-deliveries"),

@@ -4,6 +4,7 @@ agency clock can jump, and re-posts that never silently drop a different body.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +17,15 @@ from django.utils import timezone
 from hub.models import AuditEvent, Notification, Referral, User
 from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.notifications import MAX_EMAIL_ATTEMPTS
+from hub.services.organisations import membership_set
+from hub.services.tasks import task_allocate
 from hub.tasks import notification_emails_job
-from safeguarding.models import Outcome
+from safeguarding.feedback import webhook_deliver, webhook_endpoint_set
+from safeguarding.models import OutboxEvent, Outcome
+from spokes.services import task_accept
 from tests.conftest import Persona
-from tests.factories import make_task
+from tests.e2e.receiver import Receiver
+from tests.factories import acting, hub_user, make_task, make_triaged, org
 
 pytestmark = pytest.mark.django_db
 
@@ -331,3 +337,105 @@ def test_resuming_continues_an_escalation_where_it_had_climbed(cast: dict[str, P
     alerts_sweep(now=pending[0].due_at)
     fired_after = task.alerts.filter(fired_at__isnull=False, kind="escalation").exclude(pk__in=fired_before)  # type: ignore[attr-defined]
     assert [(a.step, a.recipients) for a in fired_after] == [(3, ["ersou_coordinator"])]
+
+
+# --- Outcomes per holder; the hub keeps a case; amendments keep the past ----------------------------
+
+
+def _two_holders() -> tuple[Any, Any]:
+    kent = make_task(accepted=True)
+    essex = task_allocate(referral=kent.referral, to_org=org("ESSEX"), actor=hub_user())
+    essex = task_accept(task=essex, actor=acting("ESSEX"))
+    return kent, essex
+
+
+def test_an_outcome_completes_only_the_recorders_own_task_and_the_others_are_told(
+    cast: dict[str, Persona],
+) -> None:
+    kent, essex = _two_holders()
+    first = cast["kent_officer"].client.post(f"/api/v1/referrals/{kent.referral_id}/outcome/", V1_OUTCOME,
+                                             format="json")  # fmt: skip
+    assert first.status_code == 201
+    kent.refresh_from_db()
+    essex.refresh_from_db()
+    assert kent.status == "completed" and essex.status == "accepted"
+    told = Notification.objects.filter(kind="outcome_recorded", task=essex)
+    assert {n.recipient.username for n in told} == {"essex_officer"}
+    assert Notification.objects.filter(kind="outcome_recorded", recipient=cast["coordinator"].user).exists()
+    # Essex records its own part: the referral's outcome is updated, the previous kept.
+    second = cast["essex_officer"].client.post(
+        f"/api/v1/referrals/{kent.referral_id}/outcome/",
+        {**V1_OUTCOME, "justice_outcome": "charge_summons", "arrests": 2},
+        format="json",
+    )
+    assert second.status_code == 201, second.json()
+    essex.refresh_from_db()
+    assert essex.status == "completed"
+    outcome = Outcome.objects.get(referral_id=kent.referral_id)
+    assert outcome.justice_outcome == "charge_summons" and outcome.arrests == 2
+    revision = outcome.revisions.get()
+    assert revision.before == {"justice_outcome": "caution", "arrests": 1} and revision.org.code == "ESSEX"
+    again = cast["essex_officer"].client.post(f"/api/v1/referrals/{kent.referral_id}/outcome/", V1_OUTCOME,
+                                              format="json")  # fmt: skip
+    assert again.status_code == 409 and again.json()["code"] == "outcome_exists"
+
+
+def test_the_hub_can_keep_a_case_and_its_officers_work_it(cast: dict[str, Persona]) -> None:
+    hub_officer = membership_set(username="nca-vid", org_code="NCA", role="officer", actor=None).user
+    referral = make_triaged()
+    kept = cast["coordinator"].client.post(
+        "/api/v1/tasks/", {"referral": str(referral.pk), "assignee_org": "NCA"}, format="json"
+    )
+    assert kept.status_code == 201 and kept.json()["assignee_org"] == "NCA"
+    task_id = kept.json()["id"]
+    client = Client()
+    client.force_login(hub_officer)
+    assert client.post(f"/tasks/{task_id}/accept/").status_code == 302
+    assert client.post(f"/tasks/{task_id}/outcome/", {
+        "justice_outcome": "caution", "safeguarding_outcome": "no_child_at_risk", "arrests": "1",
+        "children_safeguarded": "0", "victims_identified": "0", "suspect_has_access_to_children": "no",
+        "safeguarding_needed": "no",
+    }).status_code == 302  # fmt: skip
+    assert Outcome.objects.get(referral=referral).recorded_org.code == "NCA"
+    assert cast["kent_officer"].client.get(f"/api/v1/tasks/{task_id}/").status_code == 404
+
+
+def test_an_amendment_keeps_the_previous_values_and_tells_the_agency_again(cast: dict[str, Persona]) -> None:
+    with Receiver() as agency:
+        endpoint, _ = webhook_endpoint_set(agency=org("NCMEC"), url=agency.url, actor=None)
+        task = make_task(accepted=True)
+        kent = cast["kent_officer"].client
+        assert (
+            kent.post(f"/api/v1/referrals/{task.referral_id}/outcome/", V1_OUTCOME, format="json").status_code
+            == 201
+        )
+        no_reason = kent.patch(
+            f"/api/v1/referrals/{task.referral_id}/outcome/", {"arrests": 2}, format="json"
+        )
+        assert no_reason.status_code == 400 and "reason" in no_reason.json()
+        amended = kent.patch(
+            f"/api/v1/referrals/{task.referral_id}/outcome/",
+            {"justice_outcome": "charge_summons", "reason": "charged at court"},
+            format="json",
+        )
+        assert amended.status_code == 200 and amended.json()["justice_outcome"] == "charge_summons"
+        assert (
+            cast["ersou_coordinator"]
+            .client.patch(
+                f"/api/v1/referrals/{task.referral_id}/outcome/", {"arrests": 3, "reason": "x"}, format="json"
+            )
+            .status_code
+            == 403
+        )  # the overseeing region did not hold it
+        events = list(OutboxEvent.objects.filter(referral_id=task.referral_id).order_by("created_at"))
+        assert [e.event_type for e in events] == ["referral.outcome_recorded", "referral.outcome_updated"]
+        assert events[0].webhook_id != events[1].webhook_id
+        assert events[1].payload["data"]["outcome"]["justice_outcome"] == "charge_summons"
+        for event in events:
+            webhook_deliver(event_id=event.pk)
+    assert [json.loads(r["body"])["type"] for r in agency.requests] == [
+        "referral.outcome_recorded", "referral.outcome_updated",
+    ]  # fmt: skip
+    revision = Outcome.objects.get(referral_id=task.referral_id).revisions.get()
+    assert revision.before == {"justice_outcome": "caution"} and revision.reason == "charged at court"
+    assert AuditEvent.objects.filter(action="outcome.amended", referral_id=task.referral_id).exists()

@@ -25,12 +25,14 @@ from hub.web.shortcuts import (
 )
 from safeguarding.models import Outcome
 from safeguarding.services import (
+    outcome_amend,
     outcome_consult,
     outcome_record,
     safeguarding_action_record,
     safeguarding_actions_consult,
 )
 from safeguarding.web.forms import (
+    OutcomeAmendForm,
     OutcomeForm,
     SafeguardingActionForm,
 )
@@ -118,6 +120,7 @@ def _outcome_panel(
     task: Task,
     *,
     form: OutcomeForm | None = None,
+    amend_form: OutcomeAmendForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The outcome, audited as the API's read is; the form only where the registry allows the
@@ -126,14 +129,19 @@ def _outcome_panel(
     outcome_consult(actor=request.user, referral=referral)
     outcome = Outcome.objects.filter(referral=referral).select_related("recorded_by", "recorded_org").first()
     may_record = allowed(request.user, Act.OUTCOME_RECORD, referral)
+    may_amend = outcome is not None and allowed(request.user, Act.OUTCOME_AMEND, referral)
     refused = form if form is not None and form.errors and not may_record else None
     if may_record and form is None:
         form = OutcomeForm()
+    if may_amend and amend_form is None and outcome is not None:
+        amend_form = OutcomeAmendForm(initial={name: getattr(outcome, name) for name in Outcome.AMENDABLE})
     context = {
         "task": task,
         "referral": referral,
         "outcome": outcome,
         "form": form if may_record else None,
+        "amend_form": amend_form if may_amend else None,
+        "revisions": list(outcome.revisions.select_related("by", "org")) if outcome is not None else [],
         "refused": refused,
         "as_hub": actor.role in r.HUB_ROLES,
         "justice_labels": JUSTICE_LABELS,
@@ -175,4 +183,23 @@ def task_outcome(request: AuthenticatedHttpRequest, actor: Actor, task: Task) ->
             request, actor, scoped_get(_tasks(actor.membership), task.pk), form=form, status=status
         ),
         done=recorded,
+    )
+
+
+@policy_view(Act.OUTCOME_AMEND, methods=["POST"], lookup=_tasks, target=lambda task: task.referral)
+def task_outcome_amend(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    def amend(data: dict[str, Any]) -> Any:
+        values = {name: value for name, value in data.items() if name in Outcome.AMENDABLE}
+        return outcome_amend(referral=task.referral, actor=request.user, reason=data["reason"], **values)
+
+    def amended(_: Any) -> HttpResponse:
+        messages.success(request, "Outcome amended. The referring agency is told of the change.")
+        return redirect(_task_url(task, "#outcome"))
+
+    return submit(
+        request,
+        OutcomeAmendForm(request.POST),
+        amend,
+        again=lambda form, status: _outcome_panel(request, actor, task, amend_form=form, status=status),
+        done=amended,
     )
