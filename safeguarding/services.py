@@ -17,6 +17,7 @@ from hub.services.alerts import alerts_cancel_for_tasks, notify_holder, notify_h
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.referrals import referral_record_outcome_facts
+from hub.services.versions import version_check
 from safeguarding.feedback import outbox_emit
 from safeguarding.models import Outcome, OutcomeRevision, SafeguardingAction
 from safeguarding.selectors import outcome_task_for, safeguarding_actions_of
@@ -105,6 +106,7 @@ def outcome_record(
     suspect_has_access_to_children: bool | None = None,
     is_safeguarding_needed: bool | None = None,
     summary: str = "",
+    expect_version: str | None = None,
 ) -> Outcome:
     """Record the outcome of the caller's part of the case: the criminal-justice and
     safeguarding outcomes kept apart, the counts, and the two facts closure needs. Completes
@@ -121,6 +123,7 @@ def outcome_record(
     )
     referral = referral_lock(referral.pk)
     actor_ctx = authorize(actor, Act.OUTCOME_RECORD, referral, state=False)
+    version_check(referral, expect_version)
     assert actor_ctx is not None  # noqa: S101  (authorize returns an actor for a user)
     task = outcome_task_for(actor, actor_ctx.membership, referral)
     if task is not None:

@@ -23,6 +23,16 @@ def bool_param(params: Any, name: str) -> bool | None:
     return bool(value == "true")
 
 
+def expected_version(request: Request, data: dict[str, Any] | None = None) -> str | None:
+    """The referral version a decision was based on: ``If-Match`` or a ``version`` field
+    (None when the client sent neither: not checked, as for a v1 client)."""
+    header = request.headers.get("If-Match", "")
+    if header and header != "*":
+        return header
+    value = (data or {}).get("version")
+    return str(value) if value else None
+
+
 class HubViewSet(viewsets.GenericViewSet[Any]):
     """Subclasses implement ``scoped_queryset(membership)`` and map each of their actions to a
     row of the policy registry in ``policies``."""

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet, bool_param
+from hub.api.base import HubViewSet, bool_param, expected_version
 from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
@@ -29,6 +29,7 @@ from hub.services.referrals import (
     referral_mark_non_actionable,
     referral_triage,
 )
+from hub.services.versions import referral_version
 
 
 class MediaInputSerializer(serializers.Serializer[Any]):
@@ -136,12 +137,24 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
     media = MediaOutputSerializer(many=True)
     triage_history = TriageOutputSerializer(many=True)
 
+    version = serializers.SerializerMethodField(
+        help_text="Send it back (version or If-Match) with a decision, so a stale view is refused"
+    )
+
     @extend_schema_field(OutcomeInternalSerializer(allow_null=True))
     def get_outcome(self, referral: Referral) -> dict[str, Any] | None:
         return outcome_view(referral, internal=True)
 
+    def get_version(self, referral: Referral) -> str:
+        return referral_version(referral)
+
 
 class TriageInputSerializer(serializers.Serializer[Any]):
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The referral's version this decision is based on (or send If-Match); a stale one is a 409",
+    )
     grade = serializers.ChoiceField(choices=[1, 2, 3])
     risk = serializers.ChoiceField(choices=Risk.choices)
     access_to_children = serializers.ListField(
@@ -225,7 +238,10 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         referral = self.get_object()
         referral_audit_read(actor=request.user, referral=referral)  # type: ignore[arg-type]
-        return Response(self.get_serializer(referral).data)
+        response = Response(self.get_serializer(referral).data)
+        if self.membership.role in INTERNAL_READER_ROLES:
+            response["ETag"] = f'"{referral_version(referral)}"'
+        return response
 
     @extend_schema(
         request=ReferralCreateSerializer,
@@ -278,6 +294,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             access_to_children=values["access_to_children"],
             is_information_incomplete=values["information_incomplete"],
             rationale=values["rationale"],
+            expect_version=expected_version(request, values),
         )
         return Response(self.get_serializer(self.get_object()).data)
 

@@ -13,7 +13,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet, bool_param
+from hub.api.base import HubViewSet, bool_param, expected_version
 from hub.api.fields import OrgCodeField
 from hub.exceptions import DomainError
 from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User, escalated_task_filter
@@ -74,6 +74,11 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
 
 
 class TaskCreateSerializer(serializers.Serializer[Any]):
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The referral's version this decision is based on (or send If-Match); a stale one is a 409",
+    )
     referral = serializers.UUIDField()
     assignee_org = OrgCodeField(kinds=TASK_HOLDER_KINDS)
     instructions = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
@@ -175,6 +180,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             to_org=data.validated_data["assignee_org"],
             actor=request.user,  # type: ignore[arg-type]
             instructions=data.validated_data["instructions"],
+            expect_version=expected_version(request, data.validated_data),
         )
         return Response(
             self.get_serializer(self.get_queryset().get(pk=task.pk)).data, status=status.HTTP_201_CREATED

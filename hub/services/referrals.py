@@ -18,6 +18,7 @@ from hub.services.alerts import notify_holder, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
 from hub.services.urgent import GRADE_1, URGENT_INTAKE, urgent_referral_raise
+from hub.services.versions import version_check
 
 
 class MediaInput(TypedDict, total=False):
@@ -151,12 +152,14 @@ def referral_triage(
     access_to_children: list[str],
     is_information_incomplete: bool,
     rationale: str,
+    expect_version: str | None = None,
 ) -> Referral:
     """Grade (or re-grade) a referral. Every grading is kept in ``triage_history`` with who,
     when and why; the referral carries the current one. Re-grading an allocated referral does
     not move deadlines already given to tasks (they are recorded in the audit trail)."""
     referral = _lock(referral)
     authorize(actor, Act.REFERRAL_TRIAGE, referral)
+    version_check(referral, expect_version)
     if not rationale.strip():
         raise DomainError("Give a rationale for the grading", field="rationale")
     before = {

@@ -18,6 +18,7 @@ from hub.services.deadlines import clocks_for, deadline_policy_for
 from hub.services.locks import referral_lock, task_lock_as_seen
 from hub.services.permissions import task_grant_holder, task_move_grants
 from hub.services.referrals import referral_triage
+from hub.services.versions import version_check
 
 
 def _check_holder(org: Organisation) -> None:
@@ -33,7 +34,14 @@ def _lock_task(task: Task) -> Task:
 
 
 @transaction.atomic
-def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, instructions: str = "") -> Task:
+def task_allocate(
+    *,
+    referral: Referral,
+    to_org: Organisation,
+    actor: User,
+    instructions: str = "",
+    expect_version: str | None = None,
+) -> Task:
     """Give a triaged referral's victim-ID work to a region or force.
 
     Guarantees: the task's clocks come from the deadline policy for the referral's grade and
@@ -43,6 +51,7 @@ def task_allocate(*, referral: Referral, to_org: Organisation, actor: User, inst
     _check_holder(to_org)
     referral = referral_lock(referral.pk)
     authorize(actor, Act.TASK_ALLOCATE, referral)
+    version_check(referral, expect_version)
     _refuse_second_open_task(referral=referral, to_org=to_org)
     now = db_now()
     clocks = clocks_for(referral=referral, start=now)
@@ -210,12 +219,21 @@ def referral_triage_and_allocate(
     grading: dict[str, Any] | None,
     to_org: Organisation | None,
     instructions: str = "",
+    expect_version: str | None = None,
 ) -> Task | None:
-    """One decision on the referral page: (re)grade and/or allocate. Both happen or neither."""
+    """One decision on the referral page: (re)grade and/or allocate. Both happen or neither,
+    and neither if the referral changed since the page was opened (``expect_version``)."""
     if grading is None and to_org is None:
         raise DomainError("Grade the referral, allocate it, or both", code="nothing_to_do")
     if grading is not None:
-        referral = referral_triage(referral=referral, actor=actor, **grading)
+        referral = referral_triage(referral=referral, actor=actor, expect_version=expect_version, **grading)
+        expect_version = None  # checked once, on the view the person decided on
     if to_org is None:
         return None
-    return task_allocate(referral=referral, to_org=to_org, actor=actor, instructions=instructions)
+    return task_allocate(
+        referral=referral,
+        to_org=to_org,
+        actor=actor,
+        instructions=instructions,
+        expect_version=expect_version,
+    )

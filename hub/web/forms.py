@@ -84,6 +84,9 @@ class ConditionalCharField(forms.CharField):
 class GradeAndAllocateForm(PageForm):
     """Grade a referral and, in the same submission, allocate its victim-ID task."""
 
+    # The referral's version the page showed: a decision on a stale view is refused (409).
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
     grade = forms.TypedChoiceField(
         label="Grade",
         choices=GRADE_CHOICES,

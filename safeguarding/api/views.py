@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet
+from hub.api.base import HubViewSet, expected_version
 from hub.api.fields import OutcomeInternalSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
@@ -52,6 +52,11 @@ class SafeguardingActionInputSerializer(serializers.Serializer[Any]):
 
 
 class OutcomeInputSerializer(serializers.Serializer[Any]):
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The referral's version this decision is based on (or send If-Match); a stale one is a 409",
+    )
     justice_outcome = serializers.ChoiceField(choices=JUSTICE_OUTCOMES)
     safeguarding_outcome = serializers.ChoiceField(choices=SAFEGUARDING_OUTCOMES)
     arrests = serializers.IntegerField(min_value=0, max_value=10000)
@@ -135,6 +140,7 @@ class ReferralOutcomeViewSet(HubViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values["is_safeguarding_needed"] = values.pop("safeguarding_needed")
+        values["expect_version"] = expected_version(request, {"version": values.pop("version", None)})
         outcome_record(referral=referral, actor=request.user, **values)  # type: ignore[arg-type]
         fresh = Referral.objects.select_related("outcome").get(pk=referral.pk)
         return Response(outcome_view(fresh, internal=True), status=status.HTTP_201_CREATED)

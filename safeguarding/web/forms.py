@@ -81,6 +81,8 @@ class SafeguardingActionForm(PageForm):
 
 class OutcomeForm(PageForm):
     id_prefix = "outcome"
+    # The referral's version the page showed: a decision on a stale view is refused (409).
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     justice_outcome = forms.ChoiceField(
         label="Criminal-justice outcome",

@@ -439,3 +439,59 @@ def test_an_amendment_keeps_the_previous_values_and_tells_the_agency_again(cast:
     revision = Outcome.objects.get(referral_id=task.referral_id).revisions.get()
     assert revision.before == {"justice_outcome": "caution"} and revision.reason == "charged at court"
     assert AuditEvent.objects.filter(action="outcome.amended", referral_id=task.referral_id).exists()
+
+
+# --- No silent overwrites ---------------------------------------------------------------------------
+
+
+def test_a_decision_on_a_stale_view_is_refused_with_what_changed(cast: dict[str, Persona]) -> None:
+    referral = make_triaged()
+    hub = cast["coordinator"].client
+    opened = hub.get(f"/api/v1/referrals/{referral.pk}/")
+    version = opened.json()["version"]
+    assert opened["ETag"] == f'"{version}"'
+    other = membership_set(username="coord2", org_code="NCA", role="coordinator", actor=None).user
+    task_allocate(
+        referral=referral, to_org=org("KENT"), actor=other, expect_version=version
+    )  # the other one first
+    second = hub.post(
+        "/api/v1/tasks/",
+        {"referral": str(referral.pk), "assignee_org": "ESSEX", "version": version},
+        format="json",
+    )
+    assert second.status_code == 409 and second.json()["code"] == "stale"
+    assert "changed since you opened it" in second.json()["detail"]
+    assert [c["action"] for c in second.json()["details"]["changes"]] == ["task.allocated"]
+    assert second.json()["details"]["changes"][0]["by"] == "coord2"
+    assert referral.tasks.count() == 1, "no second task at another force"
+    regrade = {"grade": 1, "risk": "very_high", "access_to_children": [], "information_incomplete": False,
+               "rationale": "worse"}  # fmt: skip
+    stale = hub.post(
+        f"/api/v1/referrals/{referral.pk}/triage/", regrade, format="json", HTTP_IF_MATCH=f'"{version}"'
+    )
+    assert stale.status_code == 409
+    referral.refresh_from_db()
+    assert referral.grade == 2, "the grade was not overwritten"
+    fresh = hub.get(f"/api/v1/referrals/{referral.pk}/")["ETag"]
+    assert hub.post(f"/api/v1/referrals/{referral.pk}/triage/", regrade, format="json",
+                    HTTP_IF_MATCH=fresh).status_code == 200  # fmt: skip
+    assert hub.post(f"/api/v1/referrals/{referral.pk}/triage/", {**regrade, "rationale": "v1 client"},
+                    format="json").status_code == 200, "no version sent: not checked"  # fmt: skip
+
+
+def test_the_grade_form_refuses_a_stale_page_and_keeps_what_was_typed(cast: dict[str, Persona]) -> None:
+    referral = make_triaged()
+    client = Client()
+    client.force_login(cast["coordinator"].user)
+    page = client.get(f"/referrals/{referral.pk}/").content.decode()
+    version = page.split('name="version" value="')[1].split('"')[0]
+    task_allocate(referral=referral, to_org=org("KENT"), actor=cast["coordinator"].user)  # meanwhile
+    refused = client.post(
+        f"/referrals/{referral.pk}/grade/",
+        {"version": version, "grade": "2", "risk": "high", "access_to_children": ["family"],
+         "assignee_org": "ESSEX", "instructions": "Typed with care"},
+    )  # fmt: skip
+    assert refused.status_code == 409
+    body = refused.content.decode()
+    assert "changed since you opened it" in body and "Typed with care" in body
+    assert referral.tasks.count() == 1

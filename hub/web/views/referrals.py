@@ -23,6 +23,7 @@ from hub.services.audit import audit_list_read
 from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
 from hub.services.tasks import referral_triage_and_allocate
 from hub.services.urgent import on_call_at
+from hub.services.versions import referral_version
 from hub.web.forms import CloseReferralForm, GradeAndAllocateForm, NonActionableForm
 from hub.web.presenters import access_labels, outcome_display, task_rows
 from hub.web.shortcuts import (
@@ -141,6 +142,7 @@ def _referral_page(
             else None,
             "close_form": (close_form or CloseReferralForm()) if Act.REFERRAL_CLOSE in can else None,
             "is_hub": actor.role in r.HUB_ROLES,
+            "version": referral_version(referral),
         },
         status=status,
     )
@@ -205,6 +207,7 @@ def referral_grade(request: AuthenticatedHttpRequest, actor: Actor, referral: Re
             grading=_grading(data),
             to_org=data["assignee_org"],
             instructions=data["instructions"],
+            expect_version=data["version"] or None,
         ),
         again=lambda form, status: _referral_page(
             request, actor, _fresh(actor, referral), grade_form=form, status=status

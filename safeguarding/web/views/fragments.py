@@ -15,6 +15,7 @@ from hub.models import Referral, Task
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed
 from hub.selectors import tasks_for
+from hub.services.versions import referral_version
 from hub.web.presenters import JUSTICE_LABELS, SAFEGUARDING_LABELS
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
@@ -147,6 +148,7 @@ def _outcome_panel(
         "justice_labels": JUSTICE_LABELS,
         "safeguarding_labels": SAFEGUARDING_LABELS,
         "title": "Outcome",
+        "version": referral_version(referral),
         "needs_acceptance": outcome is None and task.status == Task.Status.OFFERED,
     }
     return _render(request, "safeguarding/_outcome_panel.html", context, status)
@@ -173,6 +175,7 @@ def task_outcome(request: AuthenticatedHttpRequest, actor: Actor, task: Task) ->
     def record(data: dict[str, Any]) -> Any:
         values = dict(data)
         values["is_safeguarding_needed"] = values.pop("safeguarding_needed")
+        values["expect_version"] = values.pop("version") or None
         return outcome_record(referral=task.referral, actor=request.user, **values)
 
     return submit(
