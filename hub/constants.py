@@ -105,6 +105,7 @@ class AuditAction(StrEnum):
     TASK_ESCALATION_ACKNOWLEDGED = "task.escalation_acknowledged"
     TASK_VIEWED = "task.viewed"
     TASK_DEADLINE_TIGHTENED = "task.deadline_tightened"
+    TASK_DEADLINE_RELAXED = "task.deadline_relaxed"
     TASK_LISTED = "task.listed"
     ESCALATION_LISTED = "escalation.listed"
     LEAD_CREATED = "lead.created"

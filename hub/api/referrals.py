@@ -162,6 +162,12 @@ class TriageInputSerializer(serializers.Serializer[Any]):
     )
     information_incomplete = serializers.BooleanField()
     rationale = serializers.CharField(max_length=5000)
+    relax_deadlines = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A looser grading moves running deadlines later only when the hub says so "
+        "(audited with the rationale); a tighter one always moves them earlier.",
+    )
 
 
 class NonActionableInputSerializer(serializers.Serializer[Any]):
@@ -295,6 +301,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             is_information_incomplete=values["information_incomplete"],
             rationale=values["rationale"],
             expect_version=expected_version(request, values),
+            relax_deadlines=values["relax_deadlines"],
         )
         return Response(self.get_serializer(self.get_object()).data)
 

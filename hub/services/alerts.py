@@ -124,20 +124,23 @@ def _climbed(task: Task) -> dict[str, int]:
     return climbed
 
 
-def task_clocks_tighten(*, task: Task, actor: User, grade: int, risk: str) -> dict[str, list[str]]:
+def task_clocks_tighten(
+    *, task: Task, actor: User, grade: int, risk: str, relax: bool = False, reason: str = ""
+) -> dict[str, list[str]]:
     """After a re-grade: move the task's deadlines earlier if the new grade and risk give less
-    time (never later: a looser grade leaves running deadlines as they were), and re-plan its
-    reminders and escalations. Call with the task locked; returns what moved (audited)."""
+    time, and re-plan its reminders and escalations. A looser grade leaves running deadlines as
+    they were, unless the hub says so (``relax``, with its reason), when they follow the new
+    grading either way. Call with the task locked; returns what moved (audited)."""
     policy = deadline_policy_for(grade=grade, risk=risk)
     act_start = task.created_at + task.paused_total
     moved: dict[str, list[str]] = {}
     due_at = act_start + policy.act_within
-    if due_at < task.due_at:
+    if due_at < task.due_at or (relax and due_at != task.due_at):
         moved["due_at"] = [task.due_at.isoformat(), due_at.isoformat()]
         task.due_at = due_at
     if task.status == Task.Status.OFFERED:
         accept_due_at = min(task.offered_at + policy.accept_within, task.due_at)
-        if accept_due_at < task.accept_due_at:
+        if accept_due_at < task.accept_due_at or (relax and accept_due_at != task.accept_due_at):
             moved["accept_due_at"] = [task.accept_due_at.isoformat(), accept_due_at.isoformat()]
             task.accept_due_at = accept_due_at
     if not moved:
@@ -146,12 +149,13 @@ def task_clocks_tighten(*, task: Task, actor: User, grade: int, risk: str) -> di
     alerts_reschedule(task=task)
     audit_record(
         actor=actor,
-        action=AuditAction.TASK_DEADLINE_TIGHTENED,
+        action=AuditAction.TASK_DEADLINE_TIGHTENED if not relax else AuditAction.TASK_DEADLINE_RELAXED,
         object_type="task",
         object_id=task.pk,
         referral_id=task.referral_id,
         task_id=task.pk,
         changes={**moved, "grade": grade, "risk": risk},
+        justification=reason,
     )
     return moved
 

@@ -153,6 +153,7 @@ def referral_triage(
     is_information_incomplete: bool,
     rationale: str,
     expect_version: str | None = None,
+    relax_deadlines: bool = False,
 ) -> Referral:
     """Grade (or re-grade) a referral. Every grading is kept in ``triage_history`` with who,
     when and why; the referral carries the current one. Re-grading an allocated referral does
@@ -197,7 +198,9 @@ def referral_triage(
     if grade == 1 and before["grade"] != 1:
         urgent_referral_raise(referral=referral, reason=GRADE_1)
     if before["grade"] is not None and (before["grade"], before["risk"]) != (grade, risk):
-        _regrade_open_tasks(referral=referral, actor=actor, grade=grade, risk=risk)
+        _regrade_open_tasks(
+            referral=referral, actor=actor, grade=grade, risk=risk, relax=relax_deadlines, reason=rationale
+        )
     audit_record(
         actor=actor,
         action=AuditAction.REFERRAL_REGRADED if before["grade"] is not None else "referral.triaged",
@@ -210,7 +213,9 @@ def referral_triage(
     return referral
 
 
-def _regrade_open_tasks(*, referral: Referral, actor: User, grade: int, risk: str) -> None:
+def _regrade_open_tasks(
+    *, referral: Referral, actor: User, grade: int, risk: str, relax: bool = False, reason: str = ""
+) -> None:
     """Clocks only tighten: each running task's deadlines move earlier if the new grading
     gives less time, and its holder is told of the new grading either way. Locks the tasks
     after the referral (the one lock order)."""
@@ -222,9 +227,11 @@ def _regrade_open_tasks(*, referral: Referral, actor: User, grade: int, risk: st
     )
     ref = f"{referral.agency.code} {referral.external_id}"
     for task in tasks:
-        moved = task_clocks_tighten(task=task, actor=actor, grade=grade, risk=risk)
+        moved = task_clocks_tighten(
+            task=task, actor=actor, grade=grade, risk=risk, relax=relax, reason=reason
+        )
         deadline = (
-            f" Its deadlines moved earlier: act by {task.due_at:%Y-%m-%d %H:%M} UTC."
+            f" Its deadlines moved: act by {task.due_at:%Y-%m-%d %H:%M} UTC."
             if moved
             else " Its deadlines are unchanged."
         )

@@ -42,15 +42,21 @@ class PageForm(forms.Form):
 
 
 def holder_choices(*, exclude: str = "", blank: str = "Choose a region or force…") -> Choices:
-    """Regions and their forces, grouped by region: the organisations a task can go to."""
+    """The hub itself, then regions and their forces grouped by region: the organisations a
+    task can go to (the hub keeps a case under CEOP primacy)."""
     orgs = list(organisation_list().filter(kind__in=[Organisation.Kind.REGION, Organisation.Kind.FORCE]))
+    hubs = [
+        (o.code, f"{o.name} (the hub keeps it)")
+        for o in organisation_list().filter(kind=Organisation.Kind.HUB)
+    ]
     regions = sorted((o for o in orgs if o.kind == Organisation.Kind.REGION), key=lambda o: o.name)
     groups: Choices = []
     for region in regions:
         forces = sorted((o for o in orgs if o.parent_id == region.pk), key=lambda o: o.name)
         options = [(region.code, f"{region.name} (whole region)")] + [(f.code, f.name) for f in forces]
         groups.append((region.name, [option for option in options if option[0] != exclude]))
-    return [("", blank), *groups]
+    kept = [option for option in hubs if option[0] != exclude]
+    return [("", blank), *([("The hub", kept)] if kept else []), *groups]
 
 
 def region_choices(blank: str = "All regions") -> Choices:

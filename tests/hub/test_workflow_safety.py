@@ -247,7 +247,7 @@ def test_re_grading_to_a_tighter_grade_moves_running_deadlines_earlier(cast: dic
     moved = AuditEvent.objects.get(action="task.deadline_tightened", task_id=task.pk)
     assert moved.changes["due_at"][0] == before_due.isoformat()
     told = Notification.objects.filter(task=task, kind="task_regraded", recipient=cast["kent_officer"].user)
-    assert told.exists() and "moved earlier" in told[0].body
+    assert told.exists() and "deadlines moved" in told[0].body
 
 
 def test_a_looser_grade_never_moves_a_running_deadline_later(cast: dict[str, Persona]) -> None:
@@ -495,3 +495,23 @@ def test_the_grade_form_refuses_a_stale_page_and_keeps_what_was_typed(cast: dict
     body = refused.content.decode()
     assert "changed since you opened it" in body and "Typed with care" in body
     assert referral.tasks.count() == 1
+
+
+def test_the_hub_can_say_a_looser_grade_moves_deadlines_later_and_it_is_audited(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(grade=1, risk="very_high")
+    due = task.due_at
+    looser = {
+        **TRIAGE,
+        "grade": 3,
+        "risk": "low",
+        "rationale": "child located and safe",
+        "relax_deadlines": True,
+    }
+    hub = cast["coordinator"].client
+    assert hub.post(f"/api/v1/referrals/{task.referral_id}/triage/", looser, format="json").status_code == 200
+    task.refresh_from_db()
+    assert task.due_at == task.created_at + timedelta(days=30) > due
+    relaxed = AuditEvent.objects.get(action="task.deadline_relaxed", task_id=task.pk)
+    assert relaxed.justification == "child located and safe" and relaxed.actor == cast["coordinator"].user
