@@ -18,7 +18,7 @@ from django.utils.timesince import timesince, timeuntil
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
 from hub.models import AccessToChildren, Membership, Notification, Task
 from hub.policies.rules import Act, allowed
-from hub.selectors import task_deadline_state, tasks_for
+from hub.selectors import referral_list_for, task_deadline_state, tasks_for
 
 DEADLINE_LABELS = {
     "on_time": "On time",
@@ -168,6 +168,7 @@ class InboxRow:
     notification: Notification
     task: Task | None
     can_acknowledge: bool
+    referral_id: Any = None  # a message about a referral the member may open (an urgent one)
 
 
 def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any) -> list[InboxRow]:
@@ -176,6 +177,8 @@ def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any)
     notifications = list(notifications)
     task_ids = {n.task_id for n in notifications if n.task_id}
     tasks = {t.pk: t for t in tasks_for(membership).filter(pk__in=task_ids)}
+    referral_ids = {n.referral_id for n in notifications if n.referral_id and not n.task_id}
+    visible = set(referral_list_for(membership).filter(pk__in=referral_ids).values_list("pk", flat=True))
     rows = []
     for n in notifications:
         task = tasks.get(n.task_id) if n.task_id else None
@@ -185,5 +188,5 @@ def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any)
             and bool(getattr(task, "is_escalated", False))
             and allowed(request.user, Act.TASK_ACKNOWLEDGE, task)  # type: ignore[arg-type]
         )
-        rows.append(InboxRow(n, task, acknowledgeable))
+        rows.append(InboxRow(n, task, acknowledgeable, n.referral_id if n.referral_id in visible else None))
     return rows

@@ -162,3 +162,11 @@ def test_the_hub_keeps_the_rota_in_the_product(cast: dict[str, Persona], second_
         )
         assert refused.status_code == 400 and "ends after it starts" in refused.content.decode()
     assert AuditEvent.objects.filter(action="on_call.shift_added").count() == 1
+
+
+def test_the_inbox_shows_an_urgent_referral_with_a_link_to_open_it(cast: dict[str, Persona]) -> None:
+    referral = make_referral(urgent=True)
+    client = Client()
+    client.force_login(cast["coordinator"].user)
+    inbox = client.get("/inbox/").content.decode()
+    assert 'data-kind="urgent_referral"' in inbox and f"/referrals/{referral.pk}/" in inbox
