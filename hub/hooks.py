@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.constants import WebhookEvent, webhook_event
-from hub.models import Referral
+from hub.models import Referral, Task
 
 OutcomeView = Callable[[Referral, bool], dict[str, Any] | None]
 _outcome_view: OutcomeView | None = None
@@ -42,3 +42,19 @@ def referral_event(referral: Referral, event_type: WebhookEvent | str) -> None:
     event = webhook_event(event_type)
     for listener in _referral_listeners:
         listener(referral, event)
+
+
+# Checks an app adds on an outcome before it is recorded (the spokes: no more victims identified
+# than children recorded on the task). Each raises a DomainError to refuse it.
+OutcomeCheck = Callable[[Task, dict[str, Any]], None]
+_outcome_checks: list[OutcomeCheck] = []
+
+
+def register_outcome_check(check: OutcomeCheck) -> None:
+    if check not in _outcome_checks:
+        _outcome_checks.append(check)
+
+
+def outcome_checks(task: Task, values: dict[str, Any]) -> None:
+    for check in _outcome_checks:
+        check(task, values)

@@ -9,7 +9,7 @@ from django.db import transaction
 from hub.clock import db_now
 from hub.constants import AuditAction, WebhookEvent
 from hub.exceptions import DomainError
-from hub.hooks import outcome_view
+from hub.hooks import outcome_checks, outcome_view
 from hub.models import Referral, Task, User
 from hub.policies import roles as r
 from hub.policies.rules import Act, authorize
@@ -137,6 +137,8 @@ def outcome_record(
         "victims_identified": victims_identified,
         "summary": summary,
     }
+    if task is not None:
+        outcome_checks(task, values)
     existing = Outcome.objects.filter(referral=referral).first()
     if existing is None:
         referral_record_outcome_facts(

@@ -9,4 +9,8 @@ class SpokesConfig(AppConfig):
     name = "spokes"
 
     def ready(self) -> None:
+        from hub.hooks import register_outcome_check
         from spokes import policies  # noqa: F401  (the spokes' rows of the policy registry)
+        from spokes.services import victims_agree_with_children
+
+        register_outcome_check(victims_agree_with_children)

@@ -50,3 +50,96 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status})"
+
+
+class Child(models.Model):
+    """A child on a task, by the force's own pseudonymous ``reference`` (never a name): one the
+    suspect can reach, one depicted in the media, or one met in the chats; whether identified
+    and located, and the checks made on them. Seen by the task's holder, its region, the hub and
+    auditors; never by an agency or in a webhook."""
+
+    class Relation(models.TextChoices):
+        REACHABLE = "reachable", "Reachable by the suspect"
+        DEPICTED = "depicted", "Depicted in the media"
+        CONTACT = "contact", "Contact in chats"
+
+    class AccessRoute(models.TextChoices):
+        FAMILY = "family", "Family"
+        WORK = "work", "Work"
+        LEISURE = "leisure", "Leisure"
+        ONLINE = "online", "Online"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="children")
+    reference = models.CharField(max_length=60)
+    relation = models.CharField(max_length=10, choices=Relation.choices)
+    access_route = models.CharField(max_length=10, choices=AccessRoute.choices, blank=True)
+    is_identified = models.BooleanField(default=False)
+    is_located = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "reference"], name="child_reference_once_per_task")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.relation}) on {self.task_id}"
+
+
+class ChildCheck(models.Model):
+    """A check made on a child: safe and well, a strategy discussion, children's services."""
+
+    class Kind(models.TextChoices):
+        SAFE_AND_WELL = "safe_and_well", "Safe and well check"
+        STRATEGY_DISCUSSION = "strategy_discussion", "Strategy discussion"
+        CHILDRENS_SERVICES = "childrens_services", "Children's services"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    result = models.TextField()
+    checked_at = models.DateTimeField()
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["checked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.child_id}"
+
+
+class SuspectEvent(models.Model):
+    """What happened to the suspect, when: the release gate reads these against the checks."""
+
+    class Kind(models.TextChoices):
+        ARRESTED = "arrested", "Arrested"
+        INTERVIEWED = "interviewed", "Interviewed"
+        BAILED = "bailed", "Bailed"
+        RELEASED_UNDER_INVESTIGATION = "released_under_investigation", "Released under investigation"
+        CHARGED = "charged", "Charged"
+        RELEASED_NO_FURTHER_ACTION = "released_no_further_action", "Released, no further action"
+        OTHER = "other", "Other"
+
+    # A suspect back among children: refused while a reachable child is unchecked.
+    RELEASES = (Kind.BAILED, Kind.RELEASED_UNDER_INVESTIGATION, Kind.RELEASED_NO_FURTHER_ACTION)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="suspect_events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    override_reason = models.TextField(blank=True)
+    unchecked_at_the_time = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M} on {self.task_id}"

@@ -6,12 +6,34 @@ from django.db.models import QuerySet
 
 from hub.models import Membership, Task
 from hub.selectors import task_list_for
-from spokes.models import Lead
+from spokes.models import Child, Lead, SuspectEvent
 
 
 def lead_list_for(membership: Membership) -> QuerySet[Lead]:
     """Leads on tasks in the member's scope (a lead is as visible as its task)."""
     return Lead.objects.filter(task__in=task_list_for(membership)).select_related("task", "created_by")
+
+
+def child_list_for(membership: Membership) -> QuerySet[Child]:
+    """Children on tasks in the member's scope (as visible as their task)."""
+    return Child.objects.filter(task__in=task_list_for(membership)).select_related("task")
+
+
+def children_of(task: Task) -> list[Child]:
+    return list(Child.objects.filter(task=task).prefetch_related("checks__checked_by"))
+
+
+def unchecked_reachable(task: Task) -> list[Child]:
+    """Children the suspect can reach that nobody has checked yet: the release gate."""
+    return list(
+        Child.objects.filter(task=task, relation=Child.Relation.REACHABLE, checks__isnull=True).order_by(
+            "created_at"
+        )
+    )
+
+
+def suspect_events_of(task: Task) -> list[SuspectEvent]:
+    return list(SuspectEvent.objects.filter(task=task).select_related("recorded_by"))
 
 
 def leads_of(task: Task) -> list[Lead]:

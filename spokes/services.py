@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
 
 from hub.clock import db_now
 from hub.constants import AuditAction
-from hub.exceptions import DomainError
+from hub.exceptions import DomainError, InvalidTransition, NotPermitted
 from hub.models import Task, User
+from hub.policies.roles import SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_hub
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from hub.services.permissions import task_revoke_all
-from spokes.models import Lead
-from spokes.selectors import leads_of
+from spokes.models import Child, ChildCheck, Lead, SuspectEvent
+from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
 
 @transaction.atomic(durable=True)
@@ -159,3 +162,148 @@ def lead_view_consult(*, actor: User, lead: Lead) -> Lead:
         changes={"ids": [str(lead.pk)]},
     )
     return lead
+
+
+# --- The victim-identification record ---------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def child_add(
+    *,
+    task: Task,
+    actor: User,
+    reference: str,
+    relation: str,
+    access_route: str = "",
+    is_identified: bool = False,
+    is_located: bool = False,
+) -> Child:
+    """Record a child on an accepted task by the force's own pseudonymous reference."""
+    task = task_lock_as_seen(task)
+    authorize(actor, Act.CHILD_ADD, task)
+    if not reference.strip():
+        raise DomainError("Give the child a reference (your own label, never a name)", field="reference")
+    if Child.objects.filter(task=task, reference=reference).exists():
+        raise DomainError(f"This task already has a child {reference!r}", field="reference")
+    child = Child.objects.create(
+        task=task, reference=reference, relation=relation, access_route=access_route,
+        is_identified=is_identified, is_located=is_located, created_by=actor,
+    )  # fmt: skip
+    audit_record(
+        actor=actor,
+        action=AuditAction.CHILD_ADDED,
+        object_type="child",
+        object_id=child.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"relation": relation, "access_route": access_route, "identified": is_identified,
+                 "located": is_located},
+    )  # fmt: skip
+    return child
+
+
+@transaction.atomic(durable=True)
+def child_check(
+    *, child: Child, actor: User, kind: str, result: str, checked_at: datetime | None = None
+) -> ChildCheck:
+    """Record a check made on a child (safe and well, a strategy discussion, …)."""
+    task = task_lock_as_seen(child.task)
+    child = Child.objects.select_related("task").get(pk=child.pk)
+    authorize(actor, Act.CHILD_CHECK, child)
+    now = db_now()
+    checked_at = checked_at or now
+    if checked_at > now + timedelta(minutes=5):
+        raise DomainError("A check cannot be dated in the future", field="checked_at")
+    if not result.strip():
+        raise DomainError("Say what the check found", field="result")
+    check = ChildCheck.objects.create(
+        child=child, kind=kind, result=result, checked_at=checked_at, checked_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CHILD_CHECKED,
+        object_type="child",
+        object_id=child.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"kind": kind, "checked_at": checked_at.isoformat()},
+    )
+    return check
+
+
+@transaction.atomic(durable=True)
+def suspect_event_record(
+    *, task: Task, actor: User, kind: str, occurred_at: datetime | None = None, override_reason: str = ""
+) -> SuspectEvent:
+    """Record what happened to the suspect. Bail or release while a child the suspect can reach
+    has no check is refused (409, naming the children) unless a supervisor overrides with a
+    reason, which is audited and tells the hub."""
+    task = task_lock_as_seen(task)
+    actor_ctx = authorize(actor, Act.SUSPECT_EVENT_RECORD, task)
+    now = db_now()
+    occurred_at = occurred_at or now
+    if occurred_at > now + timedelta(minutes=5):
+        raise DomainError("This has not happened yet: give the time it did", field="occurred_at")
+    unchecked = unchecked_reachable(task) if kind in SuspectEvent.RELEASES else []
+    if unchecked and not override_reason.strip():
+        raise InvalidTransition(
+            "Check the children the suspect can reach before a bail or release: "
+            + ", ".join(child.reference for child in unchecked),
+            code="children_unchecked",
+            details={"unchecked_children": [str(child.pk) for child in unchecked]},
+        )
+    if unchecked and (actor_ctx is None or actor_ctx.role not in SUPERVISOR_ROLES):
+        raise NotPermitted("Only a supervisor can record a release before every reachable child is checked")
+    event = SuspectEvent.objects.create(
+        task=task, kind=kind, occurred_at=occurred_at, override_reason=override_reason if unchecked else "",
+        unchecked_at_the_time=[str(child.pk) for child in unchecked], recorded_by=actor,
+    )  # fmt: skip
+    if unchecked:
+        ref = f"{task.referral.agency.code} {task.referral.external_id}"
+        notify_hub(
+            kind="release_override",
+            task=task,
+            subject=f"Suspect on {ref} {SuspectEvent.Kind(kind).label.lower()} with "
+            f"{len(unchecked)} reachable child(ren) unchecked",
+            body=f"Overridden by a supervisor of {task.assignee_org.code}: {override_reason[:300]}",
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.SUSPECT_EVENT_RECORDED,
+        object_type="suspect_event",
+        object_id=event.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"kind": kind, "occurred_at": occurred_at.isoformat(),
+                 "unchecked_reachable_children": event.unchecked_at_the_time},
+        justification=override_reason if unchecked else "",
+    )  # fmt: skip
+    return event
+
+
+def victim_record_consult(*, actor: User, task: Task) -> tuple[list[Child], list[SuspectEvent]]:
+    """A task's children (with their checks) and suspect events as shown to the actor, audited
+    as consultations (``child.listed``, ``suspect_event.listed``), empty lists included."""
+    authorize(actor, Act.CHILD_LIST, task, seen=True)
+    children = children_of(task)
+    events = suspect_events_of(task)
+    audit_task_records_read(actor=actor, task=task, object_type="child", ids=[c.pk for c in children])
+    audit_task_records_read(actor=actor, task=task, object_type="suspect_event", ids=[e.pk for e in events])
+    return children, events
+
+
+def victims_agree_with_children(task: Task, values: dict[str, object]) -> None:
+    """An outcome's victims identified cannot exceed the children identified on the task,
+    once the force records children there (a task without child records is not checked, so a
+    v1 client's outcome is accepted as it is)."""
+    children = Child.objects.filter(task=task)
+    if not children.exists():
+        return
+    identified = children.filter(is_identified=True).count()
+    victims = int(values.get("victims_identified") or 0)  # type: ignore[call-overload]
+    if victims > identified:
+        raise DomainError(
+            f"victims_identified is {victims} but the task records {identified} identified child(ren): "
+            "record the children first, or correct victims_identified",
+            field="victims_identified",
+        )

@@ -28,7 +28,7 @@ from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
-from spokes.services import lead_create
+from spokes.services import child_add, lead_create
 from tests.factories import acting, make_task, make_triaged, org
 
 PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
@@ -123,6 +123,11 @@ def shift() -> OnCallShift:
     )
 
 
+def child() -> Any:
+    task = make_task(accepted=True)
+    return child_add(task=task, actor=acting("KENT"), reference="Child A", relation="reachable")
+
+
 def accepted() -> Task:
     return make_task(accepted=True)
 
@@ -169,6 +174,11 @@ CASES: dict[Act, Case] = {
     Act.LEAD_CREATE: Case(accepted, WORK_TASK),
     Act.LEAD_VIEW: Case(lead, SEE_TASK),
     Act.LEAD_UPDATE: Case(lead, WORK_TASK),
+    Act.CHILD_LIST: Case(accepted, SEE_TASK),
+    Act.CHILD_ADD: Case(accepted, WORK_TASK),
+    Act.CHILD_CHECK: Case(child, WORK_TASK),
+    Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
+    Act.SUSPECT_EVENT_RECORD: Case(accepted, WORK_TASK),
     Act.SAFEGUARDING_LIST: Case(accepted, SEE_TASK),
     Act.SAFEGUARDING_RECORD: Case(accepted, WORK_TASK),
     Act.OUTCOME_VIEW: Case(outcome_recorded, SEE_REFERRAL),

@@ -18,15 +18,19 @@ from hub.api.work import TaskScopedViewSet
 from hub.models import Membership, Organisation, Task, User
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
-from spokes.models import Lead
-from spokes.selectors import lead_list_for
+from spokes.models import Child, ChildCheck, Lead, SuspectEvent
+from spokes.selectors import child_list_for, lead_list_for
 from spokes.services import (
+    child_add,
+    child_check,
     lead_create,
     lead_list_consult,
     lead_update,
     lead_view_consult,
+    suspect_event_record,
     task_accept,
     task_decline,
+    victim_record_consult,
 )
 
 
@@ -162,3 +166,138 @@ class LeadViewSet(mixins.RetrieveModelMixin, HubViewSet):
         data.is_valid(raise_exception=True)
         lead = lead_update(lead=lead, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(self.get_serializer(lead).data)
+
+
+# --- The victim-identification record ---------------------------------------------------------
+
+
+class ChildCheckSerializer(serializers.ModelSerializer[ChildCheck]):
+    checked_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = ChildCheck
+        fields = ["id", "kind", "result", "checked_at", "checked_by", "recorded_at"]
+        read_only_fields = fields
+
+
+class ChildOutputSerializer(serializers.ModelSerializer[Child]):
+    identified = serializers.BooleanField(source="is_identified")
+    located = serializers.BooleanField(source="is_located")
+    checks = ChildCheckSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Child
+        fields = ["id", "task", "reference", "relation", "access_route", "identified", "located", "checks",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ChildInputSerializer(serializers.Serializer[Any]):
+    reference = serializers.CharField(
+        max_length=60, help_text="Your own pseudonymous label for the child (never a name)"
+    )
+    relation = serializers.ChoiceField(choices=Child.Relation.choices)
+    access_route = serializers.ChoiceField(choices=Child.AccessRoute.choices, required=False, default="")
+    identified = serializers.BooleanField(required=False, default=False)
+    located = serializers.BooleanField(required=False, default=False)
+
+
+class ChildCheckInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=ChildCheck.Kind.choices)
+    result = serializers.CharField(max_length=5000)
+    checked_at = serializers.DateTimeField(required=False)
+
+
+class SuspectEventOutputSerializer(serializers.ModelSerializer[SuspectEvent]):
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = SuspectEvent
+        fields = ["id", "task", "kind", "occurred_at", "override_reason", "unchecked_at_the_time",
+                  "recorded_by", "recorded_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class SuspectEventInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=SuspectEvent.Kind.choices)
+    occurred_at = serializers.DateTimeField(required=False)
+    override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class TaskVictimRecordViewSet(TaskScopedViewSet):
+    """/tasks/{id}/children/ and /tasks/{id}/suspect-events/: the victim-identification record."""
+
+    policies = {
+        "children": Act.CHILD_LIST,
+        "add_child": Act.CHILD_ADD,
+        "suspect_events": Act.SUSPECT_EVENT_LIST,
+        "record_suspect_event": Act.SUSPECT_EVENT_RECORD,
+    }
+
+    @extend_schema(responses=ChildOutputSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def children(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        children, _ = victim_record_consult(actor=request.user, task=task)  # type: ignore[arg-type]
+        return Response(ChildOutputSerializer(children, many=True).data)
+
+    @extend_schema(request=ChildInputSerializer, responses={201: ChildOutputSerializer})
+    @children.mapping.post
+    def add_child(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = ChildInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        child = child_add(
+            task=task,
+            actor=request.user,  # type: ignore[arg-type]
+            reference=values["reference"],
+            relation=values["relation"],
+            access_route=values["access_route"],
+            is_identified=values["identified"],
+            is_located=values["located"],
+        )
+        return Response(ChildOutputSerializer(child).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=SuspectEventOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="suspect-events")
+    def suspect_events(self, request: Request, pk: str | None = None) -> Response:
+        _, events = victim_record_consult(actor=request.user, task=self.get_object())  # type: ignore[arg-type]
+        return Response(SuspectEventOutputSerializer(events, many=True).data)
+
+    @extend_schema(
+        request=SuspectEventInputSerializer,
+        responses={201: SuspectEventOutputSerializer},
+        description="Bail or release while a reachable child is unchecked is a 409 naming the children, "
+        "unless a supervisor gives override_reason (audited; the hub is told).",
+    )
+    @suspect_events.mapping.post
+    def record_suspect_event(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = SuspectEventInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = suspect_event_record(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(SuspectEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ChildViewSet(HubViewSet):
+    """/children/{id}/checks/: record a check on a child (scoped through its task)."""
+
+    queryset = Child.objects.all()
+    policies = {"checks": Act.CHILD_CHECK}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Child]:
+        return child_list_for(membership)
+
+    @extend_schema(request=ChildCheckInputSerializer, responses={201: ChildCheckSerializer})
+    @action(detail=True, methods=["post"])
+    def checks(self, request: Request, pk: str | None = None) -> Response:
+        child = self.get_object()
+        data = ChildCheckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = child_check(child=child, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(ChildCheckSerializer(check).data, status=status.HTTP_201_CREATED)

@@ -9,7 +9,7 @@ from django import forms
 from hub.models import Organisation, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
-from spokes.models import Lead
+from spokes.models import Child, ChildCheck, Lead, SuspectEvent
 
 
 class DeclineForm(PageForm):
@@ -112,3 +112,52 @@ class LeadUpdateForm(forms.Form):
     notes = forms.CharField(
         label="Notes", required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class ChildForm(PageForm):
+    """A child on the task, by your own pseudonymous reference."""
+
+    id_prefix = "child"
+    reference = forms.CharField(
+        label="Reference",
+        max_length=60,
+        help_text="Your own label for the child (for example C1 or a case number), never a name.",
+        error_messages={"required": "Give the child a reference."},
+    )
+    relation = forms.ChoiceField(label="How the child is involved", choices=Child.Relation.choices)
+    access_route = forms.ChoiceField(
+        label="Through which part of the suspect's life", required=False,
+        choices=[("", "Not known"), *Child.AccessRoute.choices],
+    )  # fmt: skip
+    is_identified = forms.BooleanField(label="Identified", required=False)
+    is_located = forms.BooleanField(label="Located", required=False)
+
+
+class ChildCheckForm(PageForm):
+    """A check made on one child (the form's prefix names the child)."""
+
+    kind = forms.ChoiceField(label="Check", choices=ChildCheck.Kind.choices)
+    result = forms.CharField(
+        label="What it found", max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what the check found."},
+    )  # fmt: skip
+    checked_at = forms.DateTimeField(
+        label="When", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Leave empty for now.", error_messages={"invalid": "Enter a date and time."},
+    )  # fmt: skip
+
+
+class SuspectEventForm(PageForm):
+    """What happened to the suspect."""
+
+    id_prefix = "suspect"
+    kind = forms.ChoiceField(label="What happened", choices=SuspectEvent.Kind.choices)
+    occurred_at = forms.DateTimeField(
+        label="When", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Leave empty for now.", error_messages={"invalid": "Enter a date and time."},
+    )  # fmt: skip
+    override_reason = forms.CharField(
+        label="Supervisor's reason to release before every reachable child is checked", required=False,
+        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only a supervisor can; the hub is told at once.",
+    )  # fmt: skip

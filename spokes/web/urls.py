@@ -18,4 +18,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/pause/", views.task_pause_view, name="task-pause"),
     path("tasks/<uuid:pk>/resume/", views.task_resume_view, name="task-resume"),
     path("leads/<uuid:pk>/", views.lead_update_view, name="lead-update"),
+    path("tasks/<uuid:pk>/children/", views.child_add_view, name="child-add"),
+    path("children/<uuid:pk>/checks/", views.child_check_view, name="child-check"),
+    path("tasks/<uuid:pk>/suspect-events/", views.suspect_event_view, name="suspect-event"),
 ]

@@ -36,10 +36,29 @@ from hub.web.shortcuts import (
     scoped_get,
     submit,
 )
-from spokes.models import Lead
-from spokes.selectors import lead_list_for
-from spokes.services import lead_create, lead_list_consult, lead_update, task_accept, task_decline
-from spokes.web.forms import DeclineForm, HandDownForm, LeadForm, LeadUpdateForm, PauseForm
+from spokes.models import Child, Lead
+from spokes.selectors import child_list_for, lead_list_for
+from spokes.services import (
+    child_add,
+    child_check,
+    lead_create,
+    lead_list_consult,
+    lead_update,
+    suspect_event_record,
+    task_accept,
+    task_decline,
+    victim_record_consult,
+)
+from spokes.web.forms import (
+    ChildCheckForm,
+    ChildForm,
+    DeclineForm,
+    HandDownForm,
+    LeadForm,
+    LeadUpdateForm,
+    PauseForm,
+    SuspectEventForm,
+)
 
 PAGE_SIZE = 50
 
@@ -53,6 +72,8 @@ TASK_PAGE_ACTS = (
     Act.TASK_RESUME,
     Act.TASK_ACKNOWLEDGE,
     Act.TASK_REASSIGN,
+    Act.CHILD_ADD,
+    Act.SUSPECT_EVENT_RECORD,
 )
 
 
@@ -62,6 +83,10 @@ def _tasks(membership: Membership) -> QuerySet[Task]:
 
 def _leads(membership: Membership) -> QuerySet[Lead]:
     return lead_list_for(membership)
+
+
+def _children(membership: Membership) -> QuerySet[Child]:
+    return child_list_for(membership)
 
 
 @policy_view(Act.TASK_QUEUE)
@@ -113,12 +138,16 @@ def _task_page(
     lead_form: LeadForm | None = None,
     lead_update_form: tuple[UUID, LeadUpdateForm] | None = None,
     pause_form: PauseForm | None = None,
+    child_form: ChildForm | None = None,
+    check_form: tuple[UUID, ChildCheckForm] | None = None,
+    suspect_form: SuspectEventForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
     the same consultation rows as the API's task and lead reads."""
     task_audit_read(actor=request.user, task=task)
     leads = lead_list_consult(actor=request.user, task=task)
+    children, suspect_events = victim_record_consult(actor=request.user, task=task)
     can = available_actions(request.user, task, among=TASK_PAGE_ACTS)
     may_update_leads = Act.LEAD_CREATE in can  # the same row: the holder, on an accepted task
     for refused, act in [
@@ -127,6 +156,9 @@ def _task_page(
         (hand_down_form, Act.TASK_HAND_DOWN),
         (lead_form, Act.LEAD_CREATE),
         (lead_update_form[1] if lead_update_form else None, Act.LEAD_CREATE),
+        (child_form, Act.CHILD_ADD),
+        (check_form[1] if check_form else None, Act.CHILD_ADD),
+        (suspect_form, Act.SUSPECT_EVENT_RECORD),
     ]:
         flash_errors_of_hidden_form(request, refused, shown=act in can)
     forms: dict[str, Any] = {
@@ -136,7 +168,23 @@ def _task_page(
         else None,
         "lead_form": (lead_form or LeadForm()) if Act.LEAD_CREATE in can else None,
         "pause_form": (pause_form or PauseForm()) if Act.TASK_PAUSE in can else None,
+        "child_form": (child_form or ChildForm()) if Act.CHILD_ADD in can else None,
+        "suspect_form": (suspect_form or SuspectEventForm()) if Act.SUSPECT_EVENT_RECORD in can else None,
     }
+    may_check = Act.CHILD_ADD in can  # the same row's scope and state: the holder, on an accepted task
+    child_rows = []
+    for kid in children:
+        kid_form: ChildCheckForm | None = None
+        if may_check:
+            if check_form is not None and check_form[0] == kid.pk:
+                kid_form = check_form[1]
+            else:
+                kid_form = ChildCheckForm(prefix=f"check-{kid.pk}", auto_id=f"check-{kid.pk}-%s")
+        checks = list(kid.checks.all())
+        child_rows.append(
+            {"child": kid, "checks": checks, "form": kid_form,
+             "unchecked": kid.relation == Child.Relation.REACHABLE and not checks}
+        )  # fmt: skip
     lead_rows = []
     for lead in leads:
         form = None
@@ -161,6 +209,9 @@ def _task_page(
             "access": access_labels(referral.access_to_children),
             "transfers": list(task.transfers.select_related("from_org", "to_org", "by")),
             "lead_rows": lead_rows,
+            "child_rows": child_rows,
+            "suspect_events": suspect_events,
+            "unchecked_count": sum(1 for row in child_rows if row["unchecked"]),
             "can": {str(act) for act in can},
             "can_work": holds_it,
             "workable": may_update_leads,
@@ -283,6 +334,46 @@ def task_resume_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task
     if done is None:
         return _task_page(request, actor, _fresh(actor, task), status=status)
     return _after(request, task, "Clocks restarted. Every deadline moved on by the time paused.")
+
+
+@policy_view(Act.CHILD_ADD, methods=["POST"], lookup=_tasks)
+def child_add_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    return submit(
+        request,
+        ChildForm(request.POST),
+        lambda data: child_add(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), child_form=form, status=status
+        ),
+        done=lambda kid: _after(request, task, f"Child {kid.reference} recorded.", "#children"),
+    )
+
+
+@policy_view(Act.CHILD_CHECK, methods=["POST"], lookup=_children)
+def child_check_view(request: AuthenticatedHttpRequest, actor: Actor, kid: Child) -> HttpResponse:
+    task = kid.task
+    return submit(
+        request,
+        ChildCheckForm(request.POST, prefix=f"check-{kid.pk}", auto_id=f"check-{kid.pk}-%s"),
+        lambda data: child_check(child=kid, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), check_form=(kid.pk, form), status=status
+        ),
+        done=lambda _: _after(request, task, f"Check recorded for {kid.reference}.", "#children"),
+    )
+
+
+@policy_view(Act.SUSPECT_EVENT_RECORD, methods=["POST"], lookup=_tasks)
+def suspect_event_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    return submit(
+        request,
+        SuspectEventForm(request.POST),
+        lambda data: suspect_event_record(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), suspect_form=form, status=status
+        ),
+        done=lambda event: _after(request, task, f"Recorded: {event.get_kind_display()}.", "#suspect"),
+    )
 
 
 def _declined(request: AuthenticatedHttpRequest) -> HttpResponse:

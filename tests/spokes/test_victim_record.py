@@ -1,0 +1,179 @@
+"""The victim-identification record: children, their checks, and the release gate (no bail or
+release while a child the suspect can reach is unchecked, unless a supervisor overrides)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from hub.models import AuditEvent, Notification
+from safeguarding.models import Outcome
+from spokes.models import Child, SuspectEvent
+from tests.conftest import Persona
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def _add(client: object, task: object, reference: str, relation: str = "reachable", **extra: object) -> dict:  # type: ignore[type-arg]
+    response = client.post(  # type: ignore[attr-defined]
+        f"/api/v1/tasks/{task.pk}/children/",  # type: ignore[attr-defined]
+        {"reference": reference, "relation": relation, **extra},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_bail_is_refused_while_a_reachable_child_is_unchecked_then_allowed_once_checked(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    niece = _add(officer, task, "C1", access_route="family", identified=True)
+    pupil = _add(officer, task, "C2", access_route="work")
+    _add(officer, task, "D1", relation="depicted")  # a depicted child does not hold the release
+    arrested = officer.post(f"/api/v1/tasks/{task.pk}/suspect-events/", {"kind": "arrested"}, format="json")
+    assert arrested.status_code == 201
+    refused = officer.post(f"/api/v1/tasks/{task.pk}/suspect-events/", {"kind": "bailed"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "children_unchecked"
+    assert set(refused.json()["details"]["unchecked_children"]) == {niece["id"], pupil["id"]}
+    assert not SuspectEvent.objects.filter(task=task, kind="bailed").exists()
+    check = officer.post(
+        f"/api/v1/children/{niece['id']}/checks/",
+        {"kind": "safe_and_well", "result": "Seen at home, well"},
+        format="json",
+    )
+    assert check.status_code == 201
+    still = officer.post(f"/api/v1/tasks/{task.pk}/suspect-events/", {"kind": "bailed"}, format="json")
+    assert still.status_code == 409 and still.json()["details"]["unchecked_children"] == [pupil["id"]]
+    officer.post(
+        f"/api/v1/children/{pupil['id']}/checks/",
+        {"kind": "strategy_discussion", "result": "Strategy meeting with the school"},
+        format="json",
+    )
+    assert (
+        officer.post(
+            f"/api/v1/tasks/{task.pk}/suspect-events/", {"kind": "bailed"}, format="json"
+        ).status_code
+        == 201
+    )
+    listed = officer.get(f"/api/v1/tasks/{task.pk}/children/").json()
+    assert [len(c["checks"]) for c in listed] == [1, 1, 0]
+    assert AuditEvent.objects.filter(action="child.listed", task_id=task.pk).exists()
+
+
+def test_only_a_supervisor_overrides_the_release_gate_and_the_hub_is_told(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    _add(cast["kent_officer"].client, task, "C1")
+    body = {"kind": "released_under_investigation", "override_reason": "Custody clock ran out"}
+    officer_try = cast["kent_officer"].client.post(
+        f"/api/v1/tasks/{task.pk}/suspect-events/", body, format="json"
+    )
+    assert officer_try.status_code == 403
+    override = cast["kent_supervisor"].client.post(
+        f"/api/v1/tasks/{task.pk}/suspect-events/", body, format="json"
+    )
+    assert override.status_code == 201 and override.json()["override_reason"] == "Custody clock ran out"
+    told = Notification.objects.filter(kind="release_override", recipient=cast["coordinator"].user)
+    assert told.count() == 1 and "unchecked" in told[0].subject
+    event = AuditEvent.objects.get(action="suspect_event.recorded", task_id=task.pk)
+    assert event.justification == "Custody clock ran out" and event.changes["unchecked_reachable_children"]
+
+
+def test_bad_input_is_refused_and_nothing_stored(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    assert (
+        officer.post(
+            f"/api/v1/tasks/{task.pk}/children/", {"reference": "C1", "relation": "cousin"}, format="json"
+        ).status_code
+        == 400
+    )
+    kid = _add(officer, task, "C1")
+    assert (
+        officer.post(
+            f"/api/v1/tasks/{task.pk}/children/", {"reference": "C1", "relation": "reachable"}, format="json"
+        ).status_code
+        == 400
+    ), "one reference once per task"
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    future = officer.post(
+        f"/api/v1/children/{kid['id']}/checks/",
+        {"kind": "safe_and_well", "result": "x", "checked_at": later},
+        format="json",
+    )
+    assert future.status_code == 400 and "future" in future.json()["checked_at"][0]
+    assert Child.objects.get(pk=kid["id"]).checks.count() == 0
+    # Another force sees none of it; the region reads but does not write; an agency nothing.
+    assert cast["essex_officer"].client.get(f"/api/v1/tasks/{task.pk}/children/").status_code == 404
+    assert cast["ncmec"].client.get(f"/api/v1/tasks/{task.pk}/children/").status_code == 404
+    assert cast["ersou_coordinator"].client.get(f"/api/v1/tasks/{task.pk}/children/").status_code == 200
+    assert (
+        cast["ersou_coordinator"]
+        .client.post(f"/api/v1/children/{kid['id']}/checks/", {"kind": "other", "result": "x"}, format="json")
+        .status_code
+        == 403
+    )
+    offered = make_task()
+    assert (
+        officer.post(
+            f"/api/v1/tasks/{offered.pk}/children/",
+            {"reference": "C1", "relation": "reachable"},
+            format="json",
+        ).status_code
+        == 409
+    ), "accept the task first"
+
+
+def test_an_outcome_names_no_more_victims_than_children_identified(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    _add(officer, task, "C1", identified=True)
+    _add(officer, task, "C2")
+    outcome = {
+        "justice_outcome": "charge_summons",
+        "safeguarding_outcome": "child_safeguarded",
+        "arrests": 1,
+        "children_safeguarded": 1,
+        "victims_identified": 2,
+    }
+    refused = officer.post(f"/api/v1/referrals/{task.referral_id}/outcome/", outcome, format="json")
+    assert refused.status_code == 400 and "1 identified child" in refused.json()["victims_identified"][0]
+    assert not Outcome.objects.filter(referral_id=task.referral_id).exists()
+    ok = officer.post(
+        f"/api/v1/referrals/{task.referral_id}/outcome/", {**outcome, "victims_identified": 1}, format="json"
+    )
+    assert ok.status_code == 201
+
+
+def test_the_task_page_lists_children_and_highlights_the_unchecked(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    client = Client()
+    client.force_login(cast["kent_officer"].user)
+    assert (
+        client.post(
+            f"/tasks/{task.pk}/children/",
+            {"reference": "C1", "relation": "reachable", "access_route": "family"},
+        ).status_code
+        == 302
+    )
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert 'id="unchecked-children"' in page and 'data-child="C1"' in page and "Not checked" in page
+    refused = client.post(f"/tasks/{task.pk}/suspect-events/", {"kind": "bailed"})
+    assert (
+        refused.status_code == 409 and "Check the children the suspect can reach" in refused.content.decode()
+    )
+    kid = Child.objects.get(task=task)
+    assert (
+        client.post(
+            f"/children/{kid.pk}/checks/",
+            {f"check-{kid.pk}-kind": "safe_and_well", f"check-{kid.pk}-result": "Seen"},
+        ).status_code
+        == 302
+    )
+    assert 'id="unchecked-children"' not in client.get(f"/tasks/{task.pk}/").content.decode()
+    assert client.post(f"/tasks/{task.pk}/suspect-events/", {"kind": "bailed"}).status_code == 302
