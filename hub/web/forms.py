@@ -113,6 +113,12 @@ class GradeAndAllocateForm(PageForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Where the suspect can reach children. Leave all unticked if none is known.",
     )
+    relax_deadlines = forms.BooleanField(
+        label="Move running deadlines later to match a looser grading",
+        required=False,
+        help_text="A tighter grading always moves them earlier; a looser one only when you say so here "
+        "(recorded with the rationale).",
+    )
     information_incomplete = forms.BooleanField(
         label="Information is incomplete",
         required=False,

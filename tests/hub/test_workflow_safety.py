@@ -515,3 +515,20 @@ def test_the_hub_can_say_a_looser_grade_moves_deadlines_later_and_it_is_audited(
     assert task.due_at == task.created_at + timedelta(days=30) > due
     relaxed = AuditEvent.objects.get(action="task.deadline_relaxed", task_id=task.pk)
     assert relaxed.justification == "child located and safe" and relaxed.actor == cast["coordinator"].user
+
+
+def test_the_referral_page_offers_to_relax_running_deadlines_and_does_it_when_ticked(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(grade=1, risk="very_high")
+    client = Client()
+    client.force_login(cast["coordinator"].user)
+    page = client.get(f"/referrals/{task.referral_id}/").content.decode()
+    assert 'name="relax_deadlines"' in page
+    response = client.post(
+        f"/referrals/{task.referral_id}/grade/",
+        {"grade": "3", "risk": "low", "rationale": "child located and safe", "relax_deadlines": "on"},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.due_at == task.created_at + timedelta(days=30)

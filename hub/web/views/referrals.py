@@ -181,6 +181,7 @@ def _grading(data: dict[str, Any]) -> dict[str, Any] | None:
         "access_to_children": data["access_to_children"],
         "is_information_incomplete": data["information_incomplete"],
         "rationale": data["rationale"],
+        "relax_deadlines": data["relax_deadlines"],
     }
 
 
