@@ -30,6 +30,8 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     # A threat to life: the on-call page is as critical as an escalation.
     "hub.tasks.page_send_job": {"queue": "safeguarding"},
     "hub.tasks.pages_drain_job": {"queue": "safeguarding"},
+    # spokes: a child nobody has accepted is a safeguarding matter
+    "spokes.tasks.handoffs_overdue_job": {"queue": "safeguarding"},
     # safeguarding
     "safeguarding.tasks.webhook_deliver_job": {"queue": "default"},
     "safeguarding.tasks.outbox_drain_job": {"queue": "default"},

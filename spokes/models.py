@@ -143,3 +143,50 @@ class SuspectEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M} on {self.task_id}"
+
+
+class Handoff(models.Model):
+    """A child's safeguarding handed from the task's holder to another organisation known to
+    VIHub (a force, a region, the hub or an agency), which accepts or declines it. Until it
+    accepts, the sender stays responsible; the trail records who held the child at every moment.
+    The receiver sees the child record and nothing else of the task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="handoffs")
+    from_org = models.ForeignKey("hub.Organisation", on_delete=models.PROTECT, related_name="+")
+    to_org = models.ForeignKey("hub.Organisation", on_delete=models.PROTECT, related_name="handoffs_received")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    answer_reason = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_due_at = models.DateTimeField()
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One open hand-off per child: a child is never offered to two places at once.
+            models.UniqueConstraint(
+                fields=["child"], condition=models.Q(status="pending"), name="one_pending_handoff_per_child"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["answer_due_at"],
+                name="handoff_overdue_idx",
+                condition=models.Q(status="pending", overdue_notified_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.child_id} → {self.to_org_id} ({self.status})"

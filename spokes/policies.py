@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from hub.exceptions import InvalidTransition
 from hub.models import Task
 from hub.policies import roles as r
-from hub.policies.rules import Act, Rule, holds, register, task_accepted, task_offered
-from spokes.models import Child, Lead
+from hub.policies.rules import (
+    Act,
+    Actor,
+    Rule,
+    holds,
+    register,
+    register_visibility,
+    task_accepted,
+    task_offered,
+)
+from spokes.models import Child, Handoff, Lead
 
 NOT_HOLDER = "Only the organisation holding this task can work on it."
 
@@ -72,5 +82,42 @@ register(
         on=Task,
         scope=holds,
         state=task_accepted("what happened to the suspect"),
+    ),
+)
+
+
+# Hand-offs: the holder offers a child's safeguarding; the receiving organisation answers.
+def _handoff_visible(actor: Actor, handoff: Handoff) -> bool:
+    return actor.role in r.READ_ALL_ROLES or actor.org.pk in (handoff.to_org_id, handoff.from_org_id)
+
+
+def _pending(actor: Actor, handoff: Handoff) -> None:
+    if handoff.status != Handoff.Status.PENDING:
+        raise InvalidTransition(f"This hand-off was already answered ({handoff.status})", code="answered")
+
+
+register_visibility(Handoff, _handoff_visible)
+register(
+    Act.HANDOFF_OFFER,
+    Rule(
+        r.TASK_WORKER_ROLES,
+        NOT_HOLDER,
+        on=Child,
+        subject=lambda child: child.task,
+        scope=lambda actor, child: holds(actor, child.task),
+        state=lambda actor, child: task_accepted("hand-offs")(actor, child.task),
+    ),
+)
+register(
+    Act.HANDOFF_LIST, Rule(r.ALL_ROLES, "Hand-offs are for the organisations that send and receive them.")
+)
+register(
+    Act.HANDOFF_ANSWER,
+    Rule(
+        r.ALL_ROLES - r.AUDITOR_ROLES,
+        "Only the organisation a child was handed to answers the hand-off.",
+        on=Handoff,
+        scope=lambda actor, handoff: actor.org.pk == handoff.to_org_id,
+        state=_pending,
     ),
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from hub.models import Membership, Task
+from hub.policies.roles import READ_ALL_ROLES
 from hub.selectors import task_list_for
-from spokes.models import Child, Lead, SuspectEvent
+from spokes.models import Child, Handoff, Lead, SuspectEvent
 
 
 def lead_list_for(membership: Membership) -> QuerySet[Lead]:
@@ -38,3 +39,12 @@ def suspect_events_of(task: Task) -> list[SuspectEvent]:
 
 def leads_of(task: Task) -> list[Lead]:
     return list(Lead.objects.filter(task=task).select_related("created_by", "task"))
+
+
+def handoff_list_for(membership: Membership) -> QuerySet[Handoff]:
+    """Hand-offs the member's organisation sent or received (the hub and auditors: all)."""
+    queryset = Handoff.objects.select_related("child", "from_org", "to_org", "answered_by")
+    if membership.role in READ_ALL_ROLES:
+        return queryset
+    org = membership.organisation_id
+    return queryset.filter(Q(to_org_id=org) | Q(from_org_id=org))

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition, NotPermitted
-from hub.models import Task, User
-from hub.policies.roles import SUPERVISOR_ROLES
+from hub.models import Organisation, Task, User
+from hub.policies.roles import HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
-from hub.services.alerts import alerts_reschedule, notify_hub
+from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, notify_members
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from hub.services.permissions import task_revoke_all
-from spokes.models import Child, ChildCheck, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, Handoff, Lead, SuspectEvent
 from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
 
@@ -307,3 +308,130 @@ def victims_agree_with_children(task: Task, values: dict[str, object]) -> None:
             "record the children first, or correct victims_identified",
             field="victims_identified",
         )
+
+
+# --- Hand-offs ----------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def handoff_offer(*, child: Child, actor: User, to_org: Organisation, note: str = "") -> Handoff:
+    """Hand a child's safeguarding to another organisation known to VIHub. The receiver is told
+    at once (``handoff_offered``) and sees the child record only."""
+    task = task_lock_as_seen(child.task)
+    child = Child.objects.select_related("task").get(pk=child.pk)
+    authorize(actor, Act.HANDOFF_OFFER, child)
+    if to_org.pk == task.assignee_org_id or not to_org.is_active:
+        raise DomainError(f"{to_org.code} cannot receive this hand-off", field="to_org")
+    if Handoff.objects.filter(child=child, status=Handoff.Status.PENDING).exists():
+        raise InvalidTransition(
+            "This child already has a hand-off waiting for an answer", code="handoff_pending"
+        )
+    now = db_now()
+    handoff = Handoff.objects.create(
+        child=child, from_org=task.assignee_org, to_org=to_org, note=note, created_by=actor,
+        answer_due_at=now + settings.VIHUB_HANDOFF_ANSWER_WITHIN,
+    )  # fmt: skip
+    notify_members(
+        org_ids=[to_org.pk],
+        roles=set(HANDOFF_RECEIVER_ROLES),
+        kind="handoff_offered",
+        subject=f"{task.assignee_org.code} hands you child {child.reference}: accept or decline",
+        body=f"Answer by {handoff.answer_due_at:%Y-%m-%d %H:%M} UTC. Hand-off {handoff.pk}.",
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.HANDOFF_OFFERED,
+        object_type="handoff",
+        object_id=handoff.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        recipient=to_org.code,
+        changes={"child": str(child.pk), "from": task.assignee_org.code, "to": to_org.code},
+    )
+    return handoff
+
+
+@transaction.atomic(durable=True)
+def handoff_answer(*, handoff: Handoff, actor: User, accept: bool, reason: str = "") -> Handoff:
+    """The receiver accepts (it now holds the child's safeguarding) or declines with a reason
+    (the sender keeps it); the sender is told. A second answer is refused."""
+    handoff = (
+        Handoff.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("child__task__referral", "from_org", "to_org")
+        .get(pk=handoff.pk)
+    )
+    authorize(actor, Act.HANDOFF_ANSWER, handoff)
+    if not accept and not reason.strip():
+        raise DomainError("Say why you decline the hand-off", field="reason")
+    handoff.status = Handoff.Status.ACCEPTED if accept else Handoff.Status.DECLINED
+    handoff.answer_reason, handoff.answered_by, handoff.answered_at = reason, actor, db_now()
+    handoff.save(update_fields=["status", "answer_reason", "answered_by", "answered_at"])
+    task = handoff.child.task
+    notify_holder(
+        task=task,
+        kind="handoff_answered",
+        subject=f"{handoff.to_org.code} {handoff.status} the hand-off of child {handoff.child.reference}",
+        body=reason[:300],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.HANDOFF_ACCEPTED if accept else AuditAction.HANDOFF_DECLINED,
+        object_type="handoff",
+        object_id=handoff.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"child": str(handoff.child_id), "status": handoff.status, "by_org": handoff.to_org.code},
+        justification=reason,
+    )
+    return handoff
+
+
+def handoffs_overdue(*, now: datetime | None = None) -> int:
+    """Tell the sender's supervisors and the hub of every hand-off still waiting past its time
+    (once each: the claim is the ``overdue_notified_at`` compare-and-set)."""
+    now = now or db_now()
+    told = 0
+    due = Handoff.objects.filter(
+        status=Handoff.Status.PENDING, overdue_notified_at__isnull=True, answer_due_at__lte=now
+    ).values_list("pk", flat=True)[:200]
+    for handoff_id in list(due):
+        with transaction.atomic():
+            if not Handoff.objects.filter(pk=handoff_id, overdue_notified_at__isnull=True).update(
+                overdue_notified_at=now
+            ):
+                continue
+            handoff = Handoff.objects.select_related(
+                "child__task__referral__agency", "from_org", "to_org"
+            ).get(pk=handoff_id)
+            task = handoff.child.task
+            subject = (
+                f"Hand-off of child {handoff.child.reference} to {handoff.to_org.code} still unanswered "
+                f"({task.referral.agency.code} {task.referral.external_id})"
+            )
+            notify_members(
+                org_ids=[handoff.from_org_id], roles=set(SUPERVISOR_ROLES), kind="handoff_overdue",
+                subject=subject, body=f"Waiting since {handoff.created_at:%Y-%m-%d %H:%M} UTC.",
+            )  # fmt: skip
+            notify_hub(kind="handoff_overdue", task=task, subject=subject, body="Nobody has answered it yet.")
+            audit_record(
+                actor=None,
+                action=AuditAction.HANDOFF_OVERDUE,
+                object_type="handoff",
+                object_id=handoff.pk,
+                referral_id=task.referral_id,
+                task_id=task.pk,
+                changes={"to": handoff.to_org.code, "due_at": handoff.answer_due_at.isoformat()},
+            )
+            told += 1
+    return told
+
+
+def handoff_list_consult(*, actor: User, handoffs: list[Handoff]) -> list[Handoff]:
+    authorize(actor, Act.HANDOFF_LIST)
+    audit_record(
+        actor=actor,
+        action=AuditAction.HANDOFF_LISTED,
+        object_type="handoff",
+        changes={"ids": [str(h.pk) for h in handoffs]},
+    )
+    return handoffs

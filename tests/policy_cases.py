@@ -28,7 +28,7 @@ from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
-from spokes.services import child_add, lead_create
+from spokes.services import child_add, handoff_offer, lead_create
 from tests.factories import acting, make_task, make_triaged, org
 
 PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
@@ -128,6 +128,10 @@ def child() -> Any:
     return child_add(task=task, actor=acting("KENT"), reference="Child A", relation="reachable")
 
 
+def handoff() -> Any:
+    return handoff_offer(child=child(), actor=acting("KENT"), to_org=org("ESSEX"), note="Lives in Essex")
+
+
 def accepted() -> Task:
     return make_task(accepted=True)
 
@@ -178,6 +182,10 @@ CASES: dict[Act, Case] = {
     Act.CHILD_ADD: Case(accepted, WORK_TASK),
     Act.CHILD_CHECK: Case(child, WORK_TASK),
     Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
+    Act.HANDOFF_OFFER: Case(child, WORK_TASK),
+    Act.HANDOFF_LIST: Case(None, ALL),
+    # Kent hands a child to Essex: only Essex answers; the sender and the hub see it, others not.
+    Act.HANDOFF_ANSWER: Case(handoff, row(403, 403, 404, 404, 403, 403, OK, 404, 404, 404)),
     Act.SUSPECT_EVENT_RECORD: Case(accepted, WORK_TASK),
     Act.SAFEGUARDING_LIST: Case(accepted, SEE_TASK),
     Act.SAFEGUARDING_RECORD: Case(accepted, WORK_TASK),

@@ -222,6 +222,9 @@ VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", "")
 VIHUB_WEBHOOK_RETRY_BASE_SECONDS = env_int("VIHUB_WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
 VIHUB_WEBHOOK_RETRY_FOR = timedelta(days=env_int("VIHUB_WEBHOOK_RETRY_DAYS", 3, minimum=1))
 VIHUB_WEBHOOK_SECRET_OVERLAP = timedelta(hours=env_int("VIHUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0))
+# How long the receiver of a child's hand-off has to accept or decline it before the sender's
+# supervisors and the hub are told.
+VIHUB_HANDOFF_ANSWER_WITHIN = timedelta(hours=env_int("VIHUB_HANDOFF_ANSWER_HOURS", 24, minimum=1))
 # Where people open VIHub (links in pages and emails).
 VIHUB_PUBLIC_URL = env_str("VIHUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # The on-call pager: a PagerDuty Events API v2 endpoint (Grafana OnCall, Opsgenie and PagerDuty

@@ -28,3 +28,5 @@ ACK_ROLES = frozenset({R.COORDINATOR, R.REGIONAL_COORDINATOR, R.SUPERVISOR})
 RESUME_ROLES = frozenset({R.COORDINATOR, R.OFFICER, R.SUPERVISOR, R.REGIONAL_COORDINATOR})
 # Spoke-internal text (summaries, notes, staff names) is never shown to agencies.
 INTERNAL_READER_ROLES = ALL_ROLES - AGENCY_ROLES
+# Who is told that a child was handed to their organisation: everyone there who can act on it.
+HANDOFF_RECEIVER_ROLES = ALL_ROLES - AUDITOR_ROLES

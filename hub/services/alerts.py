@@ -226,6 +226,22 @@ def _message(alert: Alert, task: Task) -> tuple[str, str]:
     )
 
 
+def notify_members(
+    *, org_ids: Sequence[UUID], roles: set[str], kind: str, subject: str, body: str
+) -> list[Notification]:
+    """Tell the members of some organisations who have one of ``roles`` (inbox; email after
+    commit), about something that is not a task they can open (a hand-off offered to them)."""
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, kind=kind, subject=subject, body=body)
+            for user in _members(org_ids, roles)
+        ]
+    )
+    for notification in notifications:
+        enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+    return notifications
+
+
 def notify_holder(*, task: Task, kind: str, subject: str, body: str) -> list[Notification]:
     """Tell the organisation holding ``task`` (new work, a tighter deadline) in their inbox
     and, after commit, by email: its officers and supervisors (a region's coordinators). Call

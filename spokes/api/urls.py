@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from spokes.api.views import ChildViewSet, LeadViewSet, TaskVictimRecordViewSet, TaskWorkViewSet
+from spokes.api.views import (
+    ChildViewSet,
+    HandoffViewSet,
+    LeadViewSet,
+    TaskVictimRecordViewSet,
+    TaskWorkViewSet,
+)
 
 router = SimpleRouter()
 router.register("tasks", TaskWorkViewSet, basename="task-work")
 router.register("tasks", TaskVictimRecordViewSet, basename="task-victim-record")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("children", ChildViewSet, basename="child")
+router.register("handoffs", HandoffViewSet, basename="handoff")
 urlpatterns = router.urls

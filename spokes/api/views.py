@@ -18,11 +18,14 @@ from hub.api.work import TaskScopedViewSet
 from hub.models import Membership, Organisation, Task, User
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
-from spokes.models import Child, ChildCheck, Lead, SuspectEvent
-from spokes.selectors import child_list_for, lead_list_for
+from spokes.models import Child, ChildCheck, Handoff, Lead, SuspectEvent
+from spokes.selectors import child_list_for, handoff_list_for, lead_list_for
 from spokes.services import (
     child_add,
     child_check,
+    handoff_answer,
+    handoff_list_consult,
+    handoff_offer,
     lead_create,
     lead_list_consult,
     lead_update,
@@ -284,11 +287,54 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         return Response(SuspectEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
+class HandedChildSerializer(serializers.ModelSerializer[Child]):
+    """The child record as a hand-off's receiver sees it (no task, no referral)."""
+
+    identified = serializers.BooleanField(source="is_identified")
+    located = serializers.BooleanField(source="is_located")
+    checks = ChildCheckSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Child
+        fields = ["id", "reference", "relation", "access_route", "identified", "located", "checks"]
+        read_only_fields = fields
+
+
+class HandoffOutputSerializer(serializers.ModelSerializer[Handoff]):
+    """What the receiver sees: the child record, the sender, the answer; nothing else of the task."""
+
+    from_org = serializers.CharField(source="from_org.code")
+    to_org = serializers.CharField(source="to_org.code")
+    child = HandedChildSerializer(read_only=True)
+
+    class Meta:
+        model = Handoff
+        fields = ["id", "child", "from_org", "to_org", "note", "status", "answer_reason", "answered_at",
+                  "answer_due_at", "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class HandoffInputSerializer(serializers.Serializer[Any]):
+    to_org = OrgCodeField(
+        kinds={
+            Organisation.Kind.FORCE,
+            Organisation.Kind.REGION,
+            Organisation.Kind.HUB,
+            Organisation.Kind.AGENCY,
+        }
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class HandoffAnswerSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
 class ChildViewSet(HubViewSet):
     """/children/{id}/checks/: record a check on a child (scoped through its task)."""
 
     queryset = Child.objects.all()
-    policies = {"checks": Act.CHILD_CHECK}
+    policies = {"checks": Act.CHILD_CHECK, "handoffs": Act.HANDOFF_OFFER}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Child]:
         return child_list_for(membership)
@@ -301,3 +347,50 @@ class ChildViewSet(HubViewSet):
         data.is_valid(raise_exception=True)
         check = child_check(child=child, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(ChildCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=HandoffInputSerializer, responses={201: HandoffOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def handoffs(self, request: Request, pk: str | None = None) -> Response:
+        """Hand the child to another organisation; it accepts or declines (``/handoffs/``)."""
+        child = self.get_object()
+        data = HandoffInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        handoff = handoff_offer(child=child, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(HandoffOutputSerializer(handoff).data, status=status.HTTP_201_CREATED)
+
+
+# --- Hand-offs ------------------------------------------------------------------------------
+
+
+class HandoffViewSet(mixins.ListModelMixin, HubViewSet):
+    """/handoffs/: the hand-offs an organisation sent or received; the receiver answers."""
+
+    queryset = Handoff.objects.all()
+    serializer_class = HandoffOutputSerializer
+    pagination_class = None
+    policies = {"list": Act.HANDOFF_LIST, "accept": Act.HANDOFF_ANSWER, "decline": Act.HANDOFF_ANSWER}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[Handoff]:
+        return handoff_list_for(membership).prefetch_related("child__checks__checked_by")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        handoffs = handoff_list_consult(actor=request.user, handoffs=list(self.get_queryset()[:200]))  # type: ignore[arg-type]
+        return Response(self.get_serializer(handoffs, many=True).data)
+
+    @extend_schema(request=HandoffAnswerSerializer, responses=HandoffOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        handoff = self.get_object()
+        data = HandoffAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = handoff_answer(handoff=handoff, actor=request.user, accept=True, **data.validated_data)  # type: ignore[arg-type]
+        return Response(self.get_serializer(done).data)
+
+    @extend_schema(request=HandoffAnswerSerializer, responses=HandoffOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        handoff = self.get_object()
+        data = HandoffAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = handoff_answer(handoff=handoff, actor=request.user, accept=False, **data.validated_data)  # type: ignore[arg-type]
+        return Response(self.get_serializer(done).data)

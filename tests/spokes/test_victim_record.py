@@ -12,6 +12,7 @@ from django.utils import timezone
 from hub.models import AuditEvent, Notification
 from safeguarding.models import Outcome
 from spokes.models import Child, SuspectEvent
+from spokes.services import handoffs_overdue
 from tests.conftest import Persona
 from tests.factories import make_task
 
@@ -177,3 +178,64 @@ def test_the_task_page_lists_children_and_highlights_the_unchecked(cast: dict[st
     )
     assert 'id="unchecked-children"' not in client.get(f"/tasks/{task.pk}/").content.decode()
     assert client.post(f"/tasks/{task.pk}/suspect-events/", {"kind": "bailed"}).status_code == 302
+
+
+def test_a_child_handed_to_another_force_is_accepted_and_the_sender_sees_the_answer(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    kid = _add(cast["kent_officer"].client, task, "C7", access_route="family")
+    offered = cast["kent_officer"].client.post(
+        f"/api/v1/children/{kid['id']}/handoffs/",
+        {"to_org": "ESSEX", "note": "Lives in Essex"},
+        format="json",
+    )
+    assert offered.status_code == 201 and offered.json()["status"] == "pending"
+    handoff_id = offered.json()["id"]
+    again = cast["kent_officer"].client.post(
+        f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "GMP"}, format="json"
+    )
+    assert again.status_code == 409, "one hand-off waiting at a time"
+    told = Notification.objects.filter(kind="handoff_offered", recipient=cast["essex_officer"].user)
+    assert told.exists() and told[0].task_id is None, "the receiver is told without seeing the task"
+    essex = cast["essex_officer"].client
+    listed = essex.get("/api/v1/handoffs/").json()
+    assert [h["id"] for h in listed] == [handoff_id]
+    assert listed[0]["child"]["reference"] == "C7" and "task" not in listed[0]["child"]
+    assert task.referral.summary not in str(listed), "nothing else of the task"
+    assert essex.get(f"/api/v1/tasks/{task.pk}/").status_code == 404
+    assert cast["gmp_officer"].client.get("/api/v1/handoffs/").json() == []
+    assert (
+        cast["kent_officer"]
+        .client.post(f"/api/v1/handoffs/{handoff_id}/accept/", {}, format="json")
+        .status_code
+        == 403
+    )  # only the receiver
+    declined = essex.post(f"/api/v1/handoffs/{handoff_id}/decline/", {}, format="json")
+    assert declined.status_code == 400, "a decline says why"
+    accepted = essex.post(f"/api/v1/handoffs/{handoff_id}/accept/", {}, format="json")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    twice = essex.post(f"/api/v1/handoffs/{handoff_id}/accept/", {}, format="json")
+    assert twice.status_code == 409 and twice.json()["code"] == "answered"
+    answer = Notification.objects.filter(kind="handoff_answered", recipient=cast["kent_officer"].user)
+    assert answer.exists() and "accepted" in answer[0].subject
+    trail = AuditEvent.objects.filter(object_id=handoff_id, outcome="success").order_by("seq")
+    assert list(trail.values_list("action", flat=True)) == ["handoff.offered", "handoff.accepted"]
+    assert AuditEvent.objects.filter(object_id=handoff_id, action="access.denied").count() == 1  # Kent's try
+
+
+def test_a_hand_off_nobody_answers_tells_the_senders_supervisors_and_the_hub_once(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    kid = _add(cast["kent_officer"].client, task, "C8")
+    offered = cast["kent_officer"].client.post(
+        f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "IWF"}, format="json"
+    )
+    assert offered.status_code == 201
+    due = timezone.now() + timedelta(hours=24, minutes=1)
+    assert handoffs_overdue(now=due - timedelta(hours=1)) == 0
+    assert handoffs_overdue(now=due) == 1
+    assert handoffs_overdue(now=due) == 0, "told once"
+    overdue = Notification.objects.filter(kind="handoff_overdue")
+    assert {n.recipient.username for n in overdue} == {"kent_supervisor", "coordinator"}
