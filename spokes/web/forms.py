@@ -161,3 +161,40 @@ class SuspectEventForm(PageForm):
         max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Only a supervisor can; the hub is told at once.",
     )  # fmt: skip
+
+
+class HandoffForm(PageForm):
+    """Hand a child's safeguarding to another organisation known to VIHub."""
+
+    to_org = forms.ChoiceField(label="Hand to")
+    note = forms.CharField(
+        label="Note for them", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, exclude: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = [
+            Organisation.Kind.FORCE,
+            Organisation.Kind.REGION,
+            Organisation.Kind.HUB,
+            Organisation.Kind.AGENCY,
+        ]
+        orgs = organisation_list().filter(kind__in=kinds).exclude(code=exclude).order_by("kind", "name")
+        self.fields["to_org"].choices = [("", "Choose an organisation…")] + [  # type: ignore[attr-defined]
+            (org.code, org.name) for org in orgs
+        ]
+
+    def clean_to_org(self) -> Organisation:
+        return Organisation.objects.get(code=self.cleaned_data["to_org"])
+
+
+class HandoffAnswerForm(PageForm):
+    """Accept or decline a hand-off (a decline says why)."""
+
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    reason = forms.CharField(
+        label="Why (needed to decline)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -21,4 +21,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/children/", views.child_add_view, name="child-add"),
     path("children/<uuid:pk>/checks/", views.child_check_view, name="child-check"),
     path("tasks/<uuid:pk>/suspect-events/", views.suspect_event_view, name="suspect-event"),
+    path("children/<uuid:pk>/handoffs/", views.handoff_offer_view, name="handoff-offer"),
+    path("handoffs/", views.handoff_list, name="handoffs"),
+    path("handoffs/<uuid:pk>/answer/", views.handoff_answer_view, name="handoff-answer"),
 ]

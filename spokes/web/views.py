@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hub.models import Membership, Organisation, Task
 from hub.policies import roles as r
-from hub.policies.rules import Act, Actor, available_actions, holds
+from hub.policies.rules import Act, Actor, allowed, available_actions, holds
 from hub.selectors import escalation_list_for, most_urgent_first, notification_list_for, tasks_for
 from hub.services.alerts import task_pause, task_resume
 from hub.services.audit import audit_list_read
@@ -36,11 +36,14 @@ from hub.web.shortcuts import (
     scoped_get,
     submit,
 )
-from spokes.models import Child, Lead
-from spokes.selectors import child_list_for, lead_list_for
+from spokes.models import Child, Handoff, Lead
+from spokes.selectors import child_list_for, handoff_list_for, lead_list_for
 from spokes.services import (
     child_add,
     child_check,
+    handoff_answer,
+    handoff_list_consult,
+    handoff_offer,
     lead_create,
     lead_list_consult,
     lead_update,
@@ -54,6 +57,8 @@ from spokes.web.forms import (
     ChildForm,
     DeclineForm,
     HandDownForm,
+    HandoffAnswerForm,
+    HandoffForm,
     LeadForm,
     LeadUpdateForm,
     PauseForm,
@@ -124,6 +129,9 @@ def task_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "offered": sum(1 for row in rows if row.task.status == Task.Status.OFFERED),
             "inbox": inbox_rows(request, actor.membership, unread[:5]),
             "inbox_more": max(unread.count() - 5, 0),
+            "handoffs_waiting": Handoff.objects.filter(
+                to_org_id=actor.org.pk, status=Handoff.Status.PENDING
+            ).count(),
         },
     )
 
@@ -141,6 +149,7 @@ def _task_page(
     child_form: ChildForm | None = None,
     check_form: tuple[UUID, ChildCheckForm] | None = None,
     suspect_form: SuspectEventForm | None = None,
+    handoff_form: tuple[UUID, HandoffForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
@@ -181,10 +190,26 @@ def _task_page(
             else:
                 kid_form = ChildCheckForm(prefix=f"check-{kid.pk}", auto_id=f"check-{kid.pk}-%s")
         checks = list(kid.checks.all())
+        handoffs = list(kid.handoffs.select_related("to_org").order_by("created_at"))
+        may_hand = may_check and not any(h.status == Handoff.Status.PENDING for h in handoffs)
+        hand_form = None
+        if may_hand:
+            if handoff_form is not None and handoff_form[0] == kid.pk:
+                hand_form = handoff_form[1]
+            else:
+                hand_form = HandoffForm(
+                    prefix=f"hand-{kid.pk}", auto_id=f"hand-{kid.pk}-%s", exclude=task.assignee_org.code
+                )
         child_rows.append(
-            {"child": kid, "checks": checks, "form": kid_form,
-             "unchecked": kid.relation == Child.Relation.REACHABLE and not checks}
-        )  # fmt: skip
+            {
+                "child": kid,
+                "checks": checks,
+                "form": kid_form,
+                "handoffs": handoffs,
+                "handoff_form": hand_form,
+                "unchecked": kid.relation == Child.Relation.REACHABLE and not checks,
+            }
+        )
     lead_rows = []
     for lead in leads:
         form = None
@@ -373,6 +398,76 @@ def suspect_event_view(request: AuthenticatedHttpRequest, actor: Actor, task: Ta
             request, actor, _fresh(actor, task), suspect_form=form, status=status
         ),
         done=lambda event: _after(request, task, f"Recorded: {event.get_kind_display()}.", "#suspect"),
+    )
+
+
+@policy_view(Act.HANDOFF_OFFER, methods=["POST"], lookup=_children)
+def handoff_offer_view(request: AuthenticatedHttpRequest, actor: Actor, kid: Child) -> HttpResponse:
+    task = kid.task
+    return submit(
+        request,
+        HandoffForm(
+            request.POST, prefix=f"hand-{kid.pk}", auto_id=f"hand-{kid.pk}-%s", exclude=task.assignee_org.code
+        ),
+        lambda data: handoff_offer(child=kid, actor=request.user, to_org=data["to_org"], note=data["note"]),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), handoff_form=(kid.pk, form), status=status
+        ),
+        done=lambda handoff: _after(
+            request,
+            task,
+            f"Child {kid.reference} offered to {handoff.to_org.name}: waiting for their answer.",
+            f"#child-{kid.pk}",
+        ),
+    )
+
+
+def _handoffs(membership: Membership) -> QuerySet[Handoff]:
+    return handoff_list_for(membership)
+
+
+def _handoffs_page(
+    request: AuthenticatedHttpRequest,
+    actor: Actor,
+    *,
+    answer: tuple[UUID, HandoffAnswerForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    handoffs = handoff_list_consult(
+        actor=request.user, handoffs=list(_handoffs(actor.membership).prefetch_related("child__checks")[:200])
+    )
+    rows = []
+    for handoff in handoffs:
+        form = None
+        if allowed(request.user, Act.HANDOFF_ANSWER, handoff):
+            form = (
+                answer[1]
+                if answer and answer[0] == handoff.pk
+                else HandoffAnswerForm(prefix=f"answer-{handoff.pk}", auto_id=f"answer-{handoff.pk}-%s")
+            )
+        rows.append({"handoff": handoff, "form": form, "received": handoff.to_org_id == actor.org.pk})
+    return page(request, "spokes/handoffs.html", {"rows": rows}, status=status)
+
+
+@policy_view(Act.HANDOFF_LIST)
+def handoff_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    return _handoffs_page(request, actor)
+
+
+@policy_view(Act.HANDOFF_ANSWER, methods=["POST"], lookup=_handoffs)
+def handoff_answer_view(request: AuthenticatedHttpRequest, actor: Actor, handoff: Handoff) -> HttpResponse:
+    def answered(done: Handoff) -> HttpResponse:
+        messages.success(request, f"Hand-off of child {done.child.reference} {done.status}.")
+        return redirect("spokes:handoffs")
+
+    return submit(
+        request,
+        HandoffAnswerForm(request.POST, prefix=f"answer-{handoff.pk}", auto_id=f"answer-{handoff.pk}-%s"),
+        lambda data: handoff_answer(
+            handoff=handoff, actor=request.user, accept=data["decision"] == "accept", reason=data["reason"]
+        ),
+        again=lambda form, status: _handoffs_page(request, actor, answer=(handoff.pk, form), status=status),
+        done=answered,
     )
 
 

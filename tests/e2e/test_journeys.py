@@ -521,3 +521,67 @@ def test_hub_registers_an_agency_endpoint_and_replays_a_delivery_the_agency_sees
         screenshot(page, "20-agency-delivery-log")
     viewed = AuditEvent.objects.filter(action="webhook.deliveries_viewed", actor__username="ncmec.api")
     assert viewed.count() == 1 and viewed.get().changes["ids"] == [str(event.pk)]
+
+
+def test_officer_records_children_is_held_at_bail_then_hands_a_child_to_another_force(
+    page: Page, live_server: Any
+) -> None:
+    """The victim-identification record: two children the suspect can reach, one checked; bail
+    is refused naming the other; once checked, bail is recorded; one child is handed to Essex,
+    which accepts it."""
+    scenario.person("kent.vid")
+    scenario.person("essex.vid")
+    task = scenario.task("KENT", accepted=True, summary=4)
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/")
+    children = page.locator("#children")
+    for reference, route in (("C1", "family"), ("C2", "work")):
+        children.get_by_label("Reference").fill(reference)
+        children.get_by_label("How the child is involved").select_option("reachable")
+        children.get_by_label("Through which part of the suspect's life").select_option(route)
+        children.get_by_role("button", name="Add child").click()
+        expect(page.get_by_role("status").first).to_contain_text(f"Child {reference} recorded")
+    expect(page.locator("#unchecked-children")).to_contain_text("2 children")
+
+    first = page.locator('[data-child="C1"]')
+    first.get_by_text("Record a check").click()
+    first.get_by_label("What it found").fill("Seen at home with her mother; well")
+    first.get_by_role("button", name="Record check").click()
+    expect(page.locator("#unchecked-children")).to_contain_text("1 child")
+
+    suspect = page.locator("#suspect")
+    suspect.get_by_label("What happened").select_option("bailed")
+    suspect.get_by_role("button", name="Record").click()
+    expect(page.locator("#suspect")).to_contain_text("Check the children the suspect can reach")
+    expect(page.locator("#suspect")).to_contain_text("C2")
+    screenshot(page, "23-officer-bail-refused-child-unchecked")
+
+    second = page.locator('[data-child="C2"]')
+    second.get_by_text("Record a check").click()
+    second.get_by_label("Check").select_option("strategy_discussion")
+    second.get_by_label("What it found").fill("Strategy discussion with the school's safeguarding lead")
+    second.get_by_role("button", name="Record check").click()
+    expect(page.locator("#unchecked-children")).to_have_count(0)
+    page.locator("#suspect").get_by_label("What happened").select_option("bailed")
+    page.locator("#suspect").get_by_role("button", name="Record").click()
+    expect(page.get_by_role("status").first).to_contain_text("Recorded: Bailed")
+
+    second = page.locator('[data-child="C2"]')
+    second.get_by_text("Hand this child to another organisation").click()
+    second.get_by_label("Hand to").select_option("ESSEX")
+    second.get_by_label("Note for them").fill("Attends a school in Essex")
+    second.get_by_role("button", name="Hand over").click()
+    expect(page.locator('[data-child="C2"] [data-handoff="pending"]')).to_be_visible()
+    screenshot(page, "24-officer-children-checked-handoff-pending")
+    sign_out(page)
+
+    sign_in(page, "essex.vid")
+    page.get_by_role("link", name=re.compile("Hand-offs")).click()
+    item = page.locator('#handoff-list [data-status="pending"]')
+    expect(item).to_contain_text("Child C2")
+    expect(item).to_contain_text("Strategy discussion")
+    screenshot(page, "25-receiving-force-handoff")
+    item.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("status").first).to_contain_text("accepted")
+    assert Notification.objects.filter(kind="handoff_answered", recipient__username="kent.vid").exists()
+    assert page.goto(f"/tasks/{task.pk}/").status == 404  # Essex sees the child, not the task
