@@ -58,3 +58,18 @@ def register_outcome_check(check: OutcomeCheck) -> None:
 def outcome_checks(task: Task, values: dict[str, Any]) -> None:
     for check in _outcome_checks:
         check(task, values)
+
+
+# What an app adds to `manage.py seed_demo` (the spokes: a worked case with children, checks
+# and a pending hand-off). Each is called with the demo people already in place.
+DemoSeeder = Callable[[], str]
+_demo_seeders: list[DemoSeeder] = []
+
+
+def register_demo_seeder(seeder: DemoSeeder) -> None:
+    if seeder not in _demo_seeders:
+        _demo_seeders.append(seeder)
+
+
+def demo_seeders() -> list[DemoSeeder]:
+    return list(_demo_seeders)

@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hub.models import ApiToken, AuditEvent, Membership, Organisation, User
+from hub.models import ApiToken, AuditEvent, Membership, Organisation, Task, User
 from hub.services.organisations import hash_token, organisations_seed_reference
+from spokes.models import Handoff
 from tests.conftest import make_persona
 
 pytestmark = pytest.mark.django_db
@@ -192,6 +193,15 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert roles == set(Membership.Role.values)
     assert User.objects.get(username="demo-kent-officer").check_password("demo-password-long-enough")
     assert "4 demo referrals" in out.getvalue()
+    # A worked case shows every part of the task page: children, a check, a pending hand-off.
+    worked = Task.objects.get(referral__external_id="CT-DEMO-0005")
+    assert worked.status == "accepted" and worked.children.count() == 3  # type: ignore[attr-defined]
+    assert worked.children.filter(checks__isnull=False).count() == 1  # type: ignore[attr-defined]
+    assert Handoff.objects.filter(child__task=worked, status="pending").count() == 1
+    assert "worked case" in out.getvalue()
+    monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
+    call_command("seed_demo", "--password-stdin", stdout=io.StringIO())  # a second run changes nothing
+    assert Task.objects.filter(referral__external_id="CT-DEMO-0005").count() == 1
 
 
 def test_five_failed_sign_ins_lock_the_account_without_saying_so(client) -> None:  # type: ignore[no-untyped-def]

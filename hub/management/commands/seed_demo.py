@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from hub.hooks import demo_seeders
 from hub.models import Organisation, Referral, User
 from hub.services.organisations import membership_set
 from hub.services.referrals import referral_create
@@ -66,6 +67,8 @@ class Command(BaseCommand):
         coordinator = User.objects.get(username="demo-coordinator")
         now = timezone.now()
         for i, (agency, external_id, urgent, force, summary) in enumerate(REFERRALS):
+            if Referral.objects.filter(agency__code=agency, external_id=external_id).exists():
+                continue  # a second run leaves the demo referrals as they are
             referral_create(
                 agency=Organisation.objects.get(code=agency),
                 external_id=external_id,
@@ -79,5 +82,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo users (password for all: {password}):")
         for username, org, role, *_ in PEOPLE:
             self.stdout.write(f"  {username:22} {role:22} {org}")
-        waiting = Referral.objects.filter(external_id__contains="-DEMO-").count()
+        waiting = Referral.objects.filter(external_id__contains="-DEMO-", status="received").count()
         self.stdout.write(f"{waiting} demo referrals in the triage queue.")
+        for seeder in demo_seeders():
+            self.stdout.write(seeder())
