@@ -190,3 +190,36 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_id} → {self.to_org_id} ({self.status})"
+
+
+class ExternalRequest(models.Model):
+    """A request the holder made to someone outside VIHub (a platform's disclosure, an MLAT
+    request overseas): dated when sent, chased and answered, so its age is always visible and
+    a pause never hides how long the case has waited on it."""
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform disclosure"
+        MLAT = "mlat", "Overseas (MLAT)"
+        OTHER = "other", "Other agency"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="external_requests")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    counterpart = models.CharField(max_length=200)
+    reference = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField()
+    chased_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["sent_at"], name="request_waiting_idx", condition=models.Q(answered_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.counterpart} for {self.task_id}"

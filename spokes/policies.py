@@ -15,7 +15,7 @@ from hub.policies.rules import (
     task_accepted,
     task_offered,
 )
-from spokes.models import Child, Handoff, Lead
+from spokes.models import Child, ExternalRequest, Handoff, Lead
 
 NOT_HOLDER = "Only the organisation holding this task can work on it."
 
@@ -119,5 +119,31 @@ register(
         on=Handoff,
         scope=lambda actor, handoff: actor.org.pk == handoff.to_org_id,
         state=_pending,
+    ),
+)
+
+
+# Requests to platforms and overseas: the holder records them; everyone who sees the task sees
+# their age; supervisors list the oldest waiting across what they see.
+def _request_open(actor: Actor, request: ExternalRequest) -> None:
+    if request.answered_at is not None:
+        raise InvalidTransition("This request has been answered", code="answered")
+
+
+register(Act.REQUEST_LIST, Rule(r.TASK_READER_ROLES, READERS, on=Task))
+register(Act.REQUEST_QUEUE, Rule(r.TASK_READER_ROLES, READERS))
+register(
+    Act.REQUEST_ADD,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("requests")),
+)
+register(
+    Act.REQUEST_UPDATE,
+    Rule(
+        r.TASK_WORKER_ROLES,
+        NOT_HOLDER,
+        on=ExternalRequest,
+        subject=lambda request: request.task,
+        scope=lambda actor, request: holds(actor, request.task),
+        state=_request_open,
     ),
 )

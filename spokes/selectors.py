@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from hub.models import Membership, Task
 from hub.policies.roles import READ_ALL_ROLES
 from hub.selectors import task_list_for
-from spokes.models import Child, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ExternalRequest, Handoff, Lead, SuspectEvent
 
 
 def lead_list_for(membership: Membership) -> QuerySet[Lead]:
@@ -48,3 +48,12 @@ def handoff_list_for(membership: Membership) -> QuerySet[Handoff]:
         return queryset
     org = membership.organisation_id
     return queryset.filter(Q(to_org_id=org) | Q(from_org_id=org))
+
+
+def request_list_for(membership: Membership) -> QuerySet[ExternalRequest]:
+    """Requests on tasks in the member's scope, the longest waiting first."""
+    return (
+        ExternalRequest.objects.filter(task__in=task_list_for(membership))
+        .select_related("task__referral__agency", "task__assignee_org")
+        .order_by("answered_at", "sent_at", "id")
+    )

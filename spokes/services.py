@@ -17,7 +17,7 @@ from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, no
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from hub.services.permissions import task_revoke_all
-from spokes.models import Child, ChildCheck, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
 from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
 
@@ -435,3 +435,84 @@ def handoff_list_consult(*, actor: User, handoffs: list[Handoff]) -> list[Handof
         changes={"ids": [str(h.pk) for h in handoffs]},
     )
     return handoffs
+
+
+# --- Requests to platforms and overseas --------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def external_request_add(
+    *,
+    task: Task,
+    actor: User,
+    kind: str,
+    counterpart: str,
+    reference: str = "",
+    sent_at: datetime | None = None,
+) -> ExternalRequest:
+    """Record a request made outside VIHub (a platform disclosure, an MLAT request)."""
+    task = task_lock_as_seen(task)
+    authorize(actor, Act.REQUEST_ADD, task)
+    now = db_now()
+    sent_at = sent_at or now
+    if sent_at > now + timedelta(minutes=5):
+        raise DomainError("A request cannot be sent in the future", field="sent_at")
+    if not counterpart.strip():
+        raise DomainError("Say who the request went to", field="counterpart")
+    request = ExternalRequest.objects.create(
+        task=task, kind=kind, counterpart=counterpart, reference=reference, sent_at=sent_at, created_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXTERNAL_REQUEST_SENT,
+        object_type="external_request",
+        object_id=request.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        recipient=counterpart[:200],
+        changes={"kind": kind, "sent_at": sent_at.isoformat()},
+    )
+    return request
+
+
+@transaction.atomic(durable=True)
+def external_request_update(*, request: ExternalRequest, actor: User, event: str) -> ExternalRequest:
+    """Record that the request was chased again, or answered (the end of its wait)."""
+    task_lock_as_seen(request.task)
+    request = (
+        ExternalRequest.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("task")
+        .get(pk=request.pk)
+    )
+    authorize(actor, Act.REQUEST_UPDATE, request)
+    now = db_now()
+    if event == "chased":
+        request.chased_at = now
+        action = AuditAction.EXTERNAL_REQUEST_CHASED
+    elif event == "answered":
+        request.answered_at = now
+        action = AuditAction.EXTERNAL_REQUEST_ANSWERED
+    else:
+        raise DomainError("Say whether the request was chased or answered", field="event")
+    request.save(update_fields=["chased_at", "answered_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="external_request",
+        object_id=request.pk,
+        referral_id=request.task.referral_id,
+        task_id=request.task_id,
+        changes={"waited_days": round((now - request.sent_at).total_seconds() / 86400, 1)},
+    )
+    return request
+
+
+def external_requests_consult(*, actor: User, requests: list[ExternalRequest]) -> list[ExternalRequest]:
+    authorize(actor, Act.REQUEST_QUEUE)
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXTERNAL_REQUEST_LISTED,
+        object_type="external_request",
+        changes={"ids": [str(r.pk) for r in requests]},
+    )
+    return requests

@@ -28,7 +28,7 @@ from hub.services.alerts import alerts_sweep, task_pause
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
-from spokes.services import child_add, handoff_offer, lead_create
+from spokes.services import child_add, external_request_add, handoff_offer, lead_create
 from tests.factories import acting, make_task, make_triaged, org
 
 PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
@@ -132,6 +132,15 @@ def handoff() -> Any:
     return handoff_offer(child=child(), actor=acting("KENT"), to_org=org("ESSEX"), note="Lives in Essex")
 
 
+def external_request() -> Any:
+    return external_request_add(
+        task=make_task(accepted=True),
+        actor=acting("KENT"),
+        kind="mlat",
+        counterpart="US Department of Justice",
+    )
+
+
 def accepted() -> Task:
     return make_task(accepted=True)
 
@@ -183,6 +192,10 @@ CASES: dict[Act, Case] = {
     Act.CHILD_CHECK: Case(child, WORK_TASK),
     Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
     Act.HANDOFF_OFFER: Case(child, WORK_TASK),
+    Act.REQUEST_LIST: Case(accepted, SEE_TASK),
+    Act.REQUEST_QUEUE: Case(None, SPOKES_HUB_AUDITOR),
+    Act.REQUEST_ADD: Case(accepted, WORK_TASK),
+    Act.REQUEST_UPDATE: Case(external_request, WORK_TASK),
     Act.HANDOFF_LIST: Case(None, ALL),
     # Kent hands a child to Essex: only Essex answers; the sender and the hub see it, others not.
     Act.HANDOFF_ANSWER: Case(handoff, row(403, 403, 404, 404, 403, 403, OK, 404, 404, 404)),

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from spokes.api.views import (
     ChildViewSet,
+    ExternalRequestViewSet,
     HandoffViewSet,
     LeadViewSet,
     TaskVictimRecordViewSet,
@@ -16,4 +17,5 @@ router.register("tasks", TaskVictimRecordViewSet, basename="task-victim-record")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("children", ChildViewSet, basename="child")
 router.register("handoffs", HandoffViewSet, basename="handoff")
+router.register("requests", ExternalRequestViewSet, basename="external-request")
 urlpatterns = router.urls

@@ -5,24 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hub.api.base import HubViewSet
+from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.models import Membership, Organisation, Task, User
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
-from spokes.models import Child, ChildCheck, Handoff, Lead, SuspectEvent
-from spokes.selectors import child_list_for, handoff_list_for, lead_list_for
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
+from spokes.selectors import child_list_for, handoff_list_for, lead_list_for, request_list_for
 from spokes.services import (
     child_add,
     child_check,
+    external_request_add,
+    external_request_update,
+    external_requests_consult,
     handoff_answer,
     handoff_list_consult,
     handoff_offer,
@@ -231,6 +235,28 @@ class SuspectEventInputSerializer(serializers.Serializer[Any]):
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
+class ExternalRequestSerializer(serializers.ModelSerializer[ExternalRequest]):
+    waiting_days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExternalRequest
+        fields = ["id", "task", "kind", "counterpart", "reference", "sent_at", "chased_at", "answered_at",
+                  "waiting_days"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_waiting_days(self, request: ExternalRequest) -> float:
+        """How long it has waited (to its answer, or to now), paused time included."""
+        end = request.answered_at or timezone.now()
+        return round((end - request.sent_at).total_seconds() / 86400, 1)
+
+
+class ExternalRequestInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=ExternalRequest.Kind.choices)
+    counterpart = serializers.CharField(max_length=200)
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    sent_at = serializers.DateTimeField(required=False)
+
+
 class TaskVictimRecordViewSet(TaskScopedViewSet):
     """/tasks/{id}/children/ and /tasks/{id}/suspect-events/: the victim-identification record."""
 
@@ -239,7 +265,25 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         "add_child": Act.CHILD_ADD,
         "suspect_events": Act.SUSPECT_EVENT_LIST,
         "record_suspect_event": Act.SUSPECT_EVENT_RECORD,
+        "requests": Act.REQUEST_LIST,
+        "add_request": Act.REQUEST_ADD,
     }
+
+    @extend_schema(responses=ExternalRequestSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def requests(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        rows = external_requests_consult(actor=request.user, requests=list(task.external_requests.all()))  # type: ignore[arg-type]
+        return Response(ExternalRequestSerializer(rows, many=True).data)
+
+    @extend_schema(request=ExternalRequestInputSerializer, responses={201: ExternalRequestSerializer})
+    @requests.mapping.post
+    def add_request(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        data = ExternalRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = external_request_add(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(ExternalRequestSerializer(made).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ChildOutputSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -393,4 +437,37 @@ class HandoffViewSet(mixins.ListModelMixin, HubViewSet):
         data = HandoffAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         done = handoff_answer(handoff=handoff, actor=request.user, accept=False, **data.validated_data)  # type: ignore[arg-type]
+        return Response(self.get_serializer(done).data)
+
+
+class ExternalRequestViewSet(mixins.ListModelMixin, HubViewSet):
+    """/requests/: every request on the tasks the caller sees, the longest waiting first
+    (``waiting=true``: unanswered only); the holder marks one chased or answered."""
+
+    queryset = ExternalRequest.objects.all()
+    serializer_class = ExternalRequestSerializer
+    pagination_class = None
+    policies = {"list": Act.REQUEST_QUEUE, "chase": Act.REQUEST_UPDATE, "answer": Act.REQUEST_UPDATE}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[ExternalRequest]:
+        queryset = request_list_for(membership)
+        if self.action == "list" and bool_param(self.request.query_params, "waiting"):
+            queryset = queryset.filter(answered_at__isnull=True)
+        return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("waiting", bool, description="Unanswered requests only")])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = external_requests_consult(actor=request.user, requests=list(self.get_queryset()[:500]))  # type: ignore[arg-type]
+        return Response(self.get_serializer(rows, many=True).data)
+
+    @extend_schema(request=None, responses=ExternalRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def chase(self, request: Request, pk: str | None = None) -> Response:
+        done = external_request_update(request=self.get_object(), actor=request.user, event="chased")  # type: ignore[arg-type]
+        return Response(self.get_serializer(done).data)
+
+    @extend_schema(request=None, responses=ExternalRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str | None = None) -> Response:
+        done = external_request_update(request=self.get_object(), actor=request.user, event="answered")  # type: ignore[arg-type]
         return Response(self.get_serializer(done).data)

@@ -9,7 +9,7 @@ from django import forms
 from hub.models import Organisation, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
-from spokes.models import Child, ChildCheck, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Lead, SuspectEvent
 
 
 class DeclineForm(PageForm):
@@ -198,3 +198,14 @@ class HandoffAnswerForm(PageForm):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class ExternalRequestForm(PageForm):
+    """A request made outside VIHub: a platform disclosure, an MLAT request overseas."""
+
+    id_prefix = "request"
+    kind = forms.ChoiceField(label="Kind of request", choices=ExternalRequest.Kind.choices)
+    counterpart = forms.CharField(
+        label="Sent to", max_length=200, error_messages={"required": "Say who the request went to."}
+    )
+    reference = forms.CharField(label="Their reference", required=False, max_length=100)

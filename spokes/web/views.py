@@ -36,11 +36,14 @@ from hub.web.shortcuts import (
     scoped_get,
     submit,
 )
-from spokes.models import Child, Handoff, Lead
-from spokes.selectors import child_list_for, handoff_list_for, lead_list_for
+from spokes.models import Child, ExternalRequest, Handoff, Lead
+from spokes.selectors import child_list_for, handoff_list_for, lead_list_for, request_list_for
 from spokes.services import (
     child_add,
     child_check,
+    external_request_add,
+    external_request_update,
+    external_requests_consult,
     handoff_answer,
     handoff_list_consult,
     handoff_offer,
@@ -56,6 +59,7 @@ from spokes.web.forms import (
     ChildCheckForm,
     ChildForm,
     DeclineForm,
+    ExternalRequestForm,
     HandDownForm,
     HandoffAnswerForm,
     HandoffForm,
@@ -79,6 +83,7 @@ TASK_PAGE_ACTS = (
     Act.TASK_REASSIGN,
     Act.CHILD_ADD,
     Act.SUSPECT_EVENT_RECORD,
+    Act.REQUEST_ADD,
 )
 
 
@@ -150,6 +155,7 @@ def _task_page(
     check_form: tuple[UUID, ChildCheckForm] | None = None,
     suspect_form: SuspectEventForm | None = None,
     handoff_form: tuple[UUID, HandoffForm] | None = None,
+    request_form: ExternalRequestForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
@@ -179,6 +185,7 @@ def _task_page(
         "pause_form": (pause_form or PauseForm()) if Act.TASK_PAUSE in can else None,
         "child_form": (child_form or ChildForm()) if Act.CHILD_ADD in can else None,
         "suspect_form": (suspect_form or SuspectEventForm()) if Act.SUSPECT_EVENT_RECORD in can else None,
+        "request_form": (request_form or ExternalRequestForm()) if Act.REQUEST_ADD in can else None,
     }
     may_check = Act.CHILD_ADD in can  # the same row's scope and state: the holder, on an accepted task
     child_rows = []
@@ -236,6 +243,18 @@ def _task_page(
             "lead_rows": lead_rows,
             "child_rows": child_rows,
             "suspect_events": suspect_events,
+            "external_requests": [
+                {
+                    "request": made,
+                    "waiting_days": round(
+                        ((made.answered_at or timezone.now()) - made.sent_at).total_seconds() / 86400, 1
+                    ),
+                }
+                for made in external_requests_consult(
+                    actor=request.user, requests=list(task.external_requests.all())
+                )
+            ],
+            "may_update_requests": Act.REQUEST_ADD in can,
             "unchecked_count": sum(1 for row in child_rows if row["unchecked"]),
             "can": {str(act) for act in can},
             "can_work": holds_it,
@@ -469,6 +488,36 @@ def handoff_answer_view(request: AuthenticatedHttpRequest, actor: Actor, handoff
         again=lambda form, status: _handoffs_page(request, actor, answer=(handoff.pk, form), status=status),
         done=answered,
     )
+
+
+@policy_view(Act.REQUEST_ADD, methods=["POST"], lookup=_tasks)
+def external_request_add_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    return submit(
+        request,
+        ExternalRequestForm(request.POST),
+        lambda data: external_request_add(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), request_form=form, status=status
+        ),
+        done=lambda made: _after(request, task, f"Request to {made.counterpart} recorded.", "#requests"),
+    )
+
+
+def _requests(membership: Membership) -> QuerySet[ExternalRequest]:
+    return request_list_for(membership)
+
+
+@policy_view(Act.REQUEST_UPDATE, methods=["POST"], lookup=_requests)
+def external_request_update_view(
+    request: AuthenticatedHttpRequest, actor: Actor, made: ExternalRequest
+) -> HttpResponse:
+    event = "answered" if request.POST.get("event") == "answered" else "chased"
+    done, status = attempt(
+        request, None, lambda: external_request_update(request=made, actor=request.user, event=event)
+    )
+    if done is None:
+        return _task_page(request, actor, _fresh(actor, made.task), status=status)
+    return _after(request, made.task, f"Request to {made.counterpart} marked {event}.", "#requests")
 
 
 def _declined(request: AuthenticatedHttpRequest) -> HttpResponse:

@@ -239,3 +239,34 @@ def test_a_hand_off_nobody_answers_tells_the_senders_supervisors_and_the_hub_onc
     assert handoffs_overdue(now=due) == 0, "told once"
     overdue = Notification.objects.filter(kind="handoff_overdue")
     assert {n.recipient.username for n in overdue} == {"kent_supervisor", "coordinator"}
+
+
+def test_requests_outside_vihub_show_their_age_whatever_the_pauses(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    sent = (timezone.now() - timedelta(days=40)).isoformat()
+    made = officer.post(
+        f"/api/v1/tasks/{task.pk}/requests/",
+        {"kind": "mlat", "counterpart": "US Department of Justice", "sent_at": sent},
+        format="json",
+    )
+    assert made.status_code == 201 and made.json()["waiting_days"] >= 40
+    future = (timezone.now() + timedelta(days=2)).isoformat()
+    assert (
+        officer.post(
+            f"/api/v1/tasks/{task.pk}/requests/",
+            {"kind": "platform", "counterpart": "X", "sent_at": future},
+            format="json",
+        ).status_code
+        == 400
+    )
+    waiting = cast["kent_supervisor"].client.get("/api/v1/requests/?waiting=true").json()
+    assert [r["id"] for r in waiting] == [made.json()["id"]]
+    assert cast["essex_officer"].client.get("/api/v1/requests/").json() == []
+    page = Client()
+    page.force_login(cast["kent_officer"].user)
+    assert "waiting 40" in page.get(f"/tasks/{task.pk}/").content.decode()
+    answered = officer.post(f"/api/v1/requests/{made.json()['id']}/answer/")
+    assert answered.status_code == 200 and answered.json()["answered_at"] is not None
+    assert officer.post(f"/api/v1/requests/{made.json()['id']}/chase/").status_code == 409
+    assert cast["kent_supervisor"].client.get("/api/v1/requests/?waiting=true").json() == []
