@@ -1,6 +1,9 @@
-"""The spokes' rows of the policy registry: accepting and declining a task, and its leads."""
+"""The spokes' rows of the policy registry: accepting and declining a task, its leads, and the
+victim-identification record (children, checks, suspect events, hand-offs, outside requests)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from hub.exceptions import InvalidTransition
 from hub.models import Task
@@ -9,6 +12,7 @@ from hub.policies.rules import (
     Act,
     Actor,
     Rule,
+    State,
     holds,
     register,
     register_visibility,
@@ -18,6 +22,32 @@ from hub.policies.rules import (
 from spokes.models import Child, ExternalRequest, Handoff, Lead
 
 NOT_HOLDER = "Only the organisation holding this task can work on it."
+
+
+def _task_of(record: Any) -> Task:
+    return record.task  # type: ignore[no-any-return]
+
+
+def holder_works_on(model: type, doing: str, *, accepted: bool = True, state: State | None = None) -> Rule:
+    """The holder's work on one of its task's records (a lead, a child, a request): as visible
+    as its task, for the organisation holding it, while the task is accepted (unless
+    ``accepted=False``), and passing ``state`` if given."""
+
+    def check(actor: Actor, record: Any) -> None:
+        if accepted:
+            task_accepted(doing)(actor, record.task)
+        if state is not None:
+            state(actor, record)
+
+    return Rule(
+        r.TASK_WORKER_ROLES,
+        NOT_HOLDER,
+        on=model,
+        subject=_task_of,
+        scope=lambda actor, record: holds(actor, record.task),
+        state=check,
+    )
+
 
 register(
     Act.TASK_ACCEPT,
@@ -42,17 +72,7 @@ register(
         subject=lambda lead: lead.task,
     ),
 )
-register(
-    Act.LEAD_UPDATE,
-    Rule(
-        r.TASK_WORKER_ROLES,
-        NOT_HOLDER,
-        on=Lead,
-        subject=lambda lead: lead.task,
-        scope=lambda actor, lead: holds(actor, lead.task),
-        state=lambda actor, lead: task_accepted("work")(actor, lead.task),
-    ),
-)
+register(Act.LEAD_UPDATE, holder_works_on(Lead, "work"))
 
 
 # The victim-identification record: children, their checks, what happened to the suspect.
@@ -62,17 +82,7 @@ register(
     Act.CHILD_ADD,
     Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("children")),
 )
-register(
-    Act.CHILD_CHECK,
-    Rule(
-        r.TASK_WORKER_ROLES,
-        NOT_HOLDER,
-        on=Child,
-        subject=lambda child: child.task,
-        scope=lambda actor, child: holds(actor, child.task),
-        state=lambda actor, child: task_accepted("checks")(actor, child.task),
-    ),
-)
+register(Act.CHILD_CHECK, holder_works_on(Child, "checks"))
 register(Act.SUSPECT_EVENT_LIST, Rule(r.TASK_READER_ROLES, READERS, on=Task))
 register(
     Act.SUSPECT_EVENT_RECORD,
@@ -97,17 +107,7 @@ def _pending(actor: Actor, handoff: Handoff) -> None:
 
 
 register_visibility(Handoff, _handoff_visible)
-register(
-    Act.HANDOFF_OFFER,
-    Rule(
-        r.TASK_WORKER_ROLES,
-        NOT_HOLDER,
-        on=Child,
-        subject=lambda child: child.task,
-        scope=lambda actor, child: holds(actor, child.task),
-        state=lambda actor, child: task_accepted("hand-offs")(actor, child.task),
-    ),
-)
+register(Act.HANDOFF_OFFER, holder_works_on(Child, "hand-offs"))
 register(
     Act.HANDOFF_LIST, Rule(r.ALL_ROLES, "Hand-offs are for the organisations that send and receive them.")
 )
@@ -136,14 +136,7 @@ register(
     Act.REQUEST_ADD,
     Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("requests")),
 )
+# A request can be answered after the task's work is done: only the request must be open.
 register(
-    Act.REQUEST_UPDATE,
-    Rule(
-        r.TASK_WORKER_ROLES,
-        NOT_HOLDER,
-        on=ExternalRequest,
-        subject=lambda request: request.task,
-        scope=lambda actor, request: holds(actor, request.task),
-        state=_request_open,
-    ),
+    Act.REQUEST_UPDATE, holder_works_on(ExternalRequest, "requests", accepted=False, state=_request_open)
 )
