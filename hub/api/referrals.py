@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,6 +23,7 @@ from hub.policies.rules import Act
 from hub.selectors import referral_list_for
 from hub.services.audit import audit_list_read
 from hub.services.referrals import (
+    IntakeDetails,
     referral_audit_read,
     referral_close,
     referral_create,
@@ -76,6 +77,38 @@ class ReferralCreateSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="The referring agency; required when a hub coordinator enters a referral by hand.",
     )
+
+    platform = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, validators=[printable_reference]
+    )
+    incident_at = serializers.DateTimeField(required=False, help_text="When the offending happened, if known")
+    offence_type = serializers.ChoiceField(choices=Referral.OffenceType.choices, required=False)
+    reporter_type = serializers.ChoiceField(choices=Referral.ReporterType.choices, required=False)
+    evidence_continuity = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=5000,
+        help_text="For an online activist group: who captured the evidence, when, and how it was kept",
+    )
+
+    def validate_incident_at(self, value: datetime) -> datetime:
+        if value > timezone.now() + RECEIVED_AT_SKEW:
+            raise serializers.ValidationError("This is in the future. Give when the offending happened.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            attrs.get("reporter_type") == Referral.ReporterType.ONLINE_ACTIVIST
+            and not attrs.get("evidence_continuity", "").strip()
+        ):
+            raise serializers.ValidationError(
+                {
+                    "evidence_continuity": "An online activist group's report needs the evidence's "
+                    "continuity: "
+                    "who captured it, when, and how it was kept."
+                }
+            )
+        return attrs
 
     def validate_received_at(self, value: datetime) -> datetime:
         if value > timezone.now() + RECEIVED_AT_SKEW:
@@ -135,6 +168,11 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     closure_note = serializers.CharField()
     media = MediaOutputSerializer(many=True)
+    platform = serializers.CharField()
+    incident_at = serializers.DateTimeField(allow_null=True)
+    offence_type = serializers.CharField()
+    reporter_type = serializers.CharField()
+    evidence_continuity = serializers.CharField()
     triage_history = TriageOutputSerializer(many=True)
 
     version = serializers.SerializerMethodField(
@@ -276,6 +314,10 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             suspect_force=values.get("suspect_force"),
             is_urgent=values["urgent"],
             media=values.get("media", []),
+            details=cast(
+                IntakeDetails,
+                {name: values[name] for name in IntakeDetails.__annotations__ if name in values},
+            ),
         )
         referral = self.get_queryset().get(pk=result.referral.pk)
         if not result.created:  # the caller is shown an existing record: a consultation

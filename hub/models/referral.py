@@ -34,6 +34,19 @@ class Referral(models.Model):
     """A report from an upstream agency. Unique per (agency, external_id): a re-post is the same
     referral, never a duplicate, enforced by the database."""
 
+    class OffenceType(models.TextChoices):
+        INDECENT_IMAGES = "indecent_images", "Indecent images"
+        GROOMING = "grooming", "Grooming"
+        SEXTORTION = "sextortion", "Sextortion"
+        LIVE_STREAMING = "live_streaming", "Live-streaming"
+        OTHER = "other", "Other"
+
+    class ReporterType(models.TextChoices):
+        INDUSTRY = "industry", "Industry platform"
+        HOTLINE = "hotline", "Hotline"
+        PUBLIC = "public", "Member of the public"
+        ONLINE_ACTIVIST = "online_activist", "Online activist group"
+
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         TRIAGED = "triaged", "Triaged"
@@ -58,6 +71,13 @@ class Referral(models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     is_urgent = models.BooleanField(default=False)
+    # Richer intake, all optional (a v1 client sends none of it).
+    platform = models.CharField(max_length=100, blank=True)
+    incident_at = models.DateTimeField(null=True, blank=True)
+    offence_type = models.CharField(max_length=20, choices=OffenceType.choices, blank=True)
+    reporter_type = models.CharField(max_length=20, choices=ReporterType.choices, blank=True)
+    # For an online activist group's evidence: who captured it, when and how it was kept.
+    evidence_continuity = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     # Current triage (history in TriageDecision).
     grade = models.PositiveSmallIntegerField(

@@ -21,6 +21,16 @@ from hub.services.urgent import GRADE_1, URGENT_INTAKE, urgent_referral_raise
 from hub.services.versions import version_check
 
 
+class IntakeDetails(TypedDict, total=False):
+    """The richer intake an agency may send (all optional): stored as sent."""
+
+    platform: str
+    incident_at: datetime
+    offence_type: str
+    reporter_type: str
+    evidence_continuity: str
+
+
 class MediaInput(TypedDict, total=False):
     sha256: str
     md5: str
@@ -53,6 +63,7 @@ def referral_create(
     suspect_force: Organisation | None = None,
     is_urgent: bool = False,
     media: list[MediaInput] | None = None,
+    details: IntakeDetails | None = None,
 ) -> IntakeResult:
     """Record a referral once. A re-post of the same (agency, external_id) with the same body
     returns the existing referral with ``created=False``, also when two posts race: the unique
@@ -69,6 +80,8 @@ def referral_create(
     }
     if received_at is not None:
         sent["received_at"] = received_at
+    details = details or {}
+    sent.update(details)
     existing = Referral.objects.filter(agency=agency, external_id=external_id).first()
     if existing is not None:
         return _same_referral(existing, sent)
@@ -82,6 +95,7 @@ def referral_create(
                 suspect_force=suspect_force,
                 is_urgent=is_urgent,
                 created_by=actor,
+                **details,
             )
             MediaHash.objects.bulk_create(
                 [
@@ -128,6 +142,7 @@ def _same_referral(existing: Referral, sent: dict[str, object]) -> IntakeResult:
         "urgent": existing.is_urgent,
         "media": sorted([m.sha256, m.md5, m.pdq] for m in existing.media.all()),
         "received_at": existing.received_at,
+        **{name: getattr(existing, name) for name in IntakeDetails.__annotations__},
     }
     differences = {
         name: {"stored": stored[name], "sent": value} for name, value in sent.items() if stored[name] != value

@@ -532,3 +532,36 @@ def test_the_referral_page_offers_to_relax_running_deadlines_and_does_it_when_ti
     assert response.status_code == 302
     task.refresh_from_db()
     assert task.due_at == task.created_at + timedelta(days=30)
+
+
+# --- Richer intake (issue 12), all optional ---------------------------------------------------------
+
+
+def test_richer_intake_is_optional_kept_and_shown_and_an_activist_report_needs_its_continuity(
+    cast: dict[str, Persona],
+) -> None:
+    agency = cast["ncmec"].client
+    assert agency.post("/api/v1/referrals/", {"external_id": "V1-ONLY"}, format="json").status_code == 201
+    body = {"external_id": "RICH-1", "platform": "Snapchat", "offence_type": "sextortion",
+            "reporter_type": "industry", "incident_at": "2026-11-20T18:00:00Z"}  # fmt: skip
+    made = agency.post("/api/v1/referrals/", body, format="json")
+    assert made.status_code == 201
+    shown = cast["coordinator"].client.get(f"/api/v1/referrals/{made.json()['id']}/").json()
+    assert (shown["platform"], shown["offence_type"], shown["reporter_type"]) == (
+        "Snapchat",
+        "sextortion",
+        "industry",
+    )
+    assert "platform" not in agency.get(f"/api/v1/referrals/{made.json()['id']}/").json(), "thin for agencies"
+    assert agency.post("/api/v1/referrals/", body, format="json").status_code == 200  # the same body
+    assert (
+        agency.post("/api/v1/referrals/", {**body, "platform": "Discord"}, format="json").status_code == 409
+    )
+    activist = agency.post("/api/v1/referrals/", {"external_id": "ACT-1", "reporter_type": "online_activist"},
+                           format="json")  # fmt: skip
+    assert activist.status_code == 400 and "continuity" in activist.json()["evidence_continuity"][0]
+    assert not Referral.objects.filter(external_id="ACT-1").exists()
+    client = Client()
+    client.force_login(cast["coordinator"].user)
+    page = client.get(f"/referrals/{made.json()['id']}/").content.decode()
+    assert "Sextortion" in page and "Snapchat" in page
