@@ -118,6 +118,7 @@ class AuditAction(StrEnum):
     HANDOFF_DECLINED = "handoff.declined"
     HANDOFF_OVERDUE = "handoff.overdue"
     HANDOFF_LISTED = "handoff.listed"
+    SAFEGUARDING_REVIEWED = "safeguarding.reviewed"
     EXTERNAL_REQUEST_SENT = "external_request.sent"
     EXTERNAL_REQUEST_CHASED = "external_request.chased"
     EXTERNAL_REQUEST_ANSWERED = "external_request.answered"

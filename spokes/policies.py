@@ -112,6 +112,14 @@ register(
     Act.HANDOFF_LIST, Rule(r.ALL_ROLES, "Hand-offs are for the organisations that send and receive them.")
 )
 register(
+    Act.SAFEGUARDING_REVIEW,
+    Rule(
+        r.READ_ALL_ROLES,
+        "The safeguarding review (checks before each release, custody, unanswered hand-offs) "
+        "is for the hub and auditors.",
+    ),
+)
+register(
     Act.HANDOFF_ANSWER,
     Rule(
         r.ALL_ROLES - r.AUDITOR_ROLES,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from typing import Any
+
+from django.db.models import Max, Q, QuerySet
 
 from hub.models import Membership, Task
 from hub.policies.roles import READ_ALL_ROLES
@@ -56,4 +58,89 @@ def request_list_for(membership: Membership) -> QuerySet[ExternalRequest]:
         ExternalRequest.objects.filter(task__in=task_list_for(membership))
         .select_related("task__referral__agency", "task__assignee_org")
         .order_by("answered_at", "sent_at", "id")
+    )
+
+
+# --- The safeguarding review (the hub and auditors) --------------------------------------------
+
+REVIEW_LIMIT = 200
+
+
+def release_checks(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
+    """Each bail or release, newest first, with every reachable child on its task and the first
+    check made on that child before the release (None: the child was unchecked at the time)."""
+    events = list(
+        SuspectEvent.objects.filter(kind__in=SuspectEvent.RELEASES)
+        .select_related("task__referral", "task__assignee_org", "recorded_by")
+        .order_by("-occurred_at")[:limit]
+    )
+    reachable: dict[Any, list[Child]] = {}
+    for child in (
+        Child.objects.filter(task__in={event.task_id for event in events}, relation=Child.Relation.REACHABLE)
+        .prefetch_related("checks")
+        .order_by("created_at")
+    ):
+        reachable.setdefault(child.task_id, []).append(child)
+    rows = []
+    for event in events:
+        children = []
+        for child in reachable.get(event.task_id, []):
+            if child.created_at > event.recorded_at:
+                continue  # recorded after the release: not a child the gate knew of
+            before = sorted(
+                (check for check in child.checks.all() if check.checked_at <= event.occurred_at),
+                key=lambda check: check.checked_at,
+            )
+            children.append({"child": child, "check": before[0] if before else None})
+        unchecked = sum(1 for c in children if c["check"] is None)
+        rows.append({"event": event, "children": children, "unchecked": unchecked})
+    return rows
+
+
+def custody_timelines(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
+    """Who held each handed-off child's safeguarding, and from when: the task's holder from
+    the first offer, then each organisation that accepted. Pending and declined offers show
+    between, so a gap in custody is visible."""
+    latest = (
+        Child.objects.filter(handoffs__isnull=False)
+        .annotate(last_offer=Max("handoffs__created_at"))
+        .order_by("-last_offer")
+        .values_list("pk", flat=True)[:limit]
+    )
+    handoffs = list(
+        Handoff.objects.filter(child__in=list(latest))
+        .select_related("child__task__referral", "from_org", "to_org", "answered_by")
+        .order_by("child_id", "created_at")
+    )
+    by_child: dict[Any, list[Handoff]] = {}
+    for handoff in handoffs:
+        by_child.setdefault(handoff.child_id, []).append(handoff)
+    timelines: list[dict[str, Any]] = []
+    for offers in by_child.values():
+        child = offers[0].child
+        steps: list[dict[str, Any]] = [
+            {"at": child.created_at, "org": offers[0].from_org, "how": "held with the task"}
+        ]
+        for offer in offers:
+            steps.append({"at": offer.created_at, "org": offer.to_org, "how": "offered, not yet held"})
+            if offer.status == Handoff.Status.ACCEPTED:
+                steps.append({"at": offer.answered_at, "org": offer.to_org, "how": "accepted: holds"})
+            elif offer.status == Handoff.Status.DECLINED:
+                steps.append(
+                    {"at": offer.answered_at, "org": offer.to_org, "how": f"declined: {offer.answer_reason}"}
+                )
+        holder = next(
+            (o.to_org for o in reversed(offers) if o.status == Handoff.Status.ACCEPTED), offers[0].from_org
+        )
+        timelines.append({"child": child, "steps": steps, "holder": holder})
+    timelines.sort(key=lambda t: t["steps"][-1]["at"], reverse=True)
+    return timelines
+
+
+def handoffs_never_accepted(limit: int = REVIEW_LIMIT) -> QuerySet[Handoff]:
+    """Offers still waiting or turned down, the oldest first: a child nobody has taken on."""
+    return (
+        Handoff.objects.exclude(status=Handoff.Status.ACCEPTED)
+        .select_related("child__task__referral", "from_org", "to_org")
+        .order_by("created_at")[:limit]
     )

@@ -197,6 +197,7 @@ CASES: dict[Act, Case] = {
     Act.REQUEST_ADD: Case(accepted, WORK_TASK),
     Act.REQUEST_UPDATE: Case(external_request, WORK_TASK),
     Act.HANDOFF_LIST: Case(None, ALL),
+    Act.SAFEGUARDING_REVIEW: Case(None, HUB_AND_AUDITOR),
     # Kent hands a child to Essex: only Essex answers; the sender and the hub see it, others not.
     Act.HANDOFF_ANSWER: Case(handoff, row(403, 403, 404, 404, 403, 403, OK, 404, 404, 404)),
     Act.SUSPECT_EVENT_RECORD: Case(accepted, WORK_TASK),

@@ -23,6 +23,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/suspect-events/", views.suspect_event_view, name="suspect-event"),
     path("children/<uuid:pk>/handoffs/", views.handoff_offer_view, name="handoff-offer"),
     path("handoffs/", views.handoff_list, name="handoffs"),
+    path("review/", views.safeguarding_review_view, name="review"),
     path("tasks/<uuid:pk>/requests/", views.external_request_add_view, name="request-add"),
     path("requests/<uuid:pk>/", views.external_request_update_view, name="request-update"),
     path("handoffs/<uuid:pk>/answer/", views.handoff_answer_view, name="handoff-answer"),

@@ -19,12 +19,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from hub.constants import AuditAction
 from hub.models import Membership, Organisation, Task
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed, available_actions, holds
 from hub.selectors import escalation_list_for, most_urgent_first, notification_list_for, tasks_for
 from hub.services.alerts import task_pause, task_resume
-from hub.services.audit import audit_list_read
+from hub.services.audit import audit_list_read, audit_record
 from hub.services.tasks import task_audit_read, task_hand_down
 from hub.web.presenters import access_labels, deadline_for, inbox_rows, task_rows
 from hub.web.shortcuts import (
@@ -37,7 +38,16 @@ from hub.web.shortcuts import (
     submit,
 )
 from spokes.models import Child, ExternalRequest, Handoff, Lead
-from spokes.selectors import child_list_for, handoff_list_for, lead_list_for, request_list_for
+from spokes.selectors import (
+    REVIEW_LIMIT,
+    child_list_for,
+    custody_timelines,
+    handoff_list_for,
+    handoffs_never_accepted,
+    lead_list_for,
+    release_checks,
+    request_list_for,
+)
 from spokes.services import (
     child_add,
     child_check,
@@ -531,3 +541,28 @@ def _fresh(actor: Actor, task: Task) -> Task:
     """The task as it is now, from the caller's scope: a 404 if it has left it meanwhile (never
     the task's page again, and never a server error)."""
     return scoped_get(_tasks(actor.membership), task.pk)
+
+
+@policy_view(Act.SAFEGUARDING_REVIEW)
+def safeguarding_review_view(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    """For the hub and auditors, from the UI alone: which reachable children were checked before
+    each bail or release, who held each handed-off child and from when, and which hand-offs were
+    never accepted. Opening it is audited with the records shown."""
+    releases = release_checks()
+    custody = custody_timelines()
+    unanswered = list(handoffs_never_accepted())
+    audit_record(
+        actor=request.user,
+        action=AuditAction.SAFEGUARDING_REVIEWED,
+        object_type="safeguarding_review",
+        changes={
+            "suspect_events": [str(row["event"].pk) for row in releases],
+            "children": [str(row["child"].pk) for row in custody],
+            "handoffs": [str(h.pk) for h in unanswered],
+        },
+    )
+    return page(
+        request,
+        "spokes/review.html",
+        {"releases": releases, "custody": custody, "unanswered": unanswered, "limit": REVIEW_LIMIT},
+    )

@@ -138,6 +138,7 @@ PAGES = [
                          "arrests": "2", "children_safeguarded": "0", "victims_identified": "0",
                          "reason": "charged at court"}),
     Page("safeguarding:reports", "GET", Act.REPORT_VIEW, None, audit="report.spokes_viewed"),
+    Page("spokes:review", "GET", Act.SAFEGUARDING_REVIEW, None, audit="safeguarding.reviewed"),
     Page("safeguarding:feedback", "GET", Act.WEBHOOK_LIST, None),
     Page("safeguarding:feedback", "POST", Act.WEBHOOK_SET, None,
          data=lambda _: {"agency": "IWF", "url": "http://127.0.0.1:9/iwf",

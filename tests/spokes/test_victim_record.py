@@ -270,3 +270,64 @@ def test_requests_outside_vihub_show_their_age_whatever_the_pauses(cast: dict[st
     assert answered.status_code == 200 and answered.json()["answered_at"] is not None
     assert officer.post(f"/api/v1/requests/{made.json()['id']}/chase/").status_code == 409
     assert cast["kent_supervisor"].client.get("/api/v1/requests/?waiting=true").json() == []
+
+
+def test_an_auditor_sees_checks_before_each_release_custody_and_unaccepted_hand_offs(
+    cast: dict[str, Persona],
+) -> None:
+    """Issue 12: from the UI alone, an auditor answers which reachable children were checked
+    before a release, who held each child and from when, and which hand-offs nobody accepted."""
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    seen = _add(officer, task, "R1", access_route="family")
+    missed = _add(officer, task, "R2", access_route="work")
+    before = (timezone.now() - timedelta(hours=2)).isoformat()
+    checked = officer.post(f"/api/v1/children/{seen['id']}/checks/",
+                           {"kind": "safe_and_well", "result": "Seen, well", "checked_at": before},
+                           format="json")  # fmt: skip
+    assert checked.status_code == 201, checked.json()
+    released = cast["kent_supervisor"].client.post(
+        f"/api/v1/tasks/{task.pk}/suspect-events/",
+        {"kind": "released_under_investigation", "override_reason": "Custody clock ran out"},
+        format="json",
+    )
+    assert released.status_code == 201
+    late_check = {"kind": "strategy_discussion", "result": "Checked the day after"}
+    late = officer.post(f"/api/v1/children/{missed['id']}/checks/", late_check, format="json")
+    assert late.status_code == 201  # after the release: it must not count as checked before it
+    to_essex = officer.post(f"/api/v1/children/{seen['id']}/handoffs/", {"to_org": "ESSEX"}, format="json")
+    assert cast["essex_officer"].client.post(f"/api/v1/handoffs/{to_essex.json()['id']}/accept/", {},
+                                             format="json").status_code == 200  # fmt: skip
+    to_gmp = officer.post(f"/api/v1/children/{missed['id']}/handoffs/", {"to_org": "GMP"}, format="json")
+    decline = {"reason": "Not our area"}
+    gmp = cast["gmp_officer"].client
+    assert (
+        gmp.post(f"/api/v1/handoffs/{to_gmp.json()['id']}/decline/", decline, format="json").status_code
+        == 200
+    )
+    to_iwf = officer.post(f"/api/v1/children/{missed['id']}/handoffs/", {"to_org": "IWF"}, format="json")
+    assert to_iwf.status_code == 201
+
+    auditor = Client()
+    auditor.force_login(cast["auditor"].user)
+    response = auditor.get("/review/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    row = html[html.index(f'data-event="{released.json()["id"]}"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-unchecked="1"' in row and "Custody clock ran out" in row
+    assert 'data-child="R1" data-checked="yes"' in row and 'data-child="R2" data-checked="no"' in row
+    assert 'data-child="R1" data-holder="ESSEX"' in html, "R1 is now Essex's"
+    assert 'data-child="R2" data-holder="KENT"' in html, "nobody took R2 on: Kent still holds it"
+    custody = html[html.index('data-child="R2" data-holder') :]
+    custody = custody[: custody.index("</ol>")]
+    assert "declined: Not our area" in custody and "offered, not yet held" in custody
+    never = html[html.index('id="never-accepted"') :]
+    assert to_gmp.json()["id"] in never and to_iwf.json()["id"] in never
+    assert to_essex.json()["id"] not in never
+    event = AuditEvent.objects.get(action="safeguarding.reviewed", actor=cast["auditor"].user)
+    assert set(event.changes["handoffs"]) == {to_gmp.json()["id"], to_iwf.json()["id"]}
+    assert released.json()["id"] in event.changes["suspect_events"]
+    officer_page = Client()
+    officer_page.force_login(cast["kent_officer"].user)
+    assert officer_page.get("/review/").status_code == 403, "a force officer does not review every force"
