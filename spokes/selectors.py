@@ -144,3 +144,13 @@ def handoffs_never_accepted(limit: int = REVIEW_LIMIT) -> QuerySet[Handoff]:
         .select_related("child__task__referral", "from_org", "to_org")
         .order_by("created_at")[:limit]
     )
+
+
+def oldest_waiting_requests(limit: int = 10) -> list[ExternalRequest]:
+    """Requests to platforms and overseas still unanswered, the longest waiting first, across
+    every spoke: the accountability reports name them (a pause on the task does not hide them)."""
+    return list(
+        ExternalRequest.objects.filter(answered_at__isnull=True)
+        .select_related("task__referral", "task__assignee_org")
+        .order_by("sent_at", "id")[:limit]
+    )

@@ -188,7 +188,8 @@ def test_the_report_defaults_to_the_last_12_months_and_shows_each_spoke(cast: di
     assert 'data-org="KENT"' in body and 'data-org="ESSEX"' in body
     assert "Charged / summonsed" in body and "Child safeguarded" in body
     viewed = events("report.spokes_viewed", actor=cast["coordinator"].user)[0]
-    assert set(viewed.changes) == {"since", "until"}
+    assert set(viewed.changes) == {"since", "until", "waiting_requests"}  # the requests it named
+    assert viewed.changes["waiting_requests"] == []
     assert events("report.funnel_viewed", actor=cast["coordinator"].user)
 
 

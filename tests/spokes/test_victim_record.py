@@ -266,10 +266,23 @@ def test_requests_outside_vihub_show_their_age_whatever_the_pauses(cast: dict[st
     page = Client()
     page.force_login(cast["kent_officer"].user)
     assert "waiting 40" in page.get(f"/tasks/{task.pk}/").content.decode()
+    auditor = Client()
+    auditor.force_login(cast["auditor"].user)
+    report = auditor.get("/reports/").content.decode()
+    waiting_row = report[report.index(f'data-request="{made.json()["id"]}"') :]
+    waiting_row = waiting_row[: waiting_row.index("</tr>")]
+    assert "US Department of Justice" in waiting_row and "Kent Police" in waiting_row
+    assert '<td class="num" data-col="days-waiting">40</td>' in waiting_row, (
+        "the reports name the oldest waits"
+    )
+    viewed = AuditEvent.objects.filter(action="report.spokes_viewed", actor=cast["auditor"].user).get()
+    assert viewed.changes["waiting_requests"] == [made.json()["id"]]
     answered = officer.post(f"/api/v1/requests/{made.json()['id']}/answer/")
     assert answered.status_code == 200 and answered.json()["answered_at"] is not None
     assert officer.post(f"/api/v1/requests/{made.json()['id']}/chase/").status_code == 409
     assert cast["kent_supervisor"].client.get("/api/v1/requests/?waiting=true").json() == []
+    answered_report = auditor.get("/reports/").content.decode()
+    assert made.json()["id"] not in answered_report, "an answered request leaves the list"
 
 
 def test_an_auditor_sees_checks_before_each_release_custody_and_unaccepted_hand_offs(

@@ -4,8 +4,10 @@ attrition funnel, audited as the API's reports are."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.http import HttpResponse
+from django.utils import timezone
 
 from hub.policies.rules import Act, Actor
 from hub.services.audit import audit_record
@@ -26,6 +28,7 @@ from safeguarding.web.presenters import (
     spoke_rows,
     spoke_totals,
 )
+from spokes.selectors import oldest_waiting_requests
 
 # --- Accountability reports (the hub and auditors) ---------------------------------------------
 
@@ -40,13 +43,15 @@ def reports(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     period = form.period()
     spokes = spoke_report(period=period)
     funnel = attrition_funnel(period=period)
+    waiting = oldest_waiting_requests()
     for name in ("spokes", "funnel"):
+        changes: dict[str, Any] = {"since": period.since.isoformat(), "until": period.until.isoformat()}
+        if name == "spokes":
+            changes["waiting_requests"] = [str(item.pk) for item in waiting]
         audit_record(
-            actor=request.user,
-            action=f"report.{name}_viewed",
-            object_type="report",
-            changes={"since": period.since.isoformat(), "until": period.until.isoformat()},
+            actor=request.user, action=f"report.{name}_viewed", object_type="report", changes=changes
         )
+    now = timezone.now()
     return page(
         request,
         "safeguarding/reports.html",
@@ -60,5 +65,6 @@ def reports(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "steps": funnel_steps(funnel),
             "charts": report_charts(spokes, funnel),
             "ageing_labels": list(AGEING_LABELS.values()),
+            "waiting": [{"request": r, "days": (now - r.sent_at).days} for r in waiting],
         },
     )
