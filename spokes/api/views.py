@@ -41,6 +41,21 @@ from spokes.services import (
 )
 
 
+def _created(
+    request: Request,
+    service: Any,
+    given: type[serializers.Serializer[Any]],
+    shown: type[serializers.Serializer[Any]],
+    **on: Any,
+) -> Response:
+    """Validate the body, call the service on the parent record, answer 201 with what it made:
+    the one shape of every POST that adds to a task's or a child's record."""
+    data = given(data=request.data)
+    data.is_valid(raise_exception=True)
+    made = service(actor=request.user, **on, **data.validated_data)
+    return Response(shown(made).data, status=status.HTTP_201_CREATED)
+
+
 class DeclineInputSerializer(serializers.Serializer[Any]):
     reason = serializers.ChoiceField(choices=Task.DeclineReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -144,11 +159,9 @@ class TaskWorkViewSet(TaskScopedViewSet):
     @extend_schema(request=LeadCreateSerializer, responses={201: LeadOutputSerializer})
     @leads.mapping.post
     def create_lead(self, request: Request, pk: str | None = None) -> Response:
-        task = self.get_object()
-        data = LeadCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        lead = lead_create(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(LeadOutputSerializer(lead).data, status=status.HTTP_201_CREATED)
+        return _created(
+            request, lead_create, LeadCreateSerializer, LeadOutputSerializer, task=self.get_object()
+        )
 
 
 class LeadViewSet(mixins.RetrieveModelMixin, HubViewSet):
@@ -279,11 +292,13 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
     @extend_schema(request=ExternalRequestInputSerializer, responses={201: ExternalRequestSerializer})
     @requests.mapping.post
     def add_request(self, request: Request, pk: str | None = None) -> Response:
-        task = self.get_object()
-        data = ExternalRequestInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        made = external_request_add(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(ExternalRequestSerializer(made).data, status=status.HTTP_201_CREATED)
+        return _created(
+            request,
+            external_request_add,
+            ExternalRequestInputSerializer,
+            ExternalRequestSerializer,
+            task=self.get_object(),
+        )
 
     @extend_schema(responses=ChildOutputSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -324,11 +339,13 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
     )
     @suspect_events.mapping.post
     def record_suspect_event(self, request: Request, pk: str | None = None) -> Response:
-        task = self.get_object()
-        data = SuspectEventInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        event = suspect_event_record(task=task, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(SuspectEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+        return _created(
+            request,
+            suspect_event_record,
+            SuspectEventInputSerializer,
+            SuspectEventOutputSerializer,
+            task=self.get_object(),
+        )
 
 
 class HandedChildSerializer(serializers.ModelSerializer[Child]):
@@ -386,21 +403,17 @@ class ChildViewSet(HubViewSet):
     @extend_schema(request=ChildCheckInputSerializer, responses={201: ChildCheckSerializer})
     @action(detail=True, methods=["post"])
     def checks(self, request: Request, pk: str | None = None) -> Response:
-        child = self.get_object()
-        data = ChildCheckInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        check = child_check(child=child, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(ChildCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+        return _created(
+            request, child_check, ChildCheckInputSerializer, ChildCheckSerializer, child=self.get_object()
+        )
 
     @extend_schema(request=HandoffInputSerializer, responses={201: HandoffOutputSerializer})
     @action(detail=True, methods=["post"])
     def handoffs(self, request: Request, pk: str | None = None) -> Response:
         """Hand the child to another organisation; it accepts or declines (``/handoffs/``)."""
-        child = self.get_object()
-        data = HandoffInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        handoff = handoff_offer(child=child, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(HandoffOutputSerializer(handoff).data, status=status.HTTP_201_CREATED)
+        return _created(
+            request, handoff_offer, HandoffInputSerializer, HandoffOutputSerializer, child=self.get_object()
+        )
 
 
 # --- Hand-offs ------------------------------------------------------------------------------
