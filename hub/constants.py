@@ -116,6 +116,7 @@ class AuditAction(StrEnum):
     HANDOFF_OFFERED = "handoff.offered"
     HANDOFF_ACCEPTED = "handoff.accepted"
     HANDOFF_DECLINED = "handoff.declined"
+    HANDOFF_REVOKED = "handoff.revoked"
     HANDOFF_OVERDUE = "handoff.overdue"
     HANDOFF_LISTED = "handoff.listed"
     SAFEGUARDING_REVIEWED = "safeguarding.reviewed"

@@ -155,12 +155,28 @@ class Handoff(models.Model):
         PENDING = "pending", "Waiting for an answer"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Withdrawn by the sender"
+
+    class LawfulBasis(models.TextChoices):
+        """Why the child's record may be shared with the receiver (the consent gate)."""
+
+        POLICING_PURPOSE = "policing_purpose", "Police to police, for a policing purpose"
+        CONSENT = "consent", "Consent given by the child or their family"
+        SAFEGUARDING_DUTY = "safeguarding_duty", "Shared without consent to protect the child from harm"
+
+    # An agency outside policing receives a child only with consent, or with a recorded reason to
+    # share without it; the police, the regions and the hub share for a policing purpose.
+    CONSENT_GATED_KINDS = frozenset({"agency"})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="handoffs")
     from_org = models.ForeignKey("hub.Organisation", on_delete=models.PROTECT, related_name="+")
     to_org = models.ForeignKey("hub.Organisation", on_delete=models.PROTECT, related_name="handoffs_received")
     note = models.TextField(blank=True)
+    lawful_basis = models.CharField(
+        max_length=20, choices=LawfulBasis.choices, default=LawfulBasis.POLICING_PURPOSE
+    )
+    basis_reason = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     answer_reason = models.TextField(blank=True)
     answered_by = models.ForeignKey(
@@ -169,6 +185,11 @@ class Handoff(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     answer_due_at = models.DateTimeField()
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -178,7 +199,11 @@ class Handoff(models.Model):
             # One open hand-off per child: a child is never offered to two places at once.
             models.UniqueConstraint(
                 fields=["child"], condition=models.Q(status="pending"), name="one_pending_handoff_per_child"
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(lawful_basis="safeguarding_duty") | ~models.Q(basis_reason=""),
+                name="handoff_without_consent_says_why",
+            ),
         ]
         indexes = [
             models.Index(

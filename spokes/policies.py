@@ -102,6 +102,8 @@ def _handoff_visible(actor: Actor, handoff: Handoff) -> bool:
 
 
 def _pending(actor: Actor, handoff: Handoff) -> None:
+    if handoff.status == Handoff.Status.REVOKED:
+        raise InvalidTransition("The sender withdrew this hand-off", code="revoked")
     if handoff.status != Handoff.Status.PENDING:
         raise InvalidTransition(f"This hand-off was already answered ({handoff.status})", code="answered")
 
@@ -126,6 +128,18 @@ register(
         "Only the organisation a child was handed to answers the hand-off.",
         on=Handoff,
         scope=lambda actor, handoff: actor.org.pk == handoff.to_org_id,
+        state=_pending,
+    ),
+)
+# The sender withdraws an offer nobody has answered yet (Primero's revoke): the child stays with
+# the task's holder, and the receiver is told and loses sight of the child's checks.
+register(
+    Act.HANDOFF_REVOKE,
+    Rule(
+        r.TASK_WORKER_ROLES,
+        "Only the organisation that handed the child on can withdraw the offer.",
+        on=Handoff,
+        scope=lambda actor, handoff: actor.org.pk == handoff.from_org_id,
         state=_pending,
     ),
 )

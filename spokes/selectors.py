@@ -129,6 +129,14 @@ def custody_timelines(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
                 steps.append(
                     {"at": offer.answered_at, "org": offer.to_org, "how": f"declined: {offer.answer_reason}"}
                 )
+            elif offer.status == Handoff.Status.REVOKED:
+                steps.append(
+                    {
+                        "at": offer.revoked_at,
+                        "org": offer.from_org,
+                        "how": f"withdrawn: {offer.revoke_reason}",
+                    }
+                )
         holder = next(
             (o.to_org for o in reversed(offers) if o.status == Handoff.Status.ACCEPTED), offers[0].from_org
         )

@@ -314,9 +314,21 @@ def victims_agree_with_children(task: Task, values: dict[str, object]) -> None:
 
 
 @transaction.atomic(durable=True)
-def handoff_offer(*, child: Child, actor: User, to_org: Organisation, note: str = "") -> Handoff:
+def handoff_offer(
+    *,
+    child: Child,
+    actor: User,
+    to_org: Organisation,
+    note: str = "",
+    lawful_basis: str = "",
+    basis_reason: str = "",
+) -> Handoff:
     """Hand a child's safeguarding to another organisation known to VIHub. The receiver is told
-    at once (``handoff_offered``) and sees the child record only."""
+    at once (``handoff_offered``) and sees the child record only.
+
+    The consent gate (Primero's): an agency outside policing receives a child only with consent
+    or with the sender's reason to share without it; police, regions and the hub share for a
+    policing purpose, which is the default."""
     task = task_lock_as_seen(child.task)
     child = Child.objects.select_related("task").get(pk=child.pk)
     authorize(actor, Act.HANDOFF_OFFER, child)
@@ -326,9 +338,11 @@ def handoff_offer(*, child: Child, actor: User, to_org: Organisation, note: str 
         raise InvalidTransition(
             "This child already has a hand-off waiting for an answer", code="handoff_pending"
         )
+    basis = _lawful_basis(to_org, lawful_basis, basis_reason)
     now = db_now()
     handoff = Handoff.objects.create(
         child=child, from_org=task.assignee_org, to_org=to_org, note=note, created_by=actor,
+        lawful_basis=basis, basis_reason=basis_reason.strip(),
         answer_due_at=now + settings.VIHUB_HANDOFF_ANSWER_WITHIN,
     )  # fmt: skip
     notify_members(
@@ -346,7 +360,74 @@ def handoff_offer(*, child: Child, actor: User, to_org: Organisation, note: str 
         referral_id=task.referral_id,
         task_id=task.pk,
         recipient=to_org.code,
-        changes={"child": str(child.pk), "from": task.assignee_org.code, "to": to_org.code},
+        changes={
+            "child": str(child.pk),
+            "from": task.assignee_org.code,
+            "to": to_org.code,
+            "lawful_basis": basis,
+        },
+        justification=basis_reason.strip(),
+    )
+    return handoff
+
+
+def _lawful_basis(to_org: Organisation, lawful_basis: str, basis_reason: str) -> str:
+    """The consent gate: which basis a hand-off to ``to_org`` shares the child's record on."""
+    basis = Handoff.LawfulBasis
+    gated = to_org.kind in Handoff.CONSENT_GATED_KINDS
+    if not lawful_basis:
+        if gated:
+            raise DomainError(
+                f"{to_org.name} is outside policing: say whether the child or their family consented, "
+                "or why you share without consent",
+                field="lawful_basis",
+            )
+        return basis.POLICING_PURPOSE
+    if lawful_basis not in basis.values:
+        raise DomainError(f"Unknown lawful basis {lawful_basis!r}", field="lawful_basis")
+    if gated and lawful_basis == basis.POLICING_PURPOSE:
+        raise DomainError(
+            f"{to_org.name} is outside policing: a policing purpose does not cover it",
+            field="lawful_basis",
+        )
+    if lawful_basis == basis.SAFEGUARDING_DUTY and not basis_reason.strip():
+        raise DomainError("Say why the record is shared without consent", field="basis_reason")
+    return lawful_basis
+
+
+@transaction.atomic(durable=True)
+def handoff_revoke(*, handoff: Handoff, actor: User, reason: str) -> Handoff:
+    """The sender withdraws an offer nobody has answered (the child stays with the task's
+    holder); the receiver is told. Refused once answered."""
+    handoff = (
+        Handoff.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("child__task__referral", "from_org", "to_org")
+        .get(pk=handoff.pk)
+    )
+    authorize(actor, Act.HANDOFF_REVOKE, handoff)
+    if not reason.strip():
+        raise DomainError("Say why you withdraw the hand-off", field="reason")
+    handoff.status = Handoff.Status.REVOKED
+    handoff.revoke_reason, handoff.revoked_by, handoff.revoked_at = reason.strip(), actor, db_now()
+    handoff.save(update_fields=["status", "revoke_reason", "revoked_by", "revoked_at"])
+    task = handoff.child.task
+    notify_members(
+        org_ids=[handoff.to_org_id],
+        roles=set(HANDOFF_RECEIVER_ROLES),
+        kind="handoff_revoked",
+        subject=f"{handoff.from_org.code} withdrew the hand-off of child {handoff.child.reference}",
+        body=reason.strip()[:300],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.HANDOFF_REVOKED,
+        object_type="handoff",
+        object_id=handoff.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        recipient=handoff.to_org.code,
+        changes={"child": str(handoff.child_id), "status": handoff.status, "to": handoff.to_org.code},
+        justification=reason.strip(),
     )
     return handoff
 

@@ -200,6 +200,8 @@ CASES: dict[Act, Case] = {
     Act.SAFEGUARDING_REVIEW: Case(None, HUB_AND_AUDITOR),
     # Kent hands a child to Essex: only Essex answers; the sender and the hub see it, others not.
     Act.HANDOFF_ANSWER: Case(handoff, row(403, 403, 404, 404, 403, 403, OK, 404, 404, 404)),
+    # Only the sender (Kent) withdraws it; Essex, the receiver, answers instead.
+    Act.HANDOFF_REVOKE: Case(handoff, row(403, 403, 404, 404, OK, OK, 403, 404, 404, 404)),
     Act.SUSPECT_EVENT_RECORD: Case(accepted, WORK_TASK),
     Act.SAFEGUARDING_LIST: Case(accepted, SEE_TASK),
     Act.SAFEGUARDING_RECORD: Case(accepted, WORK_TASK),

@@ -72,6 +72,7 @@ class Act(StrEnum):
     HANDOFF_OFFER = "handoff.offer"
     HANDOFF_LIST = "handoff.list"
     HANDOFF_ANSWER = "handoff.answer"
+    HANDOFF_REVOKE = "handoff.revoke"
     SAFEGUARDING_REVIEW = "safeguarding.review"
     REQUEST_LIST = "external_request.list"
     REQUEST_QUEUE = "external_request.queue"

@@ -30,6 +30,7 @@ from spokes.services import (
     handoff_answer,
     handoff_list_consult,
     handoff_offer,
+    handoff_revoke,
     lead_create,
     lead_list_consult,
     lead_update,
@@ -370,9 +371,17 @@ class HandoffOutputSerializer(serializers.ModelSerializer[Handoff]):
 
     class Meta:
         model = Handoff
-        fields = ["id", "child", "from_org", "to_org", "note", "status", "answer_reason", "answered_at",
-                  "answer_due_at", "created_at"]  # fmt: skip
+        fields = ["id", "child", "from_org", "to_org", "note", "lawful_basis", "basis_reason", "status",
+                  "answer_reason", "answered_at", "answer_due_at", "revoke_reason", "revoked_at",
+                  "created_at"]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, instance: Handoff) -> dict[str, Any]:
+        shown = super().to_representation(instance)
+        if instance.status == Handoff.Status.REVOKED:
+            # Withdrawn: the receiver keeps the fact and the reference, not the child's record.
+            shown["child"] = {"id": str(instance.child_id), "reference": instance.child.reference}
+        return shown
 
 
 class HandoffInputSerializer(serializers.Serializer[Any]):
@@ -385,10 +394,21 @@ class HandoffInputSerializer(serializers.Serializer[Any]):
         }
     )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    lawful_basis = serializers.ChoiceField(
+        choices=Handoff.LawfulBasis.choices,
+        required=False,
+        default="",
+        help_text="Needed for an agency outside policing: consent, or safeguarding_duty with basis_reason.",
+    )
+    basis_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class HandoffAnswerSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class HandoffRevokeSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=5000)
 
 
 class ChildViewSet(HubViewSet):
@@ -425,7 +445,12 @@ class HandoffViewSet(mixins.ListModelMixin, HubViewSet):
     queryset = Handoff.objects.all()
     serializer_class = HandoffOutputSerializer
     pagination_class = None
-    policies = {"list": Act.HANDOFF_LIST, "accept": Act.HANDOFF_ANSWER, "decline": Act.HANDOFF_ANSWER}
+    policies = {
+        "list": Act.HANDOFF_LIST,
+        "accept": Act.HANDOFF_ANSWER,
+        "decline": Act.HANDOFF_ANSWER,
+        "revoke": Act.HANDOFF_REVOKE,
+    }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Handoff]:
         return handoff_list_for(membership).prefetch_related("child__checks__checked_by")
@@ -450,6 +475,16 @@ class HandoffViewSet(mixins.ListModelMixin, HubViewSet):
         data = HandoffAnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         done = handoff_answer(handoff=handoff, actor=request.user, accept=False, **data.validated_data)  # type: ignore[arg-type]
+        return Response(self.get_serializer(done).data)
+
+    @extend_schema(request=HandoffRevokeSerializer, responses=HandoffOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """The sender withdraws an offer not yet answered; the receiver is told."""
+        handoff = self.get_object()
+        data = HandoffRevokeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        done = handoff_revoke(handoff=handoff, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(self.get_serializer(done).data)
 
 

@@ -9,7 +9,7 @@ from django import forms
 from hub.models import Organisation, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
-from spokes.models import Child, ChildCheck, ExternalRequest, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
 
 
 class DeclineForm(PageForm):
@@ -170,6 +170,19 @@ class HandoffForm(PageForm):
     note = forms.CharField(
         label="Note for them", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
+    lawful_basis = forms.ChoiceField(
+        label="On what basis is the record shared",
+        required=False,
+        choices=[("", "Police, region or hub: for a policing purpose")]
+        + [c for c in Handoff.LawfulBasis.choices if c[0] != Handoff.LawfulBasis.POLICING_PURPOSE],
+        help_text="An agency outside policing needs consent, or your reason to share without it.",
+    )
+    basis_reason = forms.CharField(
+        label="Why share without consent",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args: Any, exclude: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -186,6 +199,17 @@ class HandoffForm(PageForm):
 
     def clean_to_org(self) -> Organisation:
         return Organisation.objects.get(code=self.cleaned_data["to_org"])
+
+
+class HandoffRevokeForm(PageForm):
+    """The sender withdraws an offer nobody has answered yet."""
+
+    reason = forms.CharField(
+        label="Why withdraw it",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why you withdraw the hand-off."},
+    )
 
 
 class HandoffAnswerForm(PageForm):

@@ -27,4 +27,5 @@ urlpatterns = [
     path("tasks/<uuid:pk>/requests/", views.external_request_add_view, name="request-add"),
     path("requests/<uuid:pk>/", views.external_request_update_view, name="request-update"),
     path("handoffs/<uuid:pk>/answer/", views.handoff_answer_view, name="handoff-answer"),
+    path("handoffs/<uuid:pk>/revoke/", views.handoff_revoke_view, name="handoff-revoke"),
 ]

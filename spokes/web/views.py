@@ -57,6 +57,7 @@ from spokes.services import (
     handoff_answer,
     handoff_list_consult,
     handoff_offer,
+    handoff_revoke,
     lead_create,
     lead_list_consult,
     lead_update,
@@ -73,6 +74,7 @@ from spokes.web.forms import (
     HandDownForm,
     HandoffAnswerForm,
     HandoffForm,
+    HandoffRevokeForm,
     LeadForm,
     LeadUpdateForm,
     PauseForm,
@@ -438,7 +440,7 @@ def handoff_offer_view(request: AuthenticatedHttpRequest, actor: Actor, kid: Chi
         HandoffForm(
             request.POST, prefix=f"hand-{kid.pk}", auto_id=f"hand-{kid.pk}-%s", exclude=task.assignee_org.code
         ),
-        lambda data: handoff_offer(child=kid, actor=request.user, to_org=data["to_org"], note=data["note"]),
+        lambda data: handoff_offer(child=kid, actor=request.user, **data),
         again=lambda form, status: _task_page(
             request, actor, _fresh(actor, task), handoff_form=(kid.pk, form), status=status
         ),
@@ -460,6 +462,7 @@ def _handoffs_page(
     actor: Actor,
     *,
     answer: tuple[UUID, HandoffAnswerForm] | None = None,
+    revoke: tuple[UUID, HandoffRevokeForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     handoffs = handoff_list_consult(
@@ -474,7 +477,21 @@ def _handoffs_page(
                 if answer and answer[0] == handoff.pk
                 else HandoffAnswerForm(prefix=f"answer-{handoff.pk}", auto_id=f"answer-{handoff.pk}-%s")
             )
-        rows.append({"handoff": handoff, "form": form, "received": handoff.to_org_id == actor.org.pk})
+        withdraw = None
+        if allowed(request.user, Act.HANDOFF_REVOKE, handoff):
+            withdraw = (
+                revoke[1]
+                if revoke and revoke[0] == handoff.pk
+                else HandoffRevokeForm(prefix=f"revoke-{handoff.pk}", auto_id=f"revoke-{handoff.pk}-%s")
+            )
+        rows.append(
+            {
+                "handoff": handoff,
+                "form": form,
+                "revoke_form": withdraw,
+                "received": handoff.to_org_id == actor.org.pk,
+            }
+        )
     return page(request, "spokes/handoffs.html", {"rows": rows}, status=status)
 
 
@@ -497,6 +514,23 @@ def handoff_answer_view(request: AuthenticatedHttpRequest, actor: Actor, handoff
         ),
         again=lambda form, status: _handoffs_page(request, actor, answer=(handoff.pk, form), status=status),
         done=answered,
+    )
+
+
+@policy_view(Act.HANDOFF_REVOKE, methods=["POST"], lookup=_handoffs)
+def handoff_revoke_view(request: AuthenticatedHttpRequest, actor: Actor, handoff: Handoff) -> HttpResponse:
+    def withdrawn(done: Handoff) -> HttpResponse:
+        messages.success(
+            request, f"Hand-off of child {done.child.reference} to {done.to_org.name} withdrawn."
+        )
+        return redirect("spokes:handoffs")
+
+    return submit(
+        request,
+        HandoffRevokeForm(request.POST, prefix=f"revoke-{handoff.pk}", auto_id=f"revoke-{handoff.pk}-%s"),
+        lambda data: handoff_revoke(handoff=handoff, actor=request.user, reason=data["reason"]),
+        again=lambda form, status: _handoffs_page(request, actor, revoke=(handoff.pk, form), status=status),
+        done=withdrawn,
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from hub.models import AuditEvent, Notification
 from safeguarding.models import Outcome
-from spokes.models import Child, SuspectEvent
+from spokes.models import Child, Handoff, SuspectEvent
 from spokes.services import handoffs_overdue
 from tests.conftest import Persona
 from tests.factories import make_task
@@ -230,7 +230,7 @@ def test_a_hand_off_nobody_answers_tells_the_senders_supervisors_and_the_hub_onc
     task = make_task(accepted=True)
     kid = _add(cast["kent_officer"].client, task, "C8")
     offered = cast["kent_officer"].client.post(
-        f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "IWF"}, format="json"
+        f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "IWF", "lawful_basis": "consent"}, format="json"
     )
     assert offered.status_code == 201
     due = timezone.now() + timedelta(hours=24, minutes=1)
@@ -239,6 +239,91 @@ def test_a_hand_off_nobody_answers_tells_the_senders_supervisors_and_the_hub_onc
     assert handoffs_overdue(now=due) == 0, "told once"
     overdue = Notification.objects.filter(kind="handoff_overdue")
     assert {n.recipient.username for n in overdue} == {"kent_supervisor", "coordinator"}
+
+
+def test_an_agency_outside_policing_receives_a_child_only_with_consent_or_a_reason(
+    cast: dict[str, Persona],
+) -> None:
+    """The consent gate (Primero's): police share for a policing purpose; an agency gets a child
+    only with consent, or with the sender's recorded reason to share without it."""
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    kid = _add(officer, task, "G1")
+    url = f"/api/v1/children/{kid['id']}/handoffs/"
+    refused = {
+        "no basis": {"to_org": "INTERPOL"},
+        "policing purpose": {"to_org": "INTERPOL", "lawful_basis": "policing_purpose"},
+        "no reason": {"to_org": "INTERPOL", "lawful_basis": "safeguarding_duty", "basis_reason": " "},
+        "unknown basis": {"to_org": "INTERPOL", "lawful_basis": "because"},
+    }
+    for what, body in refused.items():
+        response = officer.post(url, body, format="json")
+        assert response.status_code == 400, what
+        field = "basis_reason" if what == "no reason" else "lawful_basis"
+        assert field in str(response.json()), (what, response.json())
+    assert not Handoff.objects.exists(), "nothing stored"
+    made = officer.post(
+        url,
+        {"to_org": "INTERPOL", "lawful_basis": "safeguarding_duty", "basis_reason": "Abroad, at risk now"},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    assert made.json()["lawful_basis"] == "safeguarding_duty"
+    offered = AuditEvent.objects.get(action="handoff.offered", object_id=made.json()["id"])
+    assert offered.changes["lawful_basis"] == "safeguarding_duty"
+    assert offered.justification == "Abroad, at risk now"
+    police = _add(officer, task, "G2")
+    to_essex = officer.post(f"/api/v1/children/{police['id']}/handoffs/", {"to_org": "ESSEX"}, format="json")
+    assert to_essex.status_code == 201 and to_essex.json()["lawful_basis"] == "policing_purpose"
+
+
+def test_the_sender_withdraws_an_unanswered_hand_off_and_the_receiver_loses_the_child(
+    cast: dict[str, Persona],
+) -> None:
+    task = make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    kid = _add(officer, task, "W1")
+    officer.post(f"/api/v1/children/{kid['id']}/checks/", {"kind": "safe_and_well", "result": "Well"},
+                 format="json")  # fmt: skip
+    handoff_id = officer.post(
+        f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "ESSEX"}, format="json"
+    ).json()["id"]
+    essex = cast["essex_officer"].client
+    assert (
+        essex.post(f"/api/v1/handoffs/{handoff_id}/revoke/", {"reason": "x"}, format="json").status_code
+        == 403
+    )
+    no_reason = officer.post(f"/api/v1/handoffs/{handoff_id}/revoke/", {"reason": ""}, format="json")
+    assert no_reason.status_code == 400
+    assert Handoff.objects.get(pk=handoff_id).status == "pending", "nothing changed"
+    revoked = officer.post(
+        f"/api/v1/handoffs/{handoff_id}/revoke/", {"reason": "Wrong force: moved to Kent"}, format="json"
+    )
+    assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+    told = Notification.objects.get(kind="handoff_revoked", recipient=cast["essex_officer"].user)
+    assert "W1" in told.subject and told.body == "Wrong force: moved to Kent"
+    seen = essex.get("/api/v1/handoffs/").json()
+    assert seen[0]["status"] == "revoked"
+    assert seen[0]["child"] == {"id": kid["id"], "reference": "W1"}, "no checks once withdrawn"
+    late = essex.post(f"/api/v1/handoffs/{handoff_id}/accept/", {}, format="json")
+    assert late.status_code == 409 and late.json()["code"] == "revoked"
+    again = officer.post(f"/api/v1/handoffs/{handoff_id}/revoke/", {"reason": "again"}, format="json")
+    assert again.status_code == 409
+    anew = officer.post(f"/api/v1/children/{kid['id']}/handoffs/", {"to_org": "GMP"}, format="json")
+    assert anew.status_code == 201, "a withdrawn offer frees the child for another hand-off"
+    assert handoffs_overdue(now=timezone.now() + timedelta(days=3)) == 1, "only the live offer is chased"
+    trail = AuditEvent.objects.filter(object_id=handoff_id, outcome="success").order_by("seq")
+    assert list(trail.values_list("action", flat=True)) == ["handoff.offered", "handoff.revoked"]
+    auditor = Client()
+    auditor.force_login(cast["auditor"].user)
+    html = auditor.get("/review/").content.decode()
+    custody = html[html.index('data-child="W1" data-holder') :]
+    assert "withdrawn: Wrong force: moved to Kent" in custody[: custody.index("</ol>")]
+    page = Client()
+    page.force_login(cast["kent_officer"].user)
+    listing = page.get("/handoffs/").content.decode()
+    assert f'action="/handoffs/{anew.json()["id"]}/revoke/"' in listing, "the live offer can be withdrawn"
+    assert f'action="/handoffs/{handoff_id}/revoke/"' not in listing
 
 
 def test_requests_outside_vihub_show_their_age_whatever_the_pauses(cast: dict[str, Persona]) -> None:
@@ -318,7 +403,8 @@ def test_an_auditor_sees_checks_before_each_release_custody_and_unaccepted_hand_
         gmp.post(f"/api/v1/handoffs/{to_gmp.json()['id']}/decline/", decline, format="json").status_code
         == 200
     )
-    to_iwf = officer.post(f"/api/v1/children/{missed['id']}/handoffs/", {"to_org": "IWF"}, format="json")
+    to_iwf = officer.post(f"/api/v1/children/{missed['id']}/handoffs/",
+                          {"to_org": "IWF", "lawful_basis": "consent"}, format="json")  # fmt: skip
     assert to_iwf.status_code == 201
 
     auditor = Client()
