@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from hub.models import Task
+from hub.models import Referral, Risk, Task
 
 
 class Lead(models.Model):
@@ -248,3 +248,29 @@ class ExternalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.counterpart} for {self.task_id}"
+
+
+class Reassessment(models.Model):
+    """A holder's own assessment of the risk, beside the hub's grade (which stays): the force
+    knows the suspect's household, work and record better than the hub did at triage. Every
+    re-assessment is kept; the latest is shown next to the hub's grading with the differences."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reassessments")
+    organisation = models.ForeignKey("hub.Organisation", on_delete=models.PROTECT, related_name="+")
+    risk = models.CharField(max_length=10, choices=Risk.choices)
+    access_to_children = models.JSONField(default=list, blank=True)
+    risk_factors = models.JSONField(default=list, blank=True)
+    offence_type = models.CharField(max_length=20, choices=Referral.OffenceType.choices, blank=True)
+    rationale = models.TextField()
+    # What differed from the hub's grading when it was made (field names), for the hub's eye.
+    differs_from_hub = models.JSONField(default=list, blank=True)
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assessed_at", "id"]
+        indexes = [models.Index(fields=["task", "assessed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} re-assessed {self.task_id}: {self.risk}"

@@ -78,6 +78,11 @@ register(Act.LEAD_UPDATE, holder_works_on(Lead, "work"))
 # The victim-identification record: children, their checks, what happened to the suspect.
 READERS = "The victim-identification record is for the task's holder, its region, the hub and auditors."
 register(Act.CHILD_LIST, Rule(r.TASK_READER_ROLES, READERS, on=Task))
+# The holder's own risk assessment, beside the hub's grade (read with the task).
+register(
+    Act.TASK_REASSESS,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("a re-assessment")),
+)
 register(
     Act.CHILD_ADD,
     Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("children")),

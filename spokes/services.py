@@ -10,14 +10,14 @@ from django.db import transaction
 from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition, NotPermitted
-from hub.models import Organisation, Task, User
+from hub.models import Organisation, Risk, Task, User
 from hub.policies.roles import HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, notify_members
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from hub.services.permissions import task_revoke_all
-from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, Reassessment, SuspectEvent
 from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
 
@@ -280,6 +280,77 @@ def suspect_event_record(
         justification=override_reason if unchecked else "",
     )  # fmt: skip
     return event
+
+
+@transaction.atomic(durable=True)
+def task_reassess(
+    *,
+    task: Task,
+    actor: User,
+    risk: str,
+    rationale: str,
+    access_to_children: list[str] | None = None,
+    risk_factors: list[str] | None = None,
+    offence_type: str = "",
+) -> Reassessment:
+    """The holder's own assessment of the risk, kept beside the hub's grade (which does not
+    change). What differs from the hub's grading is recorded, audited and, when anything does,
+    sent to the hub's coordinators (``risk_reassessed``) so they can re-grade."""
+    task = task_lock_as_seen(task)
+    authorize(actor, Act.TASK_REASSESS, task)
+    if not rationale.strip():
+        raise DomainError("Say what the re-assessment rests on", field="rationale")
+    referral = task.referral
+    hub = {
+        "risk": referral.risk,
+        "access_to_children": sorted(referral.access_to_children),
+        "risk_factors": sorted(referral.risk_factors),
+        "offence_type": referral.triage_offence_type or referral.offence_type,
+    }
+    mine = {
+        "risk": risk,
+        "access_to_children": hub["access_to_children"]
+        if access_to_children is None
+        else sorted(set(access_to_children)),
+        "risk_factors": hub["risk_factors"] if risk_factors is None else sorted(set(risk_factors)),
+        "offence_type": offence_type or hub["offence_type"],
+    }
+    differs = [name for name in mine if mine[name] != hub[name]]
+    made = Reassessment.objects.create(
+        task=task, organisation=task.assignee_org, rationale=rationale.strip(), differs_from_hub=differs,
+        assessed_by=actor, **mine,
+    )  # fmt: skip
+    if differs:
+        ref = f"{referral.agency.code} {referral.external_id}"
+        hub_risk = Risk(referral.risk).label.lower() if referral.risk else "no"
+        notify_hub(
+            kind="risk_reassessed",
+            task=task,
+            subject=f"{task.assignee_org.code} re-assessed {ref}: {Risk(risk).label.lower()} risk "
+            f"(hub: grade {referral.grade}, {hub_risk} risk)",
+            body=f"Differs on {', '.join(name.replace('_', ' ') for name in differs)}. {rationale[:300]}",
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.TASK_REASSESSED,
+        object_type="reassessment",
+        object_id=made.pk,
+        referral_id=referral.pk,
+        task_id=task.pk,
+        changes={"hub": hub, "holder": mine, "differs": differs},
+        justification=rationale.strip(),
+    )
+    return made
+
+
+def reassessments_consult(*, actor: User, task: Task) -> list[Reassessment]:
+    """The task's re-assessments as shown to the actor, audited as a consultation."""
+    authorize(actor, Act.TASK_VIEW, task, seen=True)
+    rows = list(
+        task.reassessments.select_related("organisation", "assessed_by").order_by("assessed_at", "id")
+    )
+    audit_task_records_read(actor=actor, task=task, object_type="reassessment", ids=[row.pk for row in rows])
+    return rows
 
 
 def victim_record_consult(*, actor: User, task: Task) -> tuple[list[Child], list[SuspectEvent]]:

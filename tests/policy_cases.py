@@ -192,6 +192,7 @@ CASES: dict[Act, Case] = {
     Act.CHILD_CHECK: Case(child, WORK_TASK),
     Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
     Act.HANDOFF_OFFER: Case(child, WORK_TASK),
+    Act.TASK_REASSESS: Case(accepted, WORK_TASK),
     Act.REQUEST_LIST: Case(accepted, SEE_TASK),
     Act.REQUEST_QUEUE: Case(None, SPOKES_HUB_AUDITOR),
     Act.REQUEST_ADD: Case(accepted, WORK_TASK),

@@ -17,12 +17,13 @@ from hub.api.base import HubViewSet, bool_param, expected_version
 from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
-from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk
+from hub.models import AccessToChildren, Membership, Missing, Organisation, Referral, Risk, RiskFactor, Team
 from hub.policies.roles import INTERNAL_READER_ROLES
 from hub.policies.rules import Act
 from hub.selectors import referral_list_for
 from hub.services.audit import audit_list_read
 from hub.services.referrals import (
+    UNSET,
     IntakeDetails,
     referral_audit_read,
     referral_close,
@@ -129,6 +130,10 @@ class TriageOutputSerializer(serializers.Serializer[Any]):
     risk = serializers.CharField()
     access_to_children = serializers.ListField(child=serializers.CharField())
     information_incomplete = serializers.BooleanField(source="is_information_incomplete")
+    risk_factors = serializers.ListField(child=serializers.CharField())
+    missing_information = serializers.ListField(child=serializers.CharField())
+    offence_type = serializers.CharField()
+    team = serializers.CharField(source="team.code", allow_null=True, default=None)
     rationale = serializers.CharField()
     decided_by = serializers.CharField(source="decided_by.username")
     decided_at = serializers.DateTimeField()
@@ -173,6 +178,10 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
     offence_type = serializers.CharField()
     reporter_type = serializers.CharField()
     evidence_continuity = serializers.CharField()
+    risk_factors = serializers.ListField(child=serializers.CharField())
+    missing_information = serializers.ListField(child=serializers.CharField())
+    triage_offence_type = serializers.CharField(help_text="The hub's reading of the offence at triage")
+    team = serializers.CharField(source="team.code", allow_null=True, default=None)
     triage_history = TriageOutputSerializer(many=True)
 
     version = serializers.SerializerMethodField(
@@ -200,6 +209,24 @@ class TriageInputSerializer(serializers.Serializer[Any]):
     )
     information_incomplete = serializers.BooleanField()
     rationale = serializers.CharField(max_length=5000)
+    # The prioritisation record (all optional; what is not sent stays as it was).
+    risk_factors = serializers.ListField(
+        child=serializers.ChoiceField(choices=RiskFactor.choices), required=False, max_length=3
+    )
+    missing_information = serializers.ListField(
+        child=serializers.ChoiceField(choices=Missing.choices),
+        required=False,
+        max_length=len(Missing.choices),
+        help_text="What the grade lacks, when information_incomplete is true",
+    )
+    offence_type = serializers.ChoiceField(choices=Referral.OffenceType.choices, required=False)
+    team = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Team.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Route the referral to a named team (null takes it off its team)",
+    )
     relax_deadlines = serializers.BooleanField(
         required=False,
         default=False,
@@ -235,9 +262,11 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
-        queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome")
+        queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome", "team")
         if membership.role in INTERNAL_READER_ROLES:
-            queryset = queryset.prefetch_related("media", "triage_history__decided_by")
+            queryset = queryset.prefetch_related(
+                "media", "triage_history__decided_by", "triage_history__team"
+            )
         params = self.request.query_params
         if self.action == "list":
             if status_filter := params.get("status"):
@@ -249,6 +278,10 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
                 queryset = queryset.filter(updated_at__gte=parsed)
             if (urgent := bool_param(params, "urgent")) is not None:
                 queryset = queryset.filter(is_urgent=urgent)
+            if team := params.get("team"):
+                if not Team.objects.filter(code=team).exists():
+                    raise DomainError(f"Unknown team {team!r}", field="team")
+                queryset = queryset.filter(team__code=team)
         return queryset
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
@@ -261,6 +294,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             OpenApiParameter("status", str, enum=Referral.Status.values),
             OpenApiParameter("updated_since", str, description="ISO 8601; referrals changed at or after it"),
             OpenApiParameter("urgent", bool),
+            OpenApiParameter("team", str, description="A named team's code: the referrals routed to it"),
         ],
         responses=ReferralOutputSerializer(many=True),
         description="Referrals the caller may see; an agency sees only its own (status, outcome).",
@@ -344,6 +378,10 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             rationale=values["rationale"],
             expect_version=expected_version(request, values),
             relax_deadlines=values["relax_deadlines"],
+            risk_factors=values.get("risk_factors"),
+            missing_information=values.get("missing_information"),
+            offence_type=values.get("offence_type"),
+            team=values.get("team", UNSET),
         )
         return Response(self.get_serializer(self.get_object()).data)
 

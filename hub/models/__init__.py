@@ -6,7 +6,17 @@ from hub.models.alerts import Alert, Notification, escalated_task_filter
 from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
 from hub.models.oncall import OnCallShift, Page
 from hub.models.organisation import TASK_HOLDER_KINDS, ApiToken, Heartbeat, Membership, Organisation, User
-from hub.models.referral import AccessToChildren, DeadlinePolicy, MediaHash, Referral, Risk, TriageDecision
+from hub.models.referral import (
+    AccessToChildren,
+    DeadlinePolicy,
+    MediaHash,
+    Missing,
+    Referral,
+    Risk,
+    RiskFactor,
+    Team,
+    TriageDecision,
+)
 from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
 
 __all__ = [
@@ -24,10 +34,13 @@ __all__ = [
     "Heartbeat",
     "Membership",
     "MediaHash",
+    "Missing",
     "Organisation",
     "Referral",
     "Risk",
+    "RiskFactor",
     "Task",
+    "Team",
     "TaskGroupObjectPermission",
     "TaskTransfer",
     "TaskUserObjectPermission",

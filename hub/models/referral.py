@@ -30,6 +30,45 @@ class AccessToChildren(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class RiskFactor(models.TextChoices):
+    """The KIRAT-style factors behind a risk level, besides the routes of access to children."""
+
+    PREVIOUS_OFFENDING = "previous_offending", "Previous offending"
+    FIRST_GENERATION = "first_generation", "First-generation material (made by the suspect)"
+    ONLINE_ESCALATION = "online_escalation", "Escalating online harm (grooming, sextortion)"
+
+
+class Missing(models.TextChoices):
+    """What a grade resting on incomplete information lacks, so a low grade is not read as low risk."""
+
+    SUSPECT_IDENTITY = "suspect_identity", "Who the suspect is"
+    SUSPECT_LOCATION = "suspect_location", "Where the suspect is"
+    VICTIM_DETAILS = "victim_details", "Who or where the child is"
+    PLATFORM_DATA = "platform_data", "Subscriber or platform data"
+    MEDIA = "media", "The media itself"
+    OTHER = "other", "Something else (see the rationale)"
+
+
+class Team(models.Model):
+    """A named team a referral can be routed to (e.g. the hub's grooming and sextortion team):
+    its members are told when a referral is routed to it, and the triage queue filters by it.
+    ``routes`` names what it takes: offence types and ``first_generation``; the referral page
+    suggests the team whose routes match."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="teams")
+    routes = models.JSONField(default=list, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="teams")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Referral(models.Model):
     """A report from an upstream agency. Unique per (agency, external_id): a re-post is the same
     referral, never a duplicate, enforced by the database."""
@@ -86,6 +125,12 @@ class Referral(models.Model):
     risk = models.CharField(max_length=10, choices=Risk.choices, blank=True)
     access_to_children = models.JSONField(default=list, blank=True)
     is_information_incomplete = models.BooleanField(default=False)
+    # The prioritisation record behind the grade (current; history in TriageDecision).
+    risk_factors = models.JSONField(default=list, blank=True)
+    missing_information = models.JSONField(default=list, blank=True)
+    # The hub's own reading of the offence (the agency's ``offence_type`` stays as it was sent).
+    triage_offence_type = models.CharField(max_length=20, choices=OffenceType.choices, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     triaged_at = models.DateTimeField(null=True, blank=True)
     non_actionable_reason = models.CharField(max_length=20, choices=NonActionableReason.choices, blank=True)
     # Recorded with the outcome; a referral cannot close until both are known (not None).
@@ -142,6 +187,10 @@ class TriageDecision(models.Model):
     risk = models.CharField(max_length=10, choices=Risk.choices)
     access_to_children = models.JSONField(default=list)
     is_information_incomplete = models.BooleanField()
+    risk_factors = models.JSONField(default=list, blank=True)
+    missing_information = models.JSONField(default=list, blank=True)
+    offence_type = models.CharField(max_length=20, choices=Referral.OffenceType.choices, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     rationale = models.TextField()
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)

@@ -73,6 +73,7 @@ class Act(StrEnum):
     HANDOFF_LIST = "handoff.list"
     HANDOFF_ANSWER = "handoff.answer"
     HANDOFF_REVOKE = "handoff.revoke"
+    TASK_REASSESS = "task.reassess"
     SAFEGUARDING_REVIEW = "safeguarding.review"
     REQUEST_LIST = "external_request.list"
     REQUEST_QUEUE = "external_request.queue"

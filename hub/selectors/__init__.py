@@ -27,6 +27,7 @@ from hub.selectors.board import (
     most_urgent_first,
     open_tasks_by_region,
     task_board,
+    team_suggested,
     triage_queue,
 )
 from hub.selectors.deadlines import (
@@ -88,6 +89,7 @@ __all__ = [
     "referral_list_for",
     "region_holder_ids",
     "task_board",
+    "team_suggested",
     "task_deadline_state",
     "task_list_for",
     "task_overdue",

@@ -24,6 +24,7 @@ from hub.models import (
     Organisation,
     Referral,
     Task,
+    Team,
 )
 from hub.selectors.deadlines import (
     OVERDUE_STATES,
@@ -120,11 +121,23 @@ def open_tasks_by_region(queryset: QuerySet[Task], now: datetime) -> list[dict[s
     return [dict(row) for row in rows]
 
 
+def team_suggested(referral: Referral) -> Team | None:
+    """The named team whose routes match the referral (its offence type as the hub or the agency
+    read it, or first-generation material among its risk factors), for the grading form to offer."""
+    wants = {referral.triage_offence_type or referral.offence_type, *referral.risk_factors} - {""}
+    if not wants:
+        return None
+    for team in Team.objects.filter(is_active=True).order_by("name"):
+        if wants & set(team.routes):
+            return team
+    return None
+
+
 def triage_queue(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
     """Referrals waiting on the hub: new ones and graded ones not yet allocated; urgent first,
     then oldest first (the one that has waited longest is at the top)."""
     return (
         queryset.filter(status__in=[Referral.Status.RECEIVED, Referral.Status.TRIAGED])
-        .select_related("agency", "suspect_force")
+        .select_related("agency", "suspect_force", "team")
         .order_by("-is_urgent", "created_at", "id")
     )

@@ -21,7 +21,7 @@ from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.jobs import enqueue_now, enqueue_on_commit
-from hub.models import Alert, Membership, Notification, Organisation, Referral, Task, User
+from hub.models import Alert, Membership, Notification, Organisation, Referral, Task, Team, User
 from hub.policies.roles import SPOKE_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record, audit_record_many
@@ -253,6 +253,20 @@ def notify_holder(*, task: Task, kind: str, subject: str, body: str) -> list[Not
             for user in _members([task.assignee_org_id], set(SPOKE_ROLES))
         ]
     )  # fmt: skip
+    for notification in notifications:
+        enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
+    return notifications
+
+
+def notify_team(*, team: Team, referral: Referral, kind: str, subject: str, body: str) -> list[Notification]:
+    """Tell the active members of a named team (in its organisation) about a referral routed to it."""
+    members = team.members.filter(is_active=True, membership__organisation_id=team.organisation_id)
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(recipient=user, referral=referral, kind=kind, subject=subject, body=body)
+            for user in members.order_by("username")
+        ]
+    )
     for notification in notifications:
         enqueue_on_commit("hub.tasks.notification_email_job", notification.pk)
     return notifications

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from hub.constants import TOKEN_PREFIX, AuditAction
 from hub.exceptions import DomainError
-from hub.models import ApiToken, Membership, Organisation, User
+from hub.models import ApiToken, Membership, Organisation, Team, User
 from hub.services.audit import audit_record
 
 REFERENCE_CSV = Path(__file__).resolve().parent.parent / "data" / "reference-organisations.csv"
@@ -75,7 +75,28 @@ def organisations_seed_reference(*, path: Path = REFERENCE_CSV, actor: User | No
             object_type="organisation",
             changes={"created": created, "updated": updated, "reparented": reparented},
         )
+    teams_ensure_defaults(hub=next((o for o in existing.values() if o.kind == Organisation.Kind.HUB), None))
     return SeedResult(created=created, updated=updated, unchanged=unchanged, reparented=reparented)
+
+
+# The hub's named teams a referral can be routed to at triage (their members are added by the
+# hub: ``add_member --team CODE``). Added once; edited or retired rows are left as they are.
+DEFAULT_TEAMS = [
+    ("GROOMING", "Online grooming and sextortion team", ["grooming", "sextortion", "live_streaming"]),
+    ("FIRSTGEN", "First-generation material team", ["first_generation"]),
+]
+
+
+def teams_ensure_defaults(*, hub: Organisation | None) -> int:
+    if hub is None:
+        return 0
+    made = 0
+    for code, name, routes in DEFAULT_TEAMS:
+        _, created = Team.objects.get_or_create(
+            code=code, defaults={"name": name, "organisation": hub, "routes": routes}
+        )
+        made += created
+    return made
 
 
 @transaction.atomic
@@ -168,3 +189,25 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
             actor=actor, action=AuditAction.TOKEN_REVOKED, object_type="api_token", object_id=token.pk
         )
     return token
+
+
+@transaction.atomic
+def team_member_add(*, team_code: str, user: User, actor: User | None) -> Team:
+    """Put a person in one of their organisation's named teams (idempotent; audited)."""
+    team = Team.objects.filter(code=team_code, is_active=True).first()
+    if team is None:
+        raise DomainError(f"No active team {team_code!r}", field="team")
+    membership = Membership.objects.filter(user=user).first()
+    if membership is None or membership.organisation_id != team.organisation_id:
+        raise DomainError(
+            f"{user.username} is not in {team.organisation.code}, which runs {team.name}", field="team"
+        )
+    if not team.members.filter(pk=user.pk).exists():
+        team.members.add(user)
+        audit_record(
+            actor=actor,
+            action=AuditAction.TEAM_MEMBER_ADDED,
+            object_type="team",
+            changes={"team": team.code, "user": user.username},
+        )
+    return team

@@ -12,9 +12,9 @@ from django.utils import timezone
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
-from hub.models import MediaHash, Organisation, Referral, Risk, Task, TriageDecision, User
+from hub.models import MediaHash, Organisation, Referral, Risk, Task, Team, TriageDecision, User
 from hub.policies.rules import Act, authorize
-from hub.services.alerts import notify_holder, task_clocks_tighten
+from hub.services.alerts import notify_holder, notify_team, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
 from hub.services.urgent import GRADE_1, URGENT_INTAKE, urgent_referral_raise
@@ -35,6 +35,13 @@ class MediaInput(TypedDict, total=False):
     sha256: str
     md5: str
     pdq: str
+
+
+class Unset:
+    """A parameter the caller did not send (distinct from None, which clears it)."""
+
+
+UNSET = Unset()
 
 
 @dataclass(frozen=True)
@@ -169,20 +176,45 @@ def referral_triage(
     rationale: str,
     expect_version: str | None = None,
     relax_deadlines: bool = False,
+    risk_factors: list[str] | None = None,
+    missing_information: list[str] | None = None,
+    offence_type: str | None = None,
+    team: Team | None | Unset = UNSET,
 ) -> Referral:
     """Grade (or re-grade) a referral. Every grading is kept in ``triage_history`` with who,
     when and why; the referral carries the current one. Re-grading an allocated referral does
-    not move deadlines already given to tasks (they are recorded in the audit trail)."""
+    not move deadlines already given to tasks (they are recorded in the audit trail).
+
+    The prioritisation record (``risk_factors``, ``missing_information``, ``offence_type``, the
+    ``team`` it is routed to) is kept as it was when a caller does not send it (None / UNSET),
+    so a v1 client's re-grade never wipes it; ``team=None`` takes the referral off its team.
+    Routing to a team tells its members."""
     referral = _lock(referral)
     authorize(actor, Act.REFERRAL_TRIAGE, referral)
     version_check(referral, expect_version)
     if not rationale.strip():
         raise DomainError("Give a rationale for the grading", field="rationale")
+    factors = referral.risk_factors if risk_factors is None else sorted(set(risk_factors))
+    missing = (
+        referral.missing_information if missing_information is None else sorted(set(missing_information))
+    )
+    if not is_information_incomplete:
+        missing = []
+    offence = (
+        (referral.triage_offence_type or referral.offence_type) if offence_type is None else offence_type
+    )
+    routed = referral.team if isinstance(team, Unset) else team
+    if routed is not None and not routed.is_active:
+        raise DomainError(f"{routed.name} no longer takes referrals", field="team")
     before = {
         "grade": referral.grade,
         "risk": referral.risk or None,
         "access_to_children": referral.access_to_children,
         "information_incomplete": referral.is_information_incomplete,
+        "risk_factors": referral.risk_factors,
+        "missing_information": referral.missing_information,
+        "offence_type": referral.triage_offence_type,
+        "team": referral.team.code if referral.team else None,
     }
     access = sorted(set(access_to_children))
     TriageDecision.objects.create(
@@ -191,13 +223,21 @@ def referral_triage(
         risk=risk,
         access_to_children=access,
         is_information_incomplete=is_information_incomplete,
+        risk_factors=factors,
+        missing_information=missing,
+        offence_type=offence,
+        team=routed,
         rationale=rationale,
         decided_by=actor,
     )
+    newly_routed = routed is not None and routed.pk != referral.team_id
     referral.grade, referral.risk, referral.access_to_children = grade, risk, access
     referral.is_information_incomplete = is_information_incomplete
+    referral.risk_factors, referral.missing_information = factors, missing
+    referral.triage_offence_type, referral.team = offence, routed
     referral.triaged_at = timezone.now()
-    fields = ["grade", "risk", "access_to_children", "is_information_incomplete", "triaged_at", "updated_at"]
+    fields = ["grade", "risk", "access_to_children", "is_information_incomplete", "risk_factors",
+              "missing_information", "triage_offence_type", "team", "triaged_at", "updated_at"]  # fmt: skip
     if referral.status == Referral.Status.RECEIVED:
         referral.status = Referral.Status.TRIAGED
         fields.append("status")
@@ -207,7 +247,19 @@ def referral_triage(
         "risk": risk,
         "access_to_children": access,
         "information_incomplete": is_information_incomplete,
+        "risk_factors": factors,
+        "missing_information": missing,
+        "offence_type": offence,
+        "team": routed.code if routed else None,
     }
+    if newly_routed and routed is not None:
+        notify_team(
+            team=routed,
+            referral=referral,
+            kind="routed_to_team",
+            subject=f"Referral {referral.agency.code} {referral.external_id} routed to {routed.name}",
+            body=f"Grade {grade}, {Risk(risk).label.lower()} risk. {rationale[:200]}",
+        )
     if before["grade"] is None:
         referral_event(referral, "referral.triaged")
     if grade == 1 and before["grade"] != 1:

@@ -7,7 +7,18 @@ from typing import Any
 
 from django import forms
 
-from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk, Task, User
+from hub.models import (
+    AccessToChildren,
+    Membership,
+    Missing,
+    Organisation,
+    Referral,
+    Risk,
+    RiskFactor,
+    Task,
+    Team,
+    User,
+)
 from hub.selectors import organisation_list
 
 GRADE_CHOICES = [
@@ -113,6 +124,18 @@ class GradeAndAllocateForm(PageForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Where the suspect can reach children. Leave all unticked if none is known.",
     )
+    risk_factors = forms.MultipleChoiceField(
+        label="Risk factors",
+        choices=RiskFactor.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the risk level rests on, besides access to children.",
+    )
+    offence_type = forms.ChoiceField(
+        label="Offence",
+        choices=[("", "Not known yet"), *Referral.OffenceType.choices],
+        required=False,
+    )
     relax_deadlines = forms.BooleanField(
         label="Move running deadlines later to match a looser grading",
         required=False,
@@ -124,6 +147,14 @@ class GradeAndAllocateForm(PageForm):
         required=False,
         help_text="Tick when the grade rests on missing information, so nobody reads it as low risk.",
     )
+    missing_information = forms.MultipleChoiceField(
+        label="What is missing",
+        choices=Missing.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Needed when the information is incomplete.",
+    )
+    team = forms.ChoiceField(label="Route to a team", required=False)
     rationale = ConditionalCharField(
         label="Rationale",
         required=False,
@@ -148,6 +179,12 @@ class GradeAndAllocateForm(PageForm):
         self.referral = referral
         blank = "No new task" if referral.status == Referral.Status.ALLOCATED else "Do not allocate yet"
         self.fields["assignee_org"].choices = holder_choices(blank=blank)  # type: ignore[attr-defined]
+        teams = Team.objects.filter(is_active=True).order_by("name")
+        self.fields["team"].choices = [("", "No team"), *((t.code, t.name) for t in teams)]  # type: ignore[attr-defined]
+
+    def clean_team(self) -> Team | None:
+        code = self.cleaned_data.get("team", "")
+        return Team.objects.filter(code=code, is_active=True).first() if code else None
 
     def clean_assignee_org(self) -> Organisation | None:
         return _holder(self.cleaned_data.get("assignee_org", ""))
@@ -156,16 +193,25 @@ class GradeAndAllocateForm(PageForm):
         referral, data = self.referral, self.cleaned_data
         if referral.grade is None:
             return True
+        team = data.get("team")
         return (
             data.get("grade"),
             data.get("risk"),
             sorted(data.get("access_to_children", [])),
             bool(data.get("information_incomplete")),
+            sorted(data.get("risk_factors", [])),
+            sorted(data.get("missing_information", [])) if data.get("information_incomplete") else [],
+            data.get("offence_type", ""),
+            team.pk if team else None,
         ) != (
             referral.grade,
             referral.risk,
             sorted(referral.access_to_children),
             referral.is_information_incomplete,
+            sorted(referral.risk_factors),
+            sorted(referral.missing_information),
+            referral.triage_offence_type,
+            referral.team_id,
         )
 
     def clean(self) -> dict[str, Any]:
@@ -173,6 +219,8 @@ class GradeAndAllocateForm(PageForm):
         if self.errors:
             return data
         data["regrade"] = self.grading_changed()
+        if data.get("information_incomplete") and not data.get("missing_information"):
+            self.add_error("missing_information", "Say what is missing, so the grade is read for what it is.")
         if data["regrade"] and not data.get("rationale", "").strip():
             message = (
                 "Give a rationale for the grading."

@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES
-from hub.models import AccessToChildren, Membership, Notification, Task
+from hub.models import AccessToChildren, Membership, Missing, Notification, Referral, Risk, RiskFactor, Task
 from hub.policies.rules import Act, allowed
 from hub.selectors import referral_list_for, task_deadline_state, tasks_for
 
@@ -155,6 +155,47 @@ def change_items(changes: dict[str, Any]) -> list[tuple[str, str]]:
 
 def access_labels(codes: list[str]) -> list[str]:
     return [ACCESS_LABELS.get(code, code) for code in codes]
+
+
+FACTOR_LABELS = dict(RiskFactor.choices)
+MISSING_LABELS = dict(Missing.choices)
+OFFENCE_LABELS = dict(Referral.OffenceType.choices)
+RISK_LABELS = dict(Risk.choices)
+
+
+def _assessment(risk: str, access: list[str], factors: list[str], offence: str) -> dict[str, Any]:
+    return {
+        "risk": RISK_LABELS.get(risk, risk),
+        "access": access_labels(sorted(access)),
+        "factors": [FACTOR_LABELS.get(code, code) for code in sorted(factors)],
+        "offence": OFFENCE_LABELS.get(offence, offence),
+        "key": {
+            "risk": risk,
+            "access_to_children": sorted(access),
+            "risk_factors": sorted(factors),
+            "offence_type": offence,
+        },
+    }
+
+
+def prioritisation(referral: Referral, reassessments: list[Any]) -> dict[str, Any]:
+    """The hub's prioritisation record and the holder's latest re-assessment side by side, with
+    the fields where they now differ (``differs``), for the task and referral pages."""
+    offence = referral.triage_offence_type or referral.offence_type
+    hub = _assessment(referral.risk, referral.access_to_children, referral.risk_factors, offence)
+    hub["missing"] = [MISSING_LABELS.get(code, code) for code in referral.missing_information]
+    latest = None
+    if reassessments:
+        last = reassessments[-1]
+        latest = _assessment(
+            last.risk, last.access_to_children, last.risk_factors, last.offence_type or offence
+        )
+        latest.update(
+            {"org": last.organisation, "by": last.assessed_by, "at": last.assessed_at, "why": last.rationale}
+        )
+        latest["differs"] = [name for name, value in latest["key"].items() if hub["key"][name] != value]
+        latest["differs_labels"] = [name.replace("_", " ") for name in latest["differs"]]
+    return {"hub": hub, "latest": latest, "earlier": list(reversed(reassessments[:-1]))}
 
 
 def action_label(action: str) -> str:

@@ -16,10 +16,10 @@ from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
-from hub.models import Membership, Organisation, Task, User
+from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk, RiskFactor, Task, User
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
-from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, Reassessment, SuspectEvent
 from spokes.selectors import child_list_for, handoff_list_for, lead_list_for, request_list_for
 from spokes.services import (
     child_add,
@@ -35,9 +35,11 @@ from spokes.services import (
     lead_list_consult,
     lead_update,
     lead_view_consult,
+    reassessments_consult,
     suspect_event_record,
     task_accept,
     task_decline,
+    task_reassess,
     victim_record_consult,
 )
 
@@ -271,6 +273,33 @@ class ExternalRequestInputSerializer(serializers.Serializer[Any]):
     sent_at = serializers.DateTimeField(required=False)
 
 
+class ReassessmentSerializer(serializers.ModelSerializer[Reassessment]):
+    """The holder's re-assessment beside the hub's grade, and what differed from it."""
+
+    organisation = serializers.CharField(source="organisation.code")
+    assessed_by = serializers.CharField(source="assessed_by.username")
+
+    class Meta:
+        model = Reassessment
+        fields = ["id", "organisation", "risk", "access_to_children", "risk_factors", "offence_type",
+                  "rationale", "differs_from_hub", "assessed_by", "assessed_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReassessmentInputSerializer(serializers.Serializer[Any]):
+    risk = serializers.ChoiceField(choices=Risk.choices)
+    rationale = serializers.CharField(max_length=5000)
+    access_to_children = serializers.ListField(
+        child=serializers.ChoiceField(choices=AccessToChildren.choices), required=False, max_length=4
+    )
+    risk_factors = serializers.ListField(
+        child=serializers.ChoiceField(choices=RiskFactor.choices), required=False, max_length=3
+    )
+    offence_type = serializers.ChoiceField(
+        choices=Referral.OffenceType.choices, required=False, default="", allow_blank=True
+    )
+
+
 class TaskVictimRecordViewSet(TaskScopedViewSet):
     """/tasks/{id}/children/ and /tasks/{id}/suspect-events/: the victim-identification record."""
 
@@ -281,7 +310,29 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         "record_suspect_event": Act.SUSPECT_EVENT_RECORD,
         "requests": Act.REQUEST_LIST,
         "add_request": Act.REQUEST_ADD,
+        "reassessment": Act.TASK_VIEW,
+        "add_reassessment": Act.TASK_REASSESS,
     }
+
+    @extend_schema(responses=ReassessmentSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def reassessment(self, request: Request, pk: str | None = None) -> Response:
+        """The holder's re-assessments of the risk, oldest first (the last is the current one);
+        the hub's grade is on the referral and the task."""
+        task = self.get_object()
+        rows = reassessments_consult(actor=request.user, task=task)  # type: ignore[arg-type]
+        return Response(ReassessmentSerializer(rows, many=True).data)
+
+    @extend_schema(request=ReassessmentInputSerializer, responses={201: ReassessmentSerializer})
+    @reassessment.mapping.post
+    def add_reassessment(self, request: Request, pk: str | None = None) -> Response:
+        return _created(
+            request,
+            task_reassess,
+            ReassessmentInputSerializer,
+            ReassessmentSerializer,
+            task=self.get_object(),
+        )
 
     @extend_schema(responses=ExternalRequestSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from hub.models import Organisation, Task
+from hub.models import AccessToChildren, Organisation, Referral, Risk, RiskFactor, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
 from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
@@ -233,3 +233,29 @@ class ExternalRequestForm(PageForm):
         label="Sent to", max_length=200, error_messages={"required": "Say who the request went to."}
     )
     reference = forms.CharField(label="Their reference", required=False, max_length=100)
+
+
+class ReassessmentForm(PageForm):
+    """The holder's own assessment of the risk, beside the hub's grade (which stays)."""
+
+    id_prefix = "reassess"
+    risk = forms.ChoiceField(
+        label="Your assessment of the risk",
+        choices=[("", "Choose a risk level…"), *Risk.choices],
+        error_messages={"required": "Choose a risk level."},
+    )
+    access_to_children = forms.MultipleChoiceField(
+        label="Access to children", choices=AccessToChildren.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    risk_factors = forms.MultipleChoiceField(
+        label="Risk factors", choices=RiskFactor.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    offence_type = forms.ChoiceField(
+        label="Offence", choices=[("", "As the hub graded it"), *Referral.OffenceType.choices], required=False
+    )
+    rationale = forms.CharField(
+        label="What it rests on", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say what your re-assessment rests on."},
+        help_text="What you know that the hub did not: the household, work, previous offending.",
+    )  # fmt: skip

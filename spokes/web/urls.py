@@ -16,6 +16,7 @@ urlpatterns = [
     path("tasks/<uuid:pk>/hand-down/", views.task_hand_down_view, name="task-hand-down"),
     path("tasks/<uuid:pk>/leads/", views.lead_create_view, name="lead-create"),
     path("tasks/<uuid:pk>/pause/", views.task_pause_view, name="task-pause"),
+    path("tasks/<uuid:pk>/reassessment/", views.task_reassess_view, name="task-reassess"),
     path("tasks/<uuid:pk>/resume/", views.task_resume_view, name="task-resume"),
     path("leads/<uuid:pk>/", views.lead_update_view, name="lead-update"),
     path("tasks/<uuid:pk>/children/", views.child_add_view, name="child-add"),

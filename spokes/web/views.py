@@ -27,7 +27,7 @@ from hub.selectors import escalation_list_for, most_urgent_first, notification_l
 from hub.services.alerts import task_pause, task_resume
 from hub.services.audit import audit_list_read, audit_record
 from hub.services.tasks import task_audit_read, task_hand_down
-from hub.web.presenters import access_labels, deadline_for, inbox_rows, task_rows
+from hub.web.presenters import access_labels, deadline_for, inbox_rows, prioritisation, task_rows
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
     attempt,
@@ -61,9 +61,11 @@ from spokes.services import (
     lead_create,
     lead_list_consult,
     lead_update,
+    reassessments_consult,
     suspect_event_record,
     task_accept,
     task_decline,
+    task_reassess,
     victim_record_consult,
 )
 from spokes.web.forms import (
@@ -78,6 +80,7 @@ from spokes.web.forms import (
     LeadForm,
     LeadUpdateForm,
     PauseForm,
+    ReassessmentForm,
     SuspectEventForm,
 )
 
@@ -85,6 +88,7 @@ PAGE_SIZE = 50
 
 # What the task page can offer, each with the form it shows (None: a button).
 TASK_PAGE_ACTS = (
+    Act.TASK_REASSESS,
     Act.TASK_ACCEPT,
     Act.TASK_DECLINE,
     Act.TASK_HAND_DOWN,
@@ -168,6 +172,7 @@ def _task_page(
     suspect_form: SuspectEventForm | None = None,
     handoff_form: tuple[UUID, HandoffForm] | None = None,
     request_form: ExternalRequestForm | None = None,
+    reassess_form: ReassessmentForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
@@ -186,6 +191,7 @@ def _task_page(
         (child_form, Act.CHILD_ADD),
         (check_form[1] if check_form else None, Act.CHILD_ADD),
         (suspect_form, Act.SUSPECT_EVENT_RECORD),
+        (reassess_form, Act.TASK_REASSESS),
     ]:
         flash_errors_of_hidden_form(request, refused, shown=act in can)
     forms: dict[str, Any] = {
@@ -198,6 +204,9 @@ def _task_page(
         "child_form": (child_form or ChildForm()) if Act.CHILD_ADD in can else None,
         "suspect_form": (suspect_form or SuspectEventForm()) if Act.SUSPECT_EVENT_RECORD in can else None,
         "request_form": (request_form or ExternalRequestForm()) if Act.REQUEST_ADD in can else None,
+        "reassess_form": (reassess_form or ReassessmentForm(initial=_reassess_initial(task)))
+        if Act.TASK_REASSESS in can
+        else None,
     }
     may_check = Act.CHILD_ADD in can  # the same row's scope and state: the holder, on an accepted task
     child_rows = []
@@ -251,6 +260,7 @@ def _task_page(
             "referral": referral,
             "deadline": deadline_for(task),
             "access": access_labels(referral.access_to_children),
+            "priority": prioritisation(referral, reassessments_consult(actor=request.user, task=task)),
             "transfers": list(task.transfers.select_related("from_org", "to_org", "by")),
             "lead_rows": lead_rows,
             "child_rows": child_rows,
@@ -287,6 +297,39 @@ def _task_page(
             ),
         },
         status=status,
+    )
+
+
+def _reassess_initial(task: Task) -> dict[str, Any]:
+    """Start from the latest re-assessment, else from the hub's grading."""
+    latest = task.reassessments.order_by("-assessed_at", "-id").first()
+    source: Any = latest or task.referral
+    return {
+        "risk": source.risk,
+        "access_to_children": source.access_to_children,
+        "risk_factors": source.risk_factors,
+        "offence_type": latest.offence_type if latest else task.referral.triage_offence_type,
+    }
+
+
+@policy_view(Act.TASK_REASSESS, methods=["POST"], lookup=_tasks)
+def task_reassess_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    def done(made: Any) -> HttpResponse:
+        beside = (
+            "it differs from the hub's grading, and the hub is told"
+            if made.differs_from_hub
+            else ("it agrees with the hub's grading")
+        )
+        return _after(request, task, f"Re-assessment recorded: {beside}.", "#priority")
+
+    return submit(
+        request,
+        ReassessmentForm(request.POST),
+        lambda data: task_reassess(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), reassess_form=form, status=status
+        ),
+        done=done,
     )
 
 

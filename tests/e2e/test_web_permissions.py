@@ -396,6 +396,7 @@ def test_grading_and_allocating_from_the_referral_page(cast: dict[str, Persona])
             "risk": "high",
             "access_to_children": ["family", "work"],
             "information_incomplete": "on",
+            "missing_information": ["suspect_location"],
             "rationale": "First-generation images; works at a school.",
             "assignee_org": "KENT",
         },
@@ -409,6 +410,7 @@ def test_grading_and_allocating_from_the_referral_page(cast: dict[str, Persona])
     assert task.assignee_org.code == "KENT" and task.status == "offered"
     referral.refresh_from_db()
     assert referral.status == "allocated" and referral.is_information_incomplete and referral.grade == 2
+    assert referral.missing_information == ["suspect_location"], "what is missing is kept with the flag"
     # Allocating again without changing the grading needs no rationale and adds no regrade.
     again = hub.post(
         f"/referrals/{referral.pk}/grade/",
@@ -417,6 +419,7 @@ def test_grading_and_allocating_from_the_referral_page(cast: dict[str, Persona])
             "risk": "high",
             "access_to_children": ["work", "family"],
             "information_incomplete": "on",
+            "missing_information": ["suspect_location"],
             "assignee_org": "ESSEX",
         },
     )
@@ -428,9 +431,16 @@ def test_grading_and_allocating_from_the_referral_page(cast: dict[str, Persona])
             "risk": "high",
             "access_to_children": ["work", "family"],
             "information_incomplete": "on",
+            "missing_information": ["suspect_location"],
         },
     )
     assert nothing.status_code == 400 and b"Nothing to save" in nothing.content
+    unsaid = hub.post(
+        f"/referrals/{referral.pk}/grade/",
+        {"grade": "1", "risk": "very_high", "information_incomplete": "on", "rationale": "Worse"},
+    )
+    assert unsaid.status_code == 400 and b"Say what is missing" in unsaid.content
+    assert Referral.objects.get(pk=referral.pk).grade == 2, "nothing stored"
 
 
 def test_decline_other_without_a_note_keeps_the_reason(cast: dict[str, Persona]) -> None:

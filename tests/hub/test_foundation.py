@@ -198,6 +198,10 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert worked.status == "accepted" and worked.children.count() == 3  # type: ignore[attr-defined]
     assert worked.children.filter(checks__isnull=False).count() == 1  # type: ignore[attr-defined]
     assert Handoff.objects.filter(child__task=worked, status="pending").count() == 1
+    # ... and the prioritisation record: the hub's factors and team, Kent's re-assessment beside it.
+    assert worked.referral.team is not None and worked.referral.team.code == "GROOMING"
+    assert worked.referral.missing_information == ["suspect_location"]
+    assert [r.risk for r in worked.reassessments.all()] == ["very_high"]  # type: ignore[attr-defined]
     assert "worked case" in out.getvalue()
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
     call_command("seed_demo", "--password-stdin", stdout=io.StringIO())  # a second run changes nothing

@@ -1,4 +1,4 @@
-"""manage.py add_member USERNAME --org CODE --role ROLE [--password-stdin]"""
+"""manage.py add_member USERNAME --org CODE --role ROLE [--team CODE ...] [--password-stdin]"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hub.exceptions import DomainError
 from hub.models import Membership
-from hub.services.organisations import membership_set
+from hub.services.organisations import membership_set, team_member_add
 
 
 class Command(BaseCommand):
@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--org", required=True, help="Organisation code, e.g. NCA, KENT, NCMEC")
         parser.add_argument("--role", required=True, choices=Membership.Role.values)
+        parser.add_argument(
+            "--team",
+            action="append",
+            default=[],
+            help="A named team of the organisation to join (e.g. GROOMING, FIRSTGEN); repeatable",
+        )
         parser.add_argument(
             "--password-stdin", action="store_true", help="Read the password from standard input"
         )
@@ -38,6 +44,8 @@ class Command(BaseCommand):
                 actor=None,
                 password=password,
             )
+            for code in options["team"]:
+                team_member_add(team_code=code, user=membership.user, actor=None)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         except ValidationError as exc:

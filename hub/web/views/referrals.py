@@ -15,17 +15,17 @@ from django.utils import timezone
 
 from hub.clock import db_now
 from hub.hooks import outcome_view
-from hub.models import Membership, Referral, Risk
+from hub.models import Membership, Referral, Risk, Team
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, available_actions
-from hub.selectors import referral_list_for, tasks_for, triage_queue
+from hub.selectors import referral_list_for, tasks_for, team_suggested, triage_queue
 from hub.services.audit import audit_list_read
 from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
 from hub.services.tasks import referral_triage_and_allocate
 from hub.services.urgent import on_call_at
 from hub.services.versions import referral_version
 from hub.web.forms import CloseReferralForm, GradeAndAllocateForm, NonActionableForm
-from hub.web.presenters import access_labels, outcome_display, task_rows
+from hub.web.presenters import access_labels, outcome_display, prioritisation, task_rows
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
     flash_errors_of_hidden_form,
@@ -64,10 +64,16 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
         "graded": queryset.filter(status=Referral.Status.TRIAGED).count(),
         "urgent": queryset.filter(is_urgent=True).count(),
     }
+    teams = [
+        {"team": team, "n": queryset.filter(team=team).count()}
+        for team in Team.objects.filter(is_active=True).order_by("name")
+    ]
     if show == "new":
         queryset = queryset.filter(status=Referral.Status.RECEIVED)
     elif show == "graded":
         queryset = queryset.filter(status=Referral.Status.TRIAGED)
+    elif show.startswith("team:"):
+        queryset = queryset.filter(team__code=show.removeprefix("team:"))
     referrals = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_list_read(
         actor=request.user,
@@ -81,6 +87,7 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
         {
             "referrals": referrals,
             "counts": counts,
+            "teams": teams,
             "show": show,
             "query": f"show={show}" if show else "",
             "now": timezone.now(),
@@ -123,7 +130,20 @@ def _referral_page(
     if Act.REFERRAL_TRIAGE in can and grade_form is None:
         grade_form = GradeAndAllocateForm(referral=referral, initial=_grade_initial(referral))
     now = timezone.now()
-    tasks = task_rows(tasks_for(actor.membership).filter(referral=referral).order_by("created_at"), now)
+    tasks = [
+        {
+            "task": row.task,
+            "deadline": row.deadline,
+            "priority": prioritisation(referral, list(row.task.reassessments.all())),
+        }
+        for row in task_rows(
+            tasks_for(actor.membership)
+            .filter(referral=referral)
+            .prefetch_related("reassessments__organisation", "reassessments__assessed_by")
+            .order_by("created_at"),
+            now,
+        )
+    ]
     history = list(referral.triage_history.select_related("decided_by").order_by("-decided_at"))
     return page(
         request,
@@ -133,6 +153,7 @@ def _referral_page(
             "tasks": tasks,
             "history": history,
             "access": access_labels(referral.access_to_children),
+            "priority": prioritisation(referral, []),
             "media": list(referral.media.all()[:20]),
             "media_count": referral.media.count(),
             "outcome": outcome_display(outcome_view(referral, internal=True)),
@@ -156,7 +177,15 @@ def _grade_initial(referral: Referral) -> dict[str, Any]:
             "risk": referral.risk,
             "access_to_children": referral.access_to_children,
             "information_incomplete": referral.is_information_incomplete,
+            "risk_factors": referral.risk_factors,
+            "missing_information": referral.missing_information,
+            "offence_type": referral.triage_offence_type,
+            "team": referral.team.code if referral.team else "",
         }
+    else:
+        # First grading: start from what the agency said and the team its routes suggest.
+        suggested = team_suggested(referral)
+        initial = {"offence_type": referral.offence_type, "team": suggested.code if suggested else ""}
     if referral.status != Referral.Status.ALLOCATED and referral.suspect_force is not None:
         initial["assignee_org"] = referral.suspect_force.code
     return initial
@@ -182,6 +211,10 @@ def _grading(data: dict[str, Any]) -> dict[str, Any] | None:
         "is_information_incomplete": data["information_incomplete"],
         "rationale": data["rationale"],
         "relax_deadlines": data["relax_deadlines"],
+        "risk_factors": data["risk_factors"],
+        "missing_information": data["missing_information"],
+        "offence_type": data["offence_type"],
+        "team": data["team"],
     }
 
 
