@@ -66,13 +66,17 @@ def request_list_for(membership: Membership) -> QuerySet[ExternalRequest]:
 REVIEW_LIMIT = 200
 
 
-def release_checks(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
+def release_checks(limit: int = REVIEW_LIMIT, referrals: Any = None) -> list[dict[str, Any]]:
     """Each bail or release, newest first, with every reachable child on its task and the first
-    check made on that child before the release (None: the child was unchecked at the time)."""
+    check made on that child before the release (None: the child was unchecked at the time).
+    ``referrals`` (a queryset or list of ids) narrows it to those referrals."""
+    events_of = SuspectEvent.objects.filter(kind__in=SuspectEvent.RELEASES)
+    if referrals is not None:
+        events_of = events_of.filter(task__referral__in=referrals)
     events = list(
-        SuspectEvent.objects.filter(kind__in=SuspectEvent.RELEASES)
-        .select_related("task__referral", "task__assignee_org", "recorded_by")
-        .order_by("-occurred_at")[:limit]
+        events_of.select_related("task__referral", "task__assignee_org", "recorded_by").order_by(
+            "-occurred_at"
+        )[:limit]
     )
     reachable: dict[Any, list[Child]] = {}
     for child in (
@@ -97,13 +101,15 @@ def release_checks(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
     return rows
 
 
-def custody_timelines(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
+def custody_timelines(limit: int = REVIEW_LIMIT, referrals: Any = None) -> list[dict[str, Any]]:
     """Who held each handed-off child's safeguarding, and from when: the task's holder from
     the first offer, then each organisation that accepted. Pending and declined offers show
     between, so a gap in custody is visible."""
+    handed = Child.objects.filter(handoffs__isnull=False)
+    if referrals is not None:
+        handed = handed.filter(task__referral__in=referrals)
     latest = (
-        Child.objects.filter(handoffs__isnull=False)
-        .annotate(last_offer=Max("handoffs__created_at"))
+        handed.annotate(last_offer=Max("handoffs__created_at"))
         .order_by("-last_offer")
         .values_list("pk", flat=True)[:limit]
     )
@@ -145,13 +151,12 @@ def custody_timelines(limit: int = REVIEW_LIMIT) -> list[dict[str, Any]]:
     return timelines
 
 
-def handoffs_never_accepted(limit: int = REVIEW_LIMIT) -> QuerySet[Handoff]:
-    """Offers still waiting or turned down, the oldest first: a child nobody has taken on."""
-    return (
-        Handoff.objects.exclude(status=Handoff.Status.ACCEPTED)
-        .select_related("child__task__referral", "from_org", "to_org")
-        .order_by("created_at")[:limit]
-    )
+def handoffs_never_accepted(limit: int = REVIEW_LIMIT, referrals: Any = None) -> QuerySet[Handoff]:
+    """Offers still waiting, turned down or withdrawn, the oldest first: a child nobody has taken on."""
+    offers = Handoff.objects.exclude(status=Handoff.Status.ACCEPTED)
+    if referrals is not None:
+        offers = offers.filter(child__task__referral__in=referrals)
+    return offers.select_related("child__task__referral", "from_org", "to_org").order_by("created_at")[:limit]
 
 
 def oldest_waiting_requests(limit: int = 10) -> list[ExternalRequest]:

@@ -20,7 +20,7 @@ from hub.hooks import outcome_view
 from hub.models import AccessToChildren, Membership, Missing, Organisation, Referral, Risk, RiskFactor, Team
 from hub.policies.roles import INTERNAL_READER_ROLES
 from hub.policies.rules import Act
-from hub.selectors import referral_list_for
+from hub.selectors import referral_list_for, referral_search
 from hub.services.audit import audit_list_read
 from hub.services.referrals import (
     UNSET,
@@ -278,6 +278,8 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
                 queryset = queryset.filter(updated_at__gte=parsed)
             if (urgent := bool_param(params, "urgent")) is not None:
                 queryset = queryset.filter(is_urgent=urgent)
+            if q := params.get("q", "").strip()[:100]:
+                queryset = referral_search(queryset, q)
             if team := params.get("team"):
                 if not Team.objects.filter(code=team).exists():
                     raise DomainError(f"Unknown team {team!r}", field="team")
@@ -295,6 +297,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             OpenApiParameter("updated_since", str, description="ISO 8601; referrals changed at or after it"),
             OpenApiParameter("urgent", bool),
             OpenApiParameter("team", str, description="A named team's code: the referrals routed to it"),
+            OpenApiParameter("q", str, description="The agency's reference (exact or prefix) or VIHub's id"),
         ],
         responses=ReferralOutputSerializer(many=True),
         description="Referrals the caller may see; an agency sees only its own (status, outcome).",

@@ -25,6 +25,7 @@ from hub.selectors import (
     task_list_for,
     task_overdue_q,
     task_paused_for,
+    task_search,
     with_escalation_flag,
 )
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
@@ -133,6 +134,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             queryset = queryset.filter(task_overdue_q(timezone.now()))
         if bool_param(params, "escalated"):
             queryset = queryset.filter(escalated_task_filter())
+        if value := params.get("q", "").strip()[:100]:
+            queryset = task_search(queryset, value)
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -150,6 +153,11 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
                 "included; a paused task (its clocks stopped) is not overdue",
             ),
             OpenApiParameter("escalated", bool, description="Only tasks with an unacknowledged escalation"),
+            OpenApiParameter(
+                "q",
+                str,
+                description="The agency's reference (exact or prefix), or the task's or referral's id",
+            ),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -26,7 +26,9 @@ from hub.selectors.board import (
     board_deadline_q,
     most_urgent_first,
     open_tasks_by_region,
+    referral_search,
     task_board,
+    task_search,
     team_suggested,
     triage_queue,
 )
@@ -89,6 +91,8 @@ __all__ = [
     "referral_list_for",
     "region_holder_ids",
     "task_board",
+    "task_search",
+    "referral_search",
     "team_suggested",
     "task_deadline_state",
     "task_list_for",

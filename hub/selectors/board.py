@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,6 +120,27 @@ def open_tasks_by_region(queryset: QuerySet[Task], now: datetime) -> list[dict[s
         .order_by("region_code")
     )
     return [dict(row) for row in rows]
+
+
+def referral_search(queryset: QuerySet[Referral], q: str) -> QuerySet[Referral]:
+    """Within an already-scoped queryset: the referrals whose agency reference is ``q`` or
+    starts with it, or whose VIHub id is ``q``."""
+    q = q.strip()
+    try:
+        return queryset.filter(pk=uuid.UUID(q))
+    except ValueError:
+        return queryset.filter(external_id__startswith=q)
+
+
+def task_search(queryset: QuerySet[Task], q: str) -> QuerySet[Task]:
+    """Within an already-scoped queryset: tasks by their referral's agency reference (exact or
+    prefix), or by the task's or the referral's VIHub id."""
+    q = q.strip()
+    try:
+        wanted = uuid.UUID(q)
+    except ValueError:
+        return queryset.filter(referral__external_id__startswith=q)
+    return queryset.filter(Q(pk=wanted) | Q(referral_id=wanted))
 
 
 def team_suggested(referral: Referral) -> Team | None:

@@ -23,7 +23,14 @@ from hub.constants import AuditAction
 from hub.models import Membership, Organisation, Task
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed, available_actions, holds
-from hub.selectors import escalation_list_for, most_urgent_first, notification_list_for, tasks_for
+from hub.selectors import (
+    escalation_list_for,
+    most_urgent_first,
+    notification_list_for,
+    referral_list_for,
+    referral_search,
+    tasks_for,
+)
 from hub.services.alerts import task_pause, task_resume
 from hub.services.audit import audit_list_read, audit_record
 from hub.services.tasks import task_audit_read, task_hand_down
@@ -624,15 +631,19 @@ def _fresh(actor: Actor, task: Task) -> Task:
 def safeguarding_review_view(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     """For the hub and auditors, from the UI alone: which reachable children were checked before
     each bail or release, who held each handed-off child and from when, and which hand-offs were
-    never accepted. Opening it is audited with the records shown."""
-    releases = release_checks()
-    custody = custody_timelines()
-    unanswered = list(handoffs_never_accepted())
+    never accepted. ``q`` narrows it to the referrals with that agency reference (exact or
+    prefix) or VIHub id. Opening it is audited with the records shown and the search."""
+    q = request.GET.get("q", "").strip()[:100]
+    referrals = referral_search(referral_list_for(actor.membership), q) if q else None
+    releases = release_checks(referrals=referrals)
+    custody = custody_timelines(referrals=referrals)
+    unanswered = list(handoffs_never_accepted(referrals=referrals))
     audit_record(
         actor=request.user,
         action=AuditAction.SAFEGUARDING_REVIEWED,
         object_type="safeguarding_review",
         changes={
+            "q": q,
             "suspect_events": [str(row["event"].pk) for row in releases],
             "children": [str(row["child"].pk) for row in custody],
             "handoffs": [str(h.pk) for h in unanswered],
@@ -641,5 +652,5 @@ def safeguarding_review_view(request: AuthenticatedHttpRequest, actor: Actor) ->
     return page(
         request,
         "spokes/review.html",
-        {"releases": releases, "custody": custody, "unanswered": unanswered, "limit": REVIEW_LIMIT},
+        {"releases": releases, "custody": custody, "unanswered": unanswered, "limit": REVIEW_LIMIT, "q": q},
     )

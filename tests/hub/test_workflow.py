@@ -417,3 +417,29 @@ def test_bad_list_parameters_get_400_not_a_silent_full_list(cast: dict[str, Pers
 def test_reports_period_out_of_range_is_a_400(cast: dict[str, Persona]) -> None:
     response = cast["auditor"].client.get("/api/v1/reports/spokes/", {"until": "0001-06-01T00:00:00Z"})
     assert response.status_code == 400
+
+
+def test_q_finds_referrals_and_tasks_by_the_agency_reference_within_what_the_caller_sees(
+    cast: dict[str, Persona],
+) -> None:
+    """Contract v1.1 "Finding things": ``q`` is the agency's reference (exact or prefix) or an id."""
+    kent = make_task(agency="NCMEC")
+    Referral.objects.filter(pk=kent.referral_id).update(external_id="CT-2025-004105")
+    other = make_task(holder="GMP")
+    Referral.objects.filter(pk=other.referral_id).update(external_id="CT-2025-004199")
+    hub = cast["coordinator"].client
+    found = hub.get("/api/v1/referrals/?q=CT-2025-0041").json()["results"]
+    assert {r["external_id"] for r in found} == {"CT-2025-004105", "CT-2025-004199"}
+    exact = hub.get("/api/v1/referrals/?q=CT-2025-004105").json()["results"]
+    assert [r["id"] for r in exact] == [str(kent.referral_id)]
+    by_id = hub.get(f"/api/v1/referrals/?q={kent.referral_id}").json()["results"]
+    assert [r["id"] for r in by_id] == [str(kent.referral_id)]
+    assert hub.get("/api/v1/referrals/?q=2025-004105").json()["results"] == [], "a prefix, not a substring"
+    tasks = hub.get("/api/v1/tasks/?q=CT-2025-0041").json()["results"]
+    assert {t["id"] for t in tasks} == {str(kent.pk), str(other.pk)}
+    by_referral = hub.get(f"/api/v1/tasks/?q={other.referral_id}").json()["results"]
+    assert [t["id"] for t in by_referral] == [str(other.pk)]
+    # Kent searches the same prefix: only its own task, never GMP's.
+    mine = cast["kent_officer"].client.get("/api/v1/tasks/?q=CT-2025-0041").json()["results"]
+    assert [t["id"] for t in mine] == [str(kent.pk)]
+    assert cast["kent_officer"].client.get(f"/api/v1/tasks/?q={other.pk}").json()["results"] == []

@@ -424,7 +424,14 @@ def test_an_auditor_sees_checks_before_each_release_custody_and_unaccepted_hand_
     never = html[html.index('id="never-accepted"') :]
     assert to_gmp.json()["id"] in never and to_iwf.json()["id"] in never
     assert to_essex.json()["id"] not in never
-    event = AuditEvent.objects.get(action="safeguarding.reviewed", actor=cast["auditor"].user)
+    one = auditor.get("/review/", {"q": task.referral.external_id}).content.decode()
+    assert f'data-event="{released.json()["id"]}"' in one
+    other_case = make_task(accepted=True)
+    elsewhere = auditor.get("/review/", {"q": other_case.referral.external_id}).content.decode()
+    assert released.json()["id"] not in elsewhere and to_gmp.json()["id"] not in elsewhere
+    reviews = AuditEvent.objects.filter(action="safeguarding.reviewed", actor=cast["auditor"].user)
+    assert reviews.latest("seq").changes["q"] == other_case.referral.external_id, "the search is audited"
+    event = reviews.earliest("seq")
     assert set(event.changes["handoffs"]) == {to_gmp.json()["id"], to_iwf.json()["id"]}
     assert released.json()["id"] in event.changes["suspect_events"]
     officer_page = Client()
