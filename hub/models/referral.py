@@ -46,7 +46,7 @@ class Missing(models.TextChoices):
     VICTIM_DETAILS = "victim_details", "Who or where the child is"
     PLATFORM_DATA = "platform_data", "Subscriber or platform data"
     MEDIA = "media", "The media itself"
-    OTHER = "other", "Something else (see the rationale)"
+    OTHER = "other", "Something else (explain it in the grading notes)"
 
 
 class Team(models.Model):

@@ -76,6 +76,9 @@ def test_hub_coordinator_triages_allocates_and_reassigns(page: Page, live_server
     page.get_by_label("Family", exact=True).check()
     page.get_by_label("Work", exact=True).check()
     page.get_by_label("Information is incomplete").check()
+    page.get_by_label("Who or where the child is").check()  # what the grade lacks
+    page.get_by_label(re.compile("^Escalating online harm")).check()
+    page.get_by_label("Route to a team").select_option("GROOMING")
     expect(page.get_by_label("Allocate to")).to_have_value("KENT")  # the suspect's force, pre-selected
     page.get_by_label("Instructions for the holder").fill("Check the school staff list first.")
     page.get_by_role("button", name="Save grading and allocate").click()
@@ -98,6 +101,9 @@ def test_hub_coordinator_triages_allocates_and_reassigns(page: Page, live_server
     expect(page.get_by_role("status")).to_contain_text("Graded 2 (high risk) and allocated to Kent Police.")
     task = Task.objects.get(referral=urgent)
     assert task.assignee_org.code == "KENT" and task.instructions == "Check the school staff list first."
+    urgent.refresh_from_db()
+    assert urgent.missing_information == ["victim_details"] and urgent.risk_factors == ["online_escalation"]
+    assert urgent.team is not None and urgent.team.code == "GROOMING"
     screenshot(page, "04-hub-referral-allocated")
 
     page.get_by_role("link", name="Task board").first.click()
