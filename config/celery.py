@@ -27,6 +27,7 @@ app.conf.beat_schedule = {
     "deadline-sweep": {"task": "hub.tasks.deadline_sweep_job", "schedule": 60.0},
     "outbox-drain": {"task": "safeguarding.tasks.outbox_drain_job", "schedule": 15.0},
     "pages-drain": {"task": "hub.tasks.pages_drain_job", "schedule": 15.0},
+    "media-match-sweep": {"task": "hub.tasks.media_match_sweep_job", "schedule": 60.0},
     "handoffs-overdue": {"task": "spokes.tasks.handoffs_overdue_job", "schedule": 300.0},
     "audit-checkpoint": {"task": "hub.tasks.audit_checkpoint_job", "schedule": 300.0},
     "audit-verify": {"task": "hub.tasks.audit_verify_job", "schedule": 3600.0},

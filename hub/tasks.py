@@ -6,9 +6,11 @@ import logging
 
 from hub.celery_utils import vihub_job
 from hub.jobs import enqueue_now
+from hub.models import Referral
 from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.heartbeat import heartbeat_beat
+from hub.services.matching import referral_match_media, referrals_unmatched
 from hub.services.notifications import notification_email, notifications_unsent
 from hub.services.urgent import page_send, pages_drain
 
@@ -88,3 +90,21 @@ def page_send_job(page_id: str) -> str:
 def pages_drain_job() -> int:
     """Re-send every page that is due: the outbox's safety net."""
     return pages_drain()
+
+
+@vihub_job(soft_time_limit=120, time_limit=150)
+def media_match_job(referral_id: str) -> int:
+    """Match a referral's media after intake (idempotent: a redelivery finds nothing new)."""
+    referral = Referral.objects.filter(pk=referral_id).first()
+    if referral is None:
+        return 0
+    return len(referral_match_media(referral=referral).new)
+
+
+@vihub_job(soft_time_limit=60, time_limit=90)
+def media_match_sweep_job() -> int:
+    """Run the match job for referrals whose job was lost (a broker outage at intake)."""
+    pending = referrals_unmatched()
+    for referral_id in pending:
+        enqueue_now("hub.tasks.media_match_job", referral_id)
+    return len(pending)

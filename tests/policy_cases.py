@@ -193,6 +193,9 @@ CASES: dict[Act, Case] = {
     Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
     Act.HANDOFF_OFFER: Case(child, WORK_TASK),
     Act.TASK_REASSESS: Case(accepted, WORK_TASK),
+    # Matches name other forces' cases: the hub and auditors; the holder sees only a count.
+    Act.MATCH_LIST: Case(lambda: make_task().referral, row(OK, OK, 403, 404, 403, 403, 404, 403, 404, 404)),
+    Act.MATCH_RUN: Case(lambda: make_task().referral, HUB_ON_REFERRAL),
     Act.REQUEST_LIST: Case(accepted, SEE_TASK),
     Act.REQUEST_QUEUE: Case(None, SPOKES_HUB_AUDITOR),
     Act.REQUEST_ADD: Case(accepted, WORK_TASK),

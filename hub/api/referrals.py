@@ -17,11 +17,24 @@ from hub.api.base import HubViewSet, bool_param, expected_version
 from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
-from hub.models import AccessToChildren, Membership, Missing, Organisation, Referral, Risk, RiskFactor, Team
+from hub.models import (
+    AccessToChildren,
+    HashType,
+    MediaHash,
+    MediaMatch,
+    Membership,
+    Missing,
+    Organisation,
+    Referral,
+    Risk,
+    RiskFactor,
+    Team,
+)
 from hub.policies.roles import INTERNAL_READER_ROLES
 from hub.policies.rules import Act
 from hub.selectors import referral_list_for, referral_search
 from hub.services.audit import audit_list_read
+from hub.services.matching import referral_match_media, referral_matches_consult
 from hub.services.referrals import (
     UNSET,
     IntakeDetails,
@@ -46,9 +59,14 @@ class MediaInputSerializer(serializers.Serializer[Any]):
         required=False,
         error_messages={"invalid": "pdq must be 64 hex digits (256 bits)."},
     )
+    first_generation = serializers.BooleanField(
+        required=False, help_text="Made by the offender (proof of access to a child)"
+    )
+    category = serializers.ChoiceField(choices=MediaHash.Category.choices, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return {key: value.lower() for key, value in attrs.items()}
+        hexes = {"sha256", "md5", "pdq"}
+        return {key: value.lower() if key in hexes else value for key, value in attrs.items()}
 
 
 # A sender's clock may run a little fast; a report from the future is a mistake.
@@ -123,6 +141,8 @@ class MediaOutputSerializer(serializers.Serializer[Any]):
     sha256 = serializers.CharField()
     md5 = serializers.CharField()
     pdq = serializers.CharField()
+    first_generation = serializers.BooleanField(source="is_first_generation")
+    category = serializers.CharField()
 
 
 class TriageOutputSerializer(serializers.Serializer[Any]):
@@ -183,6 +203,13 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
     triage_offence_type = serializers.CharField(help_text="The hub's reading of the offence at triage")
     team = serializers.CharField(source="team.code", allow_null=True, default=None)
     triage_history = TriageOutputSerializer(many=True)
+    known_victim = serializers.BooleanField(
+        source="is_known_victim", help_text="A known-set match says the victim is already identified"
+    )
+    first_generation = serializers.BooleanField(
+        source="is_first_generation", help_text="First-generation material no known set has"
+    )
+    media_matches = serializers.IntegerField(source="media_match_count")
 
     version = serializers.SerializerMethodField(
         help_text="Send it back (version or If-Match) with a decision, so a stale view is refused"
@@ -250,6 +277,34 @@ class CloseInputSerializer(serializers.Serializer[Any]):
     )
 
 
+class MatchSerializer(serializers.Serializer[Any]):
+    """One match: another referral sharing media (``referral``) or a known-set hit (``source``)."""
+
+    referral = serializers.SerializerMethodField()
+    referral_external_id = serializers.SerializerMethodField()
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]  # the known set's name
+    hash_type = serializers.ChoiceField(choices=HashType.choices)
+    match = serializers.ChoiceField(choices=MediaMatch.Kind.choices)
+    distance = serializers.IntegerField()
+    media = serializers.CharField(help_text="The SHA-256 of this referral's item that matched")
+    victim_identified = serializers.BooleanField(allow_null=True)
+    series = serializers.CharField()
+    holders = serializers.ListField(
+        child=serializers.CharField(), help_text="Open tasks on the other referral"
+    )
+
+    def get_referral(self, row: dict[str, Any]) -> str | None:
+        return str(row["referral"].pk) if row["referral"] is not None else None
+
+    def get_referral_external_id(self, row: dict[str, Any]) -> str | None:
+        other = row["referral"]
+        return f"{other.agency.code}:{other.external_id}" if other is not None else None
+
+
+class MatchListSerializer(serializers.Serializer[Any]):
+    results = MatchSerializer(many=True)
+
+
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Referral.objects.all()
     policies = {
@@ -259,6 +314,8 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         "triage": Act.REFERRAL_TRIAGE,
         "non_actionable": Act.REFERRAL_NON_ACTIONABLE,
         "close": Act.REFERRAL_CLOSE,
+        "matches": Act.MATCH_LIST,
+        "rematch": Act.MATCH_RUN,
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
@@ -387,6 +444,22 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             team=values.get("team", UNSET),
         )
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(responses=MatchListSerializer)
+    @action(detail=True, methods=["get"])
+    def matches(self, request: Request, pk: str | None = None) -> Response:
+        """Other referrals sharing an exact hash or a PDQ within distance 31, and known-set hits."""
+        rows = referral_matches_consult(actor=request.user, referral=self.get_object())  # type: ignore[arg-type]
+        return Response({"results": MatchSerializer(rows, many=True).data})
+
+    @extend_schema(request=None, responses=MatchListSerializer)
+    @matches.mapping.post
+    def rematch(self, request: Request, pk: str | None = None) -> Response:
+        """Match the referral's media again now (after a known set was imported, say)."""
+        referral = self.get_object()
+        referral_match_media(referral=referral, actor=request.user)  # type: ignore[arg-type]
+        rows = referral_matches_consult(actor=request.user, referral=referral)  # type: ignore[arg-type]
+        return Response({"results": MatchSerializer(rows, many=True).data})
 
     @extend_schema(request=NonActionableInputSerializer, responses=ReferralOutputSerializer)
     @action(detail=True, methods=["post"], url_path="non-actionable")

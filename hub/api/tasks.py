@@ -54,13 +54,29 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
     )
     deadline_state = serializers.SerializerMethodField()
     paused_seconds = serializers.SerializerMethodField()
+    media_matches = serializers.IntegerField(
+        source="referral.media_match_count",
+        read_only=True,
+        help_text="How many matches the referral's media has with other referrals and known sets "
+        "(ask the hub for a conference; the other cases are not shown)",
+    )
+    information_incomplete = serializers.BooleanField(
+        source="referral.is_information_incomplete", read_only=True
+    )
+    missing_information = serializers.ListField(
+        source="referral.missing_information", child=serializers.CharField(), read_only=True
+    )
+    risk_factors = serializers.ListField(
+        source="referral.risk_factors", child=serializers.CharField(), read_only=True
+    )
 
     class Meta:
         model = Task
         fields = [
             "id", "referral", "referral_external_id", "assignee_org", "status", "instructions",
             "grade", "risk", "accept_due_at", "due_at", "deadline_state", "accepted_at", "accepted_by",
-            "paused_at", "pause_reason", "paused_seconds",
+            "paused_at", "pause_reason", "paused_seconds", "media_matches", "information_incomplete",
+            "missing_information", "risk_factors",
             "declined_at", "decline_reason", "decline_note", "completed_at", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from hub.models.alerts import Alert, Notification, escalated_task_filter
 from hub.models.audit import AuditCheckpoint, AuditEvent, AuditVerification
+from hub.models.media import (
+    PDQ_MATCH_DISTANCE,
+    HashType,
+    KnownHash,
+    KnownHashSet,
+    MediaMatch,
+    PdqEntry,
+    pdq_entry,
+    pdq_slices,
+)
 from hub.models.oncall import OnCallShift, Page
 from hub.models.organisation import TASK_HOLDER_KINDS, ApiToken, Heartbeat, Membership, Organisation, User
 from hub.models.referral import (
@@ -20,6 +30,14 @@ from hub.models.referral import (
 from hub.models.task import Task, TaskGroupObjectPermission, TaskTransfer, TaskUserObjectPermission
 
 __all__ = [
+    "PDQ_MATCH_DISTANCE",
+    "HashType",
+    "KnownHash",
+    "KnownHashSet",
+    "MediaMatch",
+    "PdqEntry",
+    "pdq_entry",
+    "pdq_slices",
     "TASK_HOLDER_KINDS",
     "AccessToChildren",
     "Alert",

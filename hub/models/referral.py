@@ -138,6 +138,11 @@ class Referral(models.Model):
     is_safeguarding_needed = models.BooleanField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closure_note = models.TextField(blank=True)
+    # Media matching (set by the match job after intake).
+    matched_at = models.DateTimeField(null=True, blank=True)
+    is_first_generation = models.BooleanField(default=False)
+    is_known_victim = models.BooleanField(default=False)
+    media_match_count = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -166,13 +171,21 @@ class Referral(models.Model):
 class MediaHash(models.Model):
     """A hash of a media item in the referral (never the media itself)."""
 
+    class Category(models.TextChoices):
+        A = "A", "Category A"
+        B = "B", "Category B"
+        C = "C", "Category C"
+
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="media")
     sha256 = models.CharField(max_length=64)
     md5 = models.CharField(max_length=32, blank=True)
     pdq = models.CharField(max_length=64, blank=True)
+    # Made by the offender (proof of access to a child): the most urgent lead there is.
+    is_first_generation = models.BooleanField(default=False)
+    category = models.CharField(max_length=1, choices=Category.choices, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["sha256"])]
+        indexes = [models.Index(fields=["sha256"]), models.Index(fields=["md5"], name="media_md5")]
 
     def __str__(self) -> str:
         return self.sha256

@@ -74,6 +74,8 @@ class Act(StrEnum):
     HANDOFF_ANSWER = "handoff.answer"
     HANDOFF_REVOKE = "handoff.revoke"
     TASK_REASSESS = "task.reassess"
+    MATCH_LIST = "match.list"
+    MATCH_RUN = "match.run"
     SAFEGUARDING_REVIEW = "safeguarding.review"
     REQUEST_LIST = "external_request.list"
     REQUEST_QUEUE = "external_request.queue"
@@ -382,6 +384,14 @@ _ROWS: dict[Act, Rule] = {
         on=Referral,
         state=referral_in(Referral.Status.OUTCOME_RECORDED, doing="close"),
     ),
+    # Media matches name other referrals and their holders: for the hub and auditors only (a
+    # spoke sees a count on its task and asks the hub for a conference).
+    Act.MATCH_LIST: Rule(
+        r.READ_ALL_ROLES,
+        "Media matches are for the hub and auditors; ask the hub for a conference.",
+        on=Referral,
+    ),
+    Act.MATCH_RUN: Rule(r.HUB_ROLES, "Only hub coordinators re-run media matching.", on=Referral),
     Act.TASK_ALLOCATE: Rule(
         r.HUB_ROLES, "Only hub coordinators allocate tasks.", on=Referral, state=_allocatable
     ),

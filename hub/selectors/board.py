@@ -157,9 +157,10 @@ def team_suggested(referral: Referral) -> Team | None:
 
 def triage_queue(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
     """Referrals waiting on the hub: new ones and graded ones not yet allocated; urgent first,
-    then oldest first (the one that has waited longest is at the top)."""
+    then first-generation material no known set has, then oldest first (the one that has waited
+    longest is at the top)."""
     return (
         queryset.filter(status__in=[Referral.Status.RECEIVED, Referral.Status.TRIAGED])
         .select_related("agency", "suspect_force", "team")
-        .order_by("-is_urgent", "created_at", "id")
+        .order_by("-is_urgent", "-is_first_generation", "created_at", "id")
     )

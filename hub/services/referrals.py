@@ -12,7 +12,19 @@ from django.utils import timezone
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
-from hub.models import MediaHash, Organisation, Referral, Risk, Task, Team, TriageDecision, User
+from hub.jobs import enqueue_on_commit
+from hub.models import (
+    MediaHash,
+    Organisation,
+    PdqEntry,
+    Referral,
+    Risk,
+    Task,
+    Team,
+    TriageDecision,
+    User,
+    pdq_entry,
+)
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import notify_holder, notify_team, task_clocks_tighten
 from hub.services.audit import audit_record
@@ -35,6 +47,8 @@ class MediaInput(TypedDict, total=False):
     sha256: str
     md5: str
     pdq: str
+    first_generation: bool
+    category: str
 
 
 class Unset:
@@ -104,14 +118,19 @@ def referral_create(
                 created_by=actor,
                 **details,
             )
-            MediaHash.objects.bulk_create(
+            items = MediaHash.objects.bulk_create(
                 [
                     MediaHash(
-                        referral=referral, sha256=m["sha256"], md5=m.get("md5", ""), pdq=m.get("pdq", "")
+                        referral=referral, sha256=m["sha256"], md5=m.get("md5", ""), pdq=m.get("pdq", ""),
+                        is_first_generation=m.get("first_generation", False), category=m.get("category", ""),
                     )
                     for m in media or []
                 ]
-            )
+            )  # fmt: skip
+            # Into the PDQ index at once; the match job runs after commit (hub.services.matching).
+            PdqEntry.objects.bulk_create([pdq_entry(item.pdq, media=item) for item in items if item.pdq])
+            if items:
+                enqueue_on_commit("hub.tasks.media_match_job", referral.pk)
             audit_record(
                 actor=actor,
                 action=AuditAction.REFERRAL_RECEIVED,
@@ -136,8 +155,17 @@ def referral_create(
     return IntakeResult(referral, created=True)
 
 
-def _media_key(media: list[MediaInput]) -> list[list[str]]:
-    return sorted([m["sha256"], m.get("md5", ""), m.get("pdq", "")] for m in media)
+def _media_key(media: list[MediaInput]) -> list[tuple[str, str, str, bool, str]]:
+    return sorted(
+        (
+            m["sha256"],
+            m.get("md5", ""),
+            m.get("pdq", ""),
+            m.get("first_generation", False),
+            m.get("category", ""),
+        )
+        for m in media
+    )
 
 
 def _same_referral(existing: Referral, sent: dict[str, object]) -> IntakeResult:
@@ -147,7 +175,9 @@ def _same_referral(existing: Referral, sent: dict[str, object]) -> IntakeResult:
         "summary": existing.summary,
         "suspect_force": existing.suspect_force.code if existing.suspect_force else None,
         "urgent": existing.is_urgent,
-        "media": sorted([m.sha256, m.md5, m.pdq] for m in existing.media.all()),
+        "media": sorted(
+            (m.sha256, m.md5, m.pdq, m.is_first_generation, m.category) for m in existing.media.all()
+        ),
         "received_at": existing.received_at,
         **{name: getattr(existing, name) for name in IntakeDetails.__annotations__},
     }

@@ -19,6 +19,7 @@ hub_patterns: list[URLPattern | URLResolver] = [
         name="referral-non-actionable",
     ),
     path("referrals/<uuid:pk>/close/", referrals.referral_close_view, name="referral-close"),
+    path("referrals/<uuid:pk>/matches/", referrals.referral_rematch, name="referral-rematch"),
     path("on-call/", oncall.on_call, name="on-call"),
     path("on-call/<uuid:pk>/remove/", oncall.on_call_remove, name="on-call-remove"),
     path("board/", board.board, name="board"),

@@ -120,6 +120,7 @@ PAGES = [
     Page("spokes:handoff-offer", "POST", Act.HANDOFF_OFFER, audit="handoff.offered",
          data=lambda kid: {f"hand-{kid.pk}-to_org": "ESSEX", f"hand-{kid.pk}-note": ""}),
     Page("spokes:handoffs", "GET", Act.HANDOFF_LIST, None, audit="handoff.listed"),
+    Page("hub:referral-rematch", "POST", Act.MATCH_RUN, data=lambda _: {}, audit="media.matched"),
     Page("spokes:task-reassess", "POST", Act.TASK_REASSESS, audit="task.reassessed",
          data=lambda _: {"risk": "very_high", "rationale": "Lives with two children under 10"}),
     Page("spokes:handoff-answer", "POST", Act.HANDOFF_ANSWER, audit="handoff.accepted",

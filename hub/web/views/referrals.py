@@ -11,15 +11,17 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from hub.clock import db_now
 from hub.hooks import outcome_view
 from hub.models import Membership, Referral, Risk, Team
 from hub.policies import roles as r
-from hub.policies.rules import Act, Actor, available_actions
+from hub.policies.rules import Act, Actor, allowed, available_actions
 from hub.selectors import referral_list_for, tasks_for, team_suggested, triage_queue
 from hub.services.audit import audit_list_read
+from hub.services.matching import referral_match_media, referral_matches_consult
 from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
 from hub.services.tasks import referral_triage_and_allocate
 from hub.services.urgent import on_call_at
@@ -144,7 +146,12 @@ def _referral_page(
             now,
         )
     ]
-    history = list(referral.triage_history.select_related("decided_by").order_by("-decided_at"))
+    history = list(referral.triage_history.select_related("decided_by", "team").order_by("-decided_at"))
+    matches = (
+        referral_matches_consult(actor=request.user, referral=referral)
+        if allowed(request.user, Act.MATCH_LIST, referral)
+        else None
+    )
     return page(
         request,
         "hub/referral.html",
@@ -163,6 +170,8 @@ def _referral_page(
             else None,
             "close_form": (close_form or CloseReferralForm()) if Act.REFERRAL_CLOSE in can else None,
             "is_hub": actor.role in r.HUB_ROLES,
+            "matches": matches,
+            "may_rematch": allowed(request.user, Act.MATCH_RUN, referral),
             "version": referral_version(referral),
         },
         status=status,
@@ -292,3 +301,10 @@ def referral_close_view(request: AuthenticatedHttpRequest, actor: Actor, referra
         ),
         done=closed,
     )
+
+
+@policy_view(Act.MATCH_RUN, methods=["POST"], lookup=referrals_of)
+def referral_rematch(request: AuthenticatedHttpRequest, actor: Actor, referral: Referral) -> HttpResponse:
+    done = referral_match_media(referral=referral, actor=request.user)
+    messages.success(request, f"Media matched again: {len(done.new)} new match(es), {done.total} in all.")
+    return redirect(reverse("hub:referral", kwargs={"pk": referral.pk}) + "#matches")
