@@ -274,3 +274,37 @@ class Reassessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} re-assessed {self.task_id}: {self.risk}"
+
+
+class ConferenceRequest(models.Model):
+    """A holder whose task's media matches other cases asks the hub for a deconfliction
+    conference; the hub grants (both sides are introduced) or refuses, with a reason. Nothing of
+    another force's case is shown before the hub decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the hub"
+        GRANTED = "granted", "Granted"
+        REFUSED = "refused", "Refused"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="conference_requests")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=models.Q(status="pending"), name="one_pending_conference_per_task"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"conference on {self.task_id} ({self.status})"

@@ -19,7 +19,7 @@ from hub.policies.rules import (
     task_accepted,
     task_offered,
 )
-from spokes.models import Child, ExternalRequest, Handoff, Lead
+from spokes.models import Child, ConferenceRequest, ExternalRequest, Handoff, Lead
 
 NOT_HOLDER = "Only the organisation holding this task can work on it."
 
@@ -166,4 +166,41 @@ register(
 # A request can be answered after the task's work is done: only the request must be open.
 register(
     Act.REQUEST_UPDATE, holder_works_on(ExternalRequest, "requests", accepted=False, state=_request_open)
+)
+
+
+# Deconfliction: a holder whose media matches other cases asks the hub for a conference.
+def _has_matches(actor: Actor, task: Task) -> None:
+    task_accepted("a conference request")(actor, task)
+    if not task.referral.media_match_count:
+        raise InvalidTransition("This task's media matches no other case", code="no_matches")
+
+
+def _conference_pending(actor: Actor, request: ConferenceRequest) -> None:
+    if request.status != ConferenceRequest.Status.PENDING:
+        raise InvalidTransition(f"This request was already answered ({request.status})", code="answered")
+
+
+register_visibility(
+    ConferenceRequest,
+    lambda actor, request: actor.role in r.READ_ALL_ROLES or request.task.assignee_org_id == actor.org.pk,
+)
+register(
+    Act.CONFERENCE_REQUEST,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=_has_matches),
+)
+register(
+    Act.CONFERENCE_LIST,
+    Rule(
+        r.READ_ALL_ROLES | r.TASK_WORKER_ROLES, "Conference requests are for the hub and the holders asking."
+    ),
+)
+register(
+    Act.CONFERENCE_ANSWER,
+    Rule(
+        r.HUB_ROLES,
+        "Only hub coordinators grant or refuse a conference.",
+        on=ConferenceRequest,
+        state=_conference_pending,
+    ),
 )

@@ -9,7 +9,7 @@ from django.db.models import Max, Q, QuerySet
 from hub.models import Membership, Task
 from hub.policies.roles import READ_ALL_ROLES
 from hub.selectors import task_list_for
-from spokes.models import Child, ExternalRequest, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ConferenceRequest, ExternalRequest, Handoff, Lead, SuspectEvent
 
 
 def lead_list_for(membership: Membership) -> QuerySet[Lead]:
@@ -59,6 +59,16 @@ def request_list_for(membership: Membership) -> QuerySet[ExternalRequest]:
         .select_related("task__referral__agency", "task__assignee_org")
         .order_by("answered_at", "sent_at", "id")
     )
+
+
+def conference_list_for(membership: Membership) -> QuerySet[ConferenceRequest]:
+    """Conference requests: all for the hub and auditors; a holder's own tasks' for a spoke."""
+    queryset = ConferenceRequest.objects.select_related(
+        "task__referral__agency", "task__assignee_org", "requested_by", "answered_by"
+    ).order_by("-requested_at", "id")
+    if membership.role in READ_ALL_ROLES:
+        return queryset
+    return queryset.filter(task__assignee_org_id=membership.organisation_id)
 
 
 # --- The safeguarding review (the hub and auditors) --------------------------------------------

@@ -6,18 +6,28 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition, NotPermitted
-from hub.models import Organisation, Risk, Task, User
+from hub.models import MediaMatch, Organisation, Risk, Task, User
 from hub.policies.roles import HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, notify_members
 from hub.services.audit import audit_record, audit_task_records_read
 from hub.services.locks import task_lock_as_seen
 from hub.services.permissions import task_revoke_all
-from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, Reassessment, SuspectEvent
+from spokes.models import (
+    Child,
+    ChildCheck,
+    ConferenceRequest,
+    ExternalRequest,
+    Handoff,
+    Lead,
+    Reassessment,
+    SuspectEvent,
+)
 from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
 
@@ -666,5 +676,117 @@ def external_requests_consult(*, actor: User, requests: list[ExternalRequest]) -
         action=AuditAction.EXTERNAL_REQUEST_LISTED,
         object_type="external_request",
         changes={"ids": [str(r.pk) for r in requests]},
+    )
+    return requests
+
+
+# --- Deconfliction conferences -----------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def conference_request(*, task: Task, actor: User, note: str = "") -> ConferenceRequest:
+    """A holder whose task's media matches other cases asks the hub to convene a deconfliction
+    conference; the hub is told (``conference_requested``). One waiting request per task."""
+    task = task_lock_as_seen(task)
+    authorize(actor, Act.CONFERENCE_REQUEST, task)
+    if ConferenceRequest.objects.filter(task=task, status=ConferenceRequest.Status.PENDING).exists():
+        raise InvalidTransition("A conference request on this task is waiting for the hub", code="pending")
+    made = ConferenceRequest.objects.create(task=task, note=note.strip(), requested_by=actor)
+    ref = f"{task.referral.agency.code} {task.referral.external_id}"
+    notify_hub(
+        kind="conference_requested",
+        task=task,
+        subject=f"{task.assignee_org.code} asks for a deconfliction conference on {ref}",
+        body=f"{task.referral.media_match_count} media match(es). {note.strip()[:300]}",
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONFERENCE_REQUESTED,
+        object_type="conference_request",
+        object_id=made.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"matches": task.referral.media_match_count},
+        justification=note.strip(),
+    )
+    return made
+
+
+def _matched_holders(task: Task) -> list[Organisation]:
+    """The holders of open tasks on the referrals sharing media with the task's referral."""
+    pairs = MediaMatch.objects.filter(Q(referral_id=task.referral_id) | Q(other_referral_id=task.referral_id))
+    others = {rid for pair in pairs.values_list("referral_id", "other_referral_id") for rid in pair if rid}
+    others.discard(task.referral_id)
+    return list(
+        Organisation.objects.filter(
+            tasks_held__referral_id__in=others, tasks_held__status__in=Task.RUNNING_STATUSES
+        )
+        .exclude(pk=task.assignee_org_id)
+        .distinct()
+        .order_by("code")
+    )
+
+
+@transaction.atomic(durable=True)
+def conference_answer(
+    *, request: ConferenceRequest, actor: User, grant: bool, reason: str = ""
+) -> ConferenceRequest:
+    """The hub grants (the asking holder and the holders of the matching cases are introduced
+    to each other, a disclosure in the audit trail) or refuses with a reason."""
+    request = (
+        ConferenceRequest.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("task__referral__agency", "task__assignee_org")
+        .get(pk=request.pk)
+    )
+    authorize(actor, Act.CONFERENCE_ANSWER, request)
+    if not grant and not reason.strip():
+        raise DomainError("Say why you refuse the conference", field="reason")
+    request.status = ConferenceRequest.Status.GRANTED if grant else ConferenceRequest.Status.REFUSED
+    request.answered_by, request.answered_at, request.answer_reason = actor, db_now(), reason.strip()
+    request.save(update_fields=["status", "answered_by", "answered_at", "answer_reason"])
+    task = request.task
+    ref = f"{task.referral.agency.code} {task.referral.external_id}"
+    others = _matched_holders(task) if grant else []
+    if grant:
+        names = ", ".join(org.name for org in others) or "the hub only (no other force holds a matching case)"
+        notify_holder(
+            task=task,
+            kind="conference_granted",
+            subject=f"Deconfliction conference on {ref} granted",
+            body=f"With {names}. {reason.strip()[:300]}",
+        )
+        notify_members(
+            org_ids=[org.pk for org in others], roles=set(HANDOFF_RECEIVER_ROLES), kind="conference_granted",
+            subject=f"The hub convenes a deconfliction conference with {task.assignee_org.name}",
+            body=f"Your case shares media with one {task.assignee_org.name} holds. {reason.strip()[:300]}",
+        )  # fmt: skip
+    else:
+        notify_holder(
+            task=task,
+            kind="conference_refused",
+            subject=f"Deconfliction conference on {ref} refused",
+            body=reason.strip()[:300],
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONFERENCE_GRANTED if grant else AuditAction.CONFERENCE_REFUSED,
+        object_type="conference_request",
+        object_id=request.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        recipient=",".join([task.assignee_org.code, *(org.code for org in others)]),
+        changes={"status": request.status, "introduced": [org.code for org in others]},
+        justification=reason.strip(),
+    )
+    return request
+
+
+def conference_list_consult(*, actor: User, requests: list[ConferenceRequest]) -> list[ConferenceRequest]:
+    authorize(actor, Act.CONFERENCE_LIST)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONFERENCE_LISTED,
+        object_type="conference_request",
+        changes={"ids": [str(item.pk) for item in requests]},
     )
     return requests

@@ -25,11 +25,12 @@ from django.utils import timezone
 from hub.models import Notification, OnCallShift, Task, User
 from hub.policies.rules import Act
 from hub.services.alerts import alerts_sweep, task_pause
+from hub.services.matching import referral_match_media
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
-from spokes.services import child_add, external_request_add, handoff_offer, lead_create
-from tests.factories import acting, make_task, make_triaged, org
+from spokes.services import child_add, conference_request, external_request_add, handoff_offer, lead_create
+from tests.factories import acting, make_referral, make_task, make_triaged, org
 
 PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
             "ersou_coordinator", "gmp_officer", "titan_coordinator"]  # fmt: skip
@@ -141,6 +142,20 @@ def external_request() -> Any:
     )
 
 
+def matched() -> Task:
+    """An accepted Kent task whose referral's media matches another referral's."""
+    task = make_task(accepted=True)
+    other = make_referral(agency="IWF")  # the same media hash ("a" * 64)
+    referral_match_media(referral=other)
+    task.refresh_from_db()
+    return task
+
+
+def conference() -> Any:
+    task = matched()
+    return conference_request(task=task, actor=acting("KENT"), note="Same series as an IWF report")
+
+
 def accepted() -> Task:
     return make_task(accepted=True)
 
@@ -196,6 +211,9 @@ CASES: dict[Act, Case] = {
     # Matches name other forces' cases: the hub and auditors; the holder sees only a count.
     Act.MATCH_LIST: Case(lambda: make_task().referral, row(OK, OK, 403, 404, 403, 403, 404, 403, 404, 404)),
     Act.MATCH_RUN: Case(lambda: make_task().referral, HUB_ON_REFERRAL),
+    Act.CONFERENCE_REQUEST: Case(matched, WORK_TASK),
+    Act.CONFERENCE_LIST: Case(None, row(OK, OK, 403, 403, OK, OK, OK, OK, OK, OK)),
+    Act.CONFERENCE_ANSWER: Case(conference, row(OK, 403, 404, 404, 403, 403, 404, 404, 404, 404)),
     Act.REQUEST_LIST: Case(accepted, SEE_TASK),
     Act.REQUEST_QUEUE: Case(None, SPOKES_HUB_AUDITOR),
     Act.REQUEST_ADD: Case(accepted, WORK_TASK),

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from spokes.api.views import (
     ChildViewSet,
+    ConferenceRequestViewSet,
     ExternalRequestViewSet,
     HandoffViewSet,
     LeadViewSet,
@@ -18,4 +19,5 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("children", ChildViewSet, basename="child")
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("requests", ExternalRequestViewSet, basename="external-request")
+router.register("conference-requests", ConferenceRequestViewSet, basename="conference-request")
 urlpatterns = router.urls

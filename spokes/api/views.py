@@ -19,11 +19,29 @@ from hub.api.work import TaskScopedViewSet
 from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk, RiskFactor, Task, User
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
-from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, Reassessment, SuspectEvent
-from spokes.selectors import child_list_for, handoff_list_for, lead_list_for, request_list_for
+from spokes.models import (
+    Child,
+    ChildCheck,
+    ConferenceRequest,
+    ExternalRequest,
+    Handoff,
+    Lead,
+    Reassessment,
+    SuspectEvent,
+)
+from spokes.selectors import (
+    child_list_for,
+    conference_list_for,
+    handoff_list_for,
+    lead_list_for,
+    request_list_for,
+)
 from spokes.services import (
     child_add,
     child_check,
+    conference_answer,
+    conference_list_consult,
+    conference_request,
     external_request_add,
     external_request_update,
     external_requests_consult,
@@ -300,6 +318,28 @@ class ReassessmentInputSerializer(serializers.Serializer[Any]):
     )
 
 
+class ConferenceRequestSerializer(serializers.ModelSerializer[ConferenceRequest]):
+    task = serializers.UUIDField(source="task_id")
+    referral = serializers.UUIDField(source="task.referral_id")
+    holder = serializers.CharField(source="task.assignee_org.code")
+    requested_by = serializers.CharField(source="requested_by.username")
+    answered_by = serializers.CharField(source="answered_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ConferenceRequest
+        fields = ["id", "task", "referral", "holder", "note", "status", "requested_by", "requested_at",
+                  "answered_by", "answered_at", "answer_reason"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ConferenceInputSerializer(serializers.Serializer[Any]):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ConferenceAnswerSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
 class TaskVictimRecordViewSet(TaskScopedViewSet):
     """/tasks/{id}/children/ and /tasks/{id}/suspect-events/: the victim-identification record."""
 
@@ -312,7 +352,18 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         "add_request": Act.REQUEST_ADD,
         "reassessment": Act.TASK_VIEW,
         "add_reassessment": Act.TASK_REASSESS,
+        "conference": Act.CONFERENCE_REQUEST,
     }
+
+    @extend_schema(request=ConferenceInputSerializer, responses={201: ConferenceRequestSerializer})
+    @action(detail=True, methods=["post"])
+    def conference(self, request: Request, pk: str | None = None) -> Response:
+        """Ask the hub for a deconfliction conference about the media this task shares with
+        other cases (``media_matches``); the hub grants or refuses at ``/conference-requests/``."""
+        task = self.get_object()
+        return _created(
+            request, conference_request, ConferenceInputSerializer, ConferenceRequestSerializer, task=task
+        )
 
     @extend_schema(responses=ReassessmentSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -570,3 +621,37 @@ class ExternalRequestViewSet(mixins.ListModelMixin, HubViewSet):
     def answer(self, request: Request, pk: str | None = None) -> Response:
         done = external_request_update(request=self.get_object(), actor=request.user, event="answered")  # type: ignore[arg-type]
         return Response(self.get_serializer(done).data)
+
+
+class ConferenceRequestViewSet(mixins.ListModelMixin, HubViewSet):
+    """/conference-requests/: the hub's queue of deconfliction requests (a holder: its own);
+    the hub grants or refuses each."""
+
+    queryset = ConferenceRequest.objects.all()
+    serializer_class = ConferenceRequestSerializer
+    pagination_class = None
+    policies = {"list": Act.CONFERENCE_LIST, "grant": Act.CONFERENCE_ANSWER, "refuse": Act.CONFERENCE_ANSWER}
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[ConferenceRequest]:
+        return conference_list_for(membership)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = conference_list_consult(actor=request.user, requests=list(self.get_queryset()[:200]))  # type: ignore[arg-type]
+        return Response(self.get_serializer(rows, many=True).data)
+
+    def _answer(self, request: Request, grant: bool) -> Response:
+        data = ConferenceAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user: Any = request.user
+        done = conference_answer(request=self.get_object(), actor=user, grant=grant, **data.validated_data)
+        return Response(self.get_serializer(done).data)
+
+    @extend_schema(request=ConferenceAnswerSerializer, responses=ConferenceRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def grant(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(request, grant=True)
+
+    @extend_schema(request=ConferenceAnswerSerializer, responses=ConferenceRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request: Request, pk: str | None = None) -> Response:
+        return self._answer(request, grant=False)

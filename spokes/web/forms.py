@@ -259,3 +259,25 @@ class ReassessmentForm(PageForm):
         error_messages={"required": "Say what your re-assessment rests on."},
         help_text="What you know that the hub did not: the household, work, previous offending.",
     )  # fmt: skip
+
+
+class ConferenceForm(PageForm):
+    """Ask the hub to convene a deconfliction conference about shared media."""
+
+    id_prefix = "conference"
+    note = forms.CharField(
+        label="What the conference should settle", required=False, max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+
+
+class ConferenceAnswerForm(PageForm):
+    """The hub grants or refuses a conference (a refusal says why)."""
+
+    decision = forms.ChoiceField(choices=[("grant", "Grant"), ("refuse", "Refuse")])
+    reason = forms.CharField(
+        label="Note (needed to refuse)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -29,4 +29,7 @@ urlpatterns = [
     path("requests/<uuid:pk>/", views.external_request_update_view, name="request-update"),
     path("handoffs/<uuid:pk>/answer/", views.handoff_answer_view, name="handoff-answer"),
     path("handoffs/<uuid:pk>/revoke/", views.handoff_revoke_view, name="handoff-revoke"),
+    path("tasks/<uuid:pk>/conference/", views.conference_request_view, name="conference-request"),
+    path("conferences/", views.conference_list, name="conferences"),
+    path("conferences/<uuid:pk>/answer/", views.conference_answer_view, name="conference-answer"),
 ]

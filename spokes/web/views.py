@@ -44,10 +44,11 @@ from hub.web.shortcuts import (
     scoped_get,
     submit,
 )
-from spokes.models import Child, ExternalRequest, Handoff, Lead
+from spokes.models import Child, ConferenceRequest, ExternalRequest, Handoff, Lead
 from spokes.selectors import (
     REVIEW_LIMIT,
     child_list_for,
+    conference_list_for,
     custody_timelines,
     handoff_list_for,
     handoffs_never_accepted,
@@ -58,6 +59,9 @@ from spokes.selectors import (
 from spokes.services import (
     child_add,
     child_check,
+    conference_answer,
+    conference_list_consult,
+    conference_request,
     external_request_add,
     external_request_update,
     external_requests_consult,
@@ -78,6 +82,8 @@ from spokes.services import (
 from spokes.web.forms import (
     ChildCheckForm,
     ChildForm,
+    ConferenceAnswerForm,
+    ConferenceForm,
     DeclineForm,
     ExternalRequestForm,
     HandDownForm,
@@ -96,6 +102,7 @@ PAGE_SIZE = 50
 # What the task page can offer, each with the form it shows (None: a button).
 TASK_PAGE_ACTS = (
     Act.TASK_REASSESS,
+    Act.CONFERENCE_REQUEST,
     Act.TASK_ACCEPT,
     Act.TASK_DECLINE,
     Act.TASK_HAND_DOWN,
@@ -180,6 +187,7 @@ def _task_page(
     handoff_form: tuple[UUID, HandoffForm] | None = None,
     request_form: ExternalRequestForm | None = None,
     reassess_form: ReassessmentForm | None = None,
+    conference_form: ConferenceForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
@@ -199,6 +207,7 @@ def _task_page(
         (check_form[1] if check_form else None, Act.CHILD_ADD),
         (suspect_form, Act.SUSPECT_EVENT_RECORD),
         (reassess_form, Act.TASK_REASSESS),
+        (conference_form, Act.CONFERENCE_REQUEST),
     ]:
         flash_errors_of_hidden_form(request, refused, shown=act in can)
     forms: dict[str, Any] = {
@@ -214,6 +223,7 @@ def _task_page(
         "reassess_form": (reassess_form or ReassessmentForm(initial=_reassess_initial(task)))
         if Act.TASK_REASSESS in can
         else None,
+        "conference_form": (conference_form or ConferenceForm()) if Act.CONFERENCE_REQUEST in can else None,
     }
     may_check = Act.CHILD_ADD in can  # the same row's scope and state: the holder, on an accepted task
     child_rows = []
@@ -337,6 +347,70 @@ def task_reassess_view(request: AuthenticatedHttpRequest, actor: Actor, task: Ta
             request, actor, _fresh(actor, task), reassess_form=form, status=status
         ),
         done=done,
+    )
+
+
+@policy_view(Act.CONFERENCE_REQUEST, methods=["POST"], lookup=_tasks)
+def conference_request_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    return submit(
+        request,
+        ConferenceForm(request.POST),
+        lambda data: conference_request(task=task, actor=request.user, note=data["note"]),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), conference_form=form, status=status
+        ),
+        done=lambda _: _after(request, task, "Conference requested: the hub will answer.", "#case"),
+    )
+
+
+def _conferences(membership: Membership) -> QuerySet[ConferenceRequest]:
+    return conference_list_for(membership)
+
+
+def _conferences_page(
+    request: AuthenticatedHttpRequest,
+    actor: Actor,
+    *,
+    answer: tuple[UUID, ConferenceAnswerForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    requests = conference_list_consult(
+        actor=request.user, requests=list(_conferences(actor.membership)[:200])
+    )
+    rows = []
+    for item in requests:
+        form = None
+        if allowed(request.user, Act.CONFERENCE_ANSWER, item):
+            form = (
+                answer[1]
+                if answer and answer[0] == item.pk
+                else ConferenceAnswerForm(prefix=f"conf-{item.pk}", auto_id=f"conf-{item.pk}-%s")
+            )
+        rows.append({"request": item, "form": form})
+    return page(request, "spokes/conferences.html", {"rows": rows}, status=status)
+
+
+@policy_view(Act.CONFERENCE_LIST)
+def conference_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    return _conferences_page(request, actor)
+
+
+@policy_view(Act.CONFERENCE_ANSWER, methods=["POST"], lookup=_conferences)
+def conference_answer_view(
+    request: AuthenticatedHttpRequest, actor: Actor, item: ConferenceRequest
+) -> HttpResponse:
+    def answered(done: ConferenceRequest) -> HttpResponse:
+        messages.success(request, f"Conference on {done.task.referral.external_id}: {done.status}.")
+        return redirect("spokes:conferences")
+
+    return submit(
+        request,
+        ConferenceAnswerForm(request.POST, prefix=f"conf-{item.pk}", auto_id=f"conf-{item.pk}-%s"),
+        lambda data: conference_answer(
+            request=item, actor=request.user, grant=data["decision"] == "grant", reason=data["reason"]
+        ),
+        again=lambda form, status: _conferences_page(request, actor, answer=(item.pk, form), status=status),
+        done=answered,
     )
 
 

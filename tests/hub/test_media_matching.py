@@ -180,3 +180,37 @@ def test_the_pdq_index_finds_exactly_what_a_brute_force_scan_finds() -> None:
     found = sorted(hit.distance for hit in pdq_search(f"{query:064x}"))
     brute = sorted(d for d in ((h ^ query).bit_count() for h in hashes) if d <= 31)
     assert found == brute and found[:1] == [0] and 31 in found and 32 not in found
+
+
+def test_a_force_asks_for_a_conference_and_the_hub_introduces_both_holders(cast: dict[str, Persona]) -> None:
+    lone = make_task(accepted=True)
+    Referral.objects.filter(pk=lone.referral_id).update(media_match_count=0)
+    kent = cast["kent_officer"].client
+    none = kent.post(f"/api/v1/tasks/{lone.pk}/conference/", {}, format="json")
+    assert none.status_code == 409 and none.json()["code"] == "no_matches"
+    task = make_task(accepted=True)
+    gmp_task = make_task(holder="GMP", agency="IWF")  # the same media hash ("a" * 64)
+    referral_match_media(referral=gmp_task.referral)
+    asked = kent.post(
+        f"/api/v1/tasks/{task.pk}/conference/", {"note": "Same bedroom as ours?"}, format="json"
+    )
+    assert asked.status_code == 201, asked.json()
+    assert kent.post(f"/api/v1/tasks/{task.pk}/conference/", {}, format="json").status_code == 409, (
+        "one waiting"
+    )
+    hub_told = Notification.objects.get(kind="conference_requested", recipient=cast["coordinator"].user)
+    assert "KENT asks for a deconfliction conference" in hub_told.subject
+    request_id = asked.json()["id"]
+    hub = cast["coordinator"].client
+    assert hub.post(f"/api/v1/conference-requests/{request_id}/refuse/", {}, format="json").status_code == 400
+    assert kent.post(f"/api/v1/conference-requests/{request_id}/grant/", {}, format="json").status_code == 403
+    granted = hub.post(f"/api/v1/conference-requests/{request_id}/grant/", {"reason": "Call at 10:00"},
+                       format="json")  # fmt: skip
+    assert granted.status_code == 200 and granted.json()["status"] == "granted"
+    to_kent = Notification.objects.get(kind="conference_granted", recipient=cast["kent_officer"].user)
+    to_gmp = Notification.objects.get(kind="conference_granted", recipient=cast["gmp_officer"].user)
+    assert "Greater Manchester" in to_kent.body and "Kent Police" in to_gmp.subject
+    audited = AuditEvent.objects.get(action="conference.granted", object_id=request_id)
+    assert audited.changes["introduced"] == ["GMP"] and audited.recipient == "KENT,GMP"
+    assert [r["id"] for r in cast["gmp_officer"].client.get("/api/v1/conference-requests/").json()] == []
+    assert [r["id"] for r in kent.get("/api/v1/conference-requests/").json()] == [request_id]
