@@ -127,6 +127,8 @@ class AuditAction(StrEnum):
     CONFERENCE_GRANTED = "conference.granted"
     CONFERENCE_REFUSED = "conference.refused"
     CONFERENCE_LISTED = "conference.listed"
+    MEDIA_LISTED = "media.listed"
+    MEDIA_REVIEWED = "media.reviewed"
     HANDOFF_OVERDUE = "handoff.overdue"
     HANDOFF_LISTED = "handoff.listed"
     SAFEGUARDING_REVIEWED = "safeguarding.reviewed"

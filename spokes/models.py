@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from hub.models import Referral, Risk, Task
+from hub.models import MediaHash, Referral, Risk, Task
 
 
 class Lead(models.Model):
@@ -308,3 +308,21 @@ class ConferenceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"conference on {self.task_id} ({self.status})"
+
+
+class MediaReview(models.Model):
+    """An officer's review of one media item of the task's referral: who, when, and the
+    category (A/B/C) they graded it (the agency's category, if any, is on the item)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="media_reviews")
+    media = models.ForeignKey("hub.MediaHash", on_delete=models.CASCADE, related_name="reviews")
+    category = models.CharField(max_length=1, choices=MediaHash.Category.choices, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reviewed_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["task", "media"], name="media_reviewed_once_per_task")]
+
+    def __str__(self) -> str:
+        return f"{self.media_id} reviewed on {self.task_id}"

@@ -204,3 +204,10 @@ register(
         state=_conference_pending,
     ),
 )
+
+# The referral's media items and their review on this task (by whom, when, which category).
+register(Act.MEDIA_LIST, Rule(r.TASK_READER_ROLES, READERS, on=Task))
+register(
+    Act.MEDIA_REVIEW,
+    Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("a media review")),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.db.models import Q
 from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition, NotPermitted
-from hub.models import MediaMatch, Organisation, Risk, Task, User
+from hub.models import MediaHash, MediaMatch, Organisation, Risk, Task, User
 from hub.policies.roles import HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, notify_members
@@ -25,6 +26,7 @@ from spokes.models import (
     ExternalRequest,
     Handoff,
     Lead,
+    MediaReview,
     Reassessment,
     SuspectEvent,
 )
@@ -790,3 +792,46 @@ def conference_list_consult(*, actor: User, requests: list[ConferenceRequest]) -
         changes={"ids": [str(item.pk) for item in requests]},
     )
     return requests
+
+
+# --- Media review on a task ---------------------------------------------------------------------
+
+
+def media_consult(*, actor: User, task: Task) -> list[dict[str, Any]]:
+    """The referral's media items with this task's review of each, audited as a consultation."""
+    authorize(actor, Act.MEDIA_LIST, task, seen=True)
+    items = list(MediaHash.objects.filter(referral_id=task.referral_id).order_by("id"))
+    reviews = {
+        review.media_id: review
+        for review in MediaReview.objects.filter(task=task).select_related("reviewed_by")
+    }
+    audit_task_records_read(actor=actor, task=task, object_type="media", ids=[item.pk for item in items])
+    return [{"item": item, "review": reviews.get(item.pk)} for item in items]
+
+
+@transaction.atomic(durable=True)
+def media_review(*, task: Task, actor: User, sha256: str, category: str = "") -> MediaReview:
+    """Record that the actor reviewed one media item of the task's referral (once per task)."""
+    task = task_lock_as_seen(task)
+    authorize(actor, Act.MEDIA_REVIEW, task)
+    item = MediaHash.objects.filter(referral_id=task.referral_id, sha256=sha256.lower()).first()
+    if item is None:
+        raise DomainError("No media item of this referral has that sha256", field="sha256")
+    earlier = MediaReview.objects.filter(task=task, media=item).select_related("reviewed_by").first()
+    if earlier is not None:
+        raise InvalidTransition(
+            f"Already reviewed by {earlier.reviewed_by.display_name} "
+            f"at {earlier.reviewed_at:%Y-%m-%d %H:%M} UTC",
+            code="reviewed",
+        )
+    made = MediaReview.objects.create(task=task, media=item, category=category, reviewed_by=actor)
+    audit_record(
+        actor=actor,
+        action=AuditAction.MEDIA_REVIEWED,
+        object_type="media",
+        object_id=str(item.pk),
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"sha256": item.sha256, "category": category},
+    )
+    return made

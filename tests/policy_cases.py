@@ -212,6 +212,8 @@ CASES: dict[Act, Case] = {
     Act.MATCH_LIST: Case(lambda: make_task().referral, row(OK, OK, 403, 404, 403, 403, 404, 403, 404, 404)),
     Act.MATCH_RUN: Case(lambda: make_task().referral, HUB_ON_REFERRAL),
     Act.CONFERENCE_REQUEST: Case(matched, WORK_TASK),
+    Act.MEDIA_LIST: Case(accepted, SEE_TASK),
+    Act.MEDIA_REVIEW: Case(accepted, WORK_TASK),
     Act.CONFERENCE_LIST: Case(None, row(OK, OK, 403, 403, OK, OK, OK, OK, OK, OK)),
     Act.CONFERENCE_ANSWER: Case(conference, row(OK, 403, 404, 404, 403, 403, 404, 404, 404, 404)),
     Act.REQUEST_LIST: Case(accepted, SEE_TASK),

@@ -79,6 +79,8 @@ class Act(StrEnum):
     CONFERENCE_REQUEST = "conference.request"
     CONFERENCE_LIST = "conference.list"
     CONFERENCE_ANSWER = "conference.answer"
+    MEDIA_LIST = "media.list"
+    MEDIA_REVIEW = "media.review"
     SAFEGUARDING_REVIEW = "safeguarding.review"
     REQUEST_LIST = "external_request.list"
     REQUEST_QUEUE = "external_request.queue"

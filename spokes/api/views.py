@@ -16,7 +16,17 @@ from hub.api.base import HubViewSet, bool_param
 from hub.api.fields import OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
-from hub.models import AccessToChildren, Membership, Organisation, Referral, Risk, RiskFactor, Task, User
+from hub.models import (
+    AccessToChildren,
+    MediaHash,
+    Membership,
+    Organisation,
+    Referral,
+    Risk,
+    RiskFactor,
+    Task,
+    User,
+)
 from hub.policies.rules import Act
 from hub.services.tasks import task_hand_down
 from spokes.models import (
@@ -26,6 +36,7 @@ from spokes.models import (
     ExternalRequest,
     Handoff,
     Lead,
+    MediaReview,
     Reassessment,
     SuspectEvent,
 )
@@ -53,6 +64,8 @@ from spokes.services import (
     lead_list_consult,
     lead_update,
     lead_view_consult,
+    media_consult,
+    media_review,
     reassessments_consult,
     suspect_event_record,
     task_accept,
@@ -340,6 +353,44 @@ class ConferenceAnswerSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
+class TaskMediaSerializer(serializers.Serializer[Any]):
+    """One media item of the task's referral and this task's review of it."""
+
+    sha256 = serializers.CharField(source="item.sha256")
+    md5 = serializers.CharField(source="item.md5")
+    pdq = serializers.CharField(source="item.pdq")
+    first_generation = serializers.BooleanField(source="item.is_first_generation")
+    category = serializers.CharField(source="item.category", help_text="As the agency sent it")
+    reviewed = serializers.SerializerMethodField()
+
+    def get_reviewed(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        review = row["review"]
+        if review is None:
+            return None
+        return {
+            "by": review.reviewed_by.username,
+            "at": review.reviewed_at.isoformat(),
+            "category": review.category,
+        }
+
+
+class MediaReviewInputSerializer(serializers.Serializer[Any]):
+    sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."}
+    )
+    category = serializers.ChoiceField(choices=MediaHash.Category.choices, required=False, default="")
+
+
+class MediaReviewSerializer(serializers.ModelSerializer[MediaReview]):
+    sha256 = serializers.CharField(source="media.sha256")
+    reviewed_by = serializers.CharField(source="reviewed_by.username")
+
+    class Meta:
+        model = MediaReview
+        fields = ["sha256", "category", "reviewed_by", "reviewed_at"]
+        read_only_fields = fields
+
+
 class TaskVictimRecordViewSet(TaskScopedViewSet):
     """/tasks/{id}/children/ and /tasks/{id}/suspect-events/: the victim-identification record."""
 
@@ -353,7 +404,22 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         "reassessment": Act.TASK_VIEW,
         "add_reassessment": Act.TASK_REASSESS,
         "conference": Act.CONFERENCE_REQUEST,
+        "media": Act.MEDIA_LIST,
+        "review_media": Act.MEDIA_REVIEW,
     }
+
+    @extend_schema(responses=TaskMediaSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def media(self, request: Request, pk: str | None = None) -> Response:
+        """The referral's media items and whether (by whom, when) they were reviewed on this task."""
+        rows = media_consult(actor=request.user, task=self.get_object())  # type: ignore[arg-type]
+        return Response(TaskMediaSerializer(rows, many=True).data)
+
+    @extend_schema(request=MediaReviewInputSerializer, responses={201: MediaReviewSerializer})
+    @media.mapping.post
+    def review_media(self, request: Request, pk: str | None = None) -> Response:
+        task = self.get_object()
+        return _created(request, media_review, MediaReviewInputSerializer, MediaReviewSerializer, task=task)
 
     @extend_schema(request=ConferenceInputSerializer, responses={201: ConferenceRequestSerializer})
     @action(detail=True, methods=["post"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from hub.models import AccessToChildren, Organisation, Referral, Risk, RiskFactor, Task
+from hub.models import AccessToChildren, MediaHash, Organisation, Referral, Risk, RiskFactor, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
 from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
@@ -280,4 +280,14 @@ class ConferenceAnswerForm(PageForm):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class MediaReviewForm(PageForm):
+    """Mark one media item of the referral reviewed on this task, with the category you graded."""
+
+    id_prefix = "media"
+    sha256 = forms.RegexField(regex=r"^[0-9a-fA-F]{64}$", widget=forms.HiddenInput)
+    category = forms.ChoiceField(
+        label="Category", required=False, choices=[("", "Not graded"), *MediaHash.Category.choices]
     )

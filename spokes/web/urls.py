@@ -31,5 +31,6 @@ urlpatterns = [
     path("handoffs/<uuid:pk>/revoke/", views.handoff_revoke_view, name="handoff-revoke"),
     path("tasks/<uuid:pk>/conference/", views.conference_request_view, name="conference-request"),
     path("conferences/", views.conference_list, name="conferences"),
+    path("tasks/<uuid:pk>/media/", views.media_review_view, name="media-review"),
     path("conferences/<uuid:pk>/answer/", views.conference_answer_view, name="conference-answer"),
 ]

@@ -72,6 +72,8 @@ from spokes.services import (
     lead_create,
     lead_list_consult,
     lead_update,
+    media_consult,
+    media_review,
     reassessments_consult,
     suspect_event_record,
     task_accept,
@@ -92,6 +94,7 @@ from spokes.web.forms import (
     HandoffRevokeForm,
     LeadForm,
     LeadUpdateForm,
+    MediaReviewForm,
     PauseForm,
     ReassessmentForm,
     SuspectEventForm,
@@ -101,6 +104,7 @@ PAGE_SIZE = 50
 
 # What the task page can offer, each with the form it shows (None: a button).
 TASK_PAGE_ACTS = (
+    Act.MEDIA_REVIEW,
     Act.TASK_REASSESS,
     Act.CONFERENCE_REQUEST,
     Act.TASK_ACCEPT,
@@ -278,6 +282,19 @@ def _task_page(
             "deadline": deadline_for(task),
             "access": access_labels(referral.access_to_children),
             "priority": prioritisation(referral, reassessments_consult(actor=request.user, task=task)),
+            "media_rows": [
+                {
+                    **row,
+                    "form": MediaReviewForm(
+                        initial={"sha256": row["item"].sha256, "category": row["item"].category},
+                        prefix=f"media-{row['item'].pk}",
+                        auto_id=f"media-{row['item'].pk}-%s",
+                    )
+                    if Act.MEDIA_REVIEW in can and row["review"] is None
+                    else None,
+                }
+                for row in media_consult(actor=request.user, task=task)
+            ],
             "transfers": list(task.transfers.select_related("from_org", "to_org", "by")),
             "lead_rows": lead_rows,
             "child_rows": child_rows,
@@ -346,6 +363,23 @@ def task_reassess_view(request: AuthenticatedHttpRequest, actor: Actor, task: Ta
         again=lambda form, status: _task_page(
             request, actor, _fresh(actor, task), reassess_form=form, status=status
         ),
+        done=done,
+    )
+
+
+@policy_view(Act.MEDIA_REVIEW, methods=["POST"], lookup=_tasks)
+def media_review_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    prefix = request.POST.get("prefix", "")
+    form = MediaReviewForm(request.POST, prefix=prefix or None)
+
+    def done(made: Any) -> HttpResponse:
+        return _after(request, task, f"Media item {made.media.sha256[:12]}… marked reviewed.", "#media")
+
+    return submit(
+        request,
+        form,
+        lambda data: media_review(task=task, actor=request.user, **data),
+        again=lambda form, status: _task_page(request, actor, _fresh(actor, task), status=status),
         done=done,
     )
 

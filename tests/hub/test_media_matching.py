@@ -214,3 +214,22 @@ def test_a_force_asks_for_a_conference_and_the_hub_introduces_both_holders(cast:
     assert audited.changes["introduced"] == ["GMP"] and audited.recipient == "KENT,GMP"
     assert [r["id"] for r in cast["gmp_officer"].client.get("/api/v1/conference-requests/").json()] == []
     assert [r["id"] for r in kent.get("/api/v1/conference-requests/").json()] == [request_id]
+
+
+def test_an_officer_marks_media_reviewed_on_the_task_once_with_the_category(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    kent = cast["kent_officer"].client
+    url = f"/api/v1/tasks/{task.pk}/media/"
+    before = kent.get(url).json()
+    assert [(m["sha256"], m["reviewed"]) for m in before] == [("a" * 64, None)]
+    assert kent.post(url, {"sha256": "f" * 64}, format="json").status_code == 400, "not this referral's"
+    done = kent.post(url, {"sha256": "A" * 64, "category": "B"}, format="json")
+    assert done.status_code == 201 and done.json()["category"] == "B"
+    again = kent.post(url, {"sha256": "a" * 64}, format="json")
+    assert again.status_code == 409 and "Already reviewed by" in again.json()["detail"]
+    after = cast["ersou_coordinator"].client.get(url).json()
+    assert after[0]["reviewed"]["by"] == "kent_officer" and after[0]["reviewed"]["category"] == "B"
+    page = Client()
+    page.force_login(cast["kent_officer"].user)
+    html = page.get(f"/tasks/{task.pk}/").content.decode()
+    assert f'data-media="{"a" * 64}" data-reviewed="yes"' in html
