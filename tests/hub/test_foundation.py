@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from hub.models import ApiToken, AuditEvent, Membership, Organisation, Task, User
+from hub.models import ApiToken, AuditEvent, MediaMatch, Membership, Organisation, Referral, Task, User
 from hub.services.organisations import hash_token, organisations_seed_reference
 from spokes.models import Handoff
 from tests.conftest import make_persona
@@ -203,6 +203,14 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert worked.referral.missing_information == ["suspect_location"]
     assert [r.risk for r in worked.reassessments.all()] == ["very_high"]  # type: ignore[attr-defined]
     assert "worked case" in out.getvalue()
+    # ... and media matching: a small known set and two referrals that match each other.
+    two = Referral.objects.get(external_id="CT-DEMO-0002")
+    assert (
+        two.media_match_count == 1
+        and MediaMatch.objects.get(referral__external_id="IWF-DEMO-0003").match == "near"
+    )
+    assert Referral.objects.get(external_id="CT-DEMO-0004").is_known_victim
+    assert Referral.objects.get(external_id="CT-DEMO-0001").is_first_generation
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
     call_command("seed_demo", "--password-stdin", stdout=io.StringIO())  # a second run changes nothing
     assert Task.objects.filter(referral__external_id="CT-DEMO-0005").count() == 1

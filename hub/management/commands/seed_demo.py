@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from hub.hooks import demo_seeders
 from hub.models import Organisation, Referral, User
+from hub.services.hashsets import hashset_import
+from hub.services.matching import referral_match_media
 from hub.services.organisations import membership_set
 from hub.services.referrals import referral_create
 
@@ -42,6 +45,16 @@ REFERRALS = [
         "Account sharing known images; no sign of contact offending yet.",
     ),
 ]
+# Synthetic hashes (never real material): CT-DEMO-0002 and IWF-DEMO-0003 carry near-duplicate PDQ
+# hashes (12 bits apart), CT-DEMO-0004 one in the demo known set (victim identified), and
+# CT-DEMO-0001 is first-generation material no known set has.
+DEMO_PDQ = {
+    "CT-DEMO-0002": "23b8c1e9392456de3eb13b9046685257bdd640fb06671ad11c80317fa3b1799d",
+    "IWF-DEMO-0003": "23b8c1e9386456de3eb13b9046685257bd57c0db06671ad11c90a17fa3b0d99d",
+    "CT-DEMO-0004": "ce4a2bbdc241330b01a9e71fde8a774bcf36d58b4737819096da1dac72ff5d2a",
+    "CT-DEMO-0001": "f50bea63371ecd7b27cd813047229389571aa8766c307511b2b9437a28df6ec4",
+}
+DEMO_KNOWN_SET = Path(__file__).resolve().parents[2] / "data" / "demo-known-set.jsonl"
 
 
 class Command(BaseCommand):
@@ -66,10 +79,11 @@ class Command(BaseCommand):
         posters = {"NCMEC": User.objects.get(username="demo-ncmec")}
         coordinator = User.objects.get(username="demo-coordinator")
         now = timezone.now()
+        hashset_import(path=DEMO_KNOWN_SET, source="DEMO-KNOWN-SET", actor=None)
         for i, (agency, external_id, urgent, force, summary) in enumerate(REFERRALS):
             if Referral.objects.filter(agency__code=agency, external_id=external_id).exists():
                 continue  # a second run leaves the demo referrals as they are
-            referral_create(
+            made = referral_create(
                 agency=Organisation.objects.get(code=agency),
                 external_id=external_id,
                 actor=posters.get(agency, coordinator),
@@ -77,8 +91,15 @@ class Command(BaseCommand):
                 summary=summary,
                 suspect_force=Organisation.objects.get(code=force) if force else None,
                 is_urgent=urgent,
-                media=[{"sha256": secrets.token_hex(32)}],
-            )
+                media=[
+                    {
+                        "sha256": secrets.token_hex(32),
+                        "pdq": DEMO_PDQ[external_id],
+                        "first_generation": external_id == "CT-DEMO-0001",
+                    }
+                ],
+            ).referral
+            referral_match_media(referral=made)  # the worker would too; the demo shows it at once
         self.stdout.write(f"Demo users (password for all: {password}):")
         for username, org, role, *_ in PEOPLE:
             self.stdout.write(f"  {username:22} {role:22} {org}")
