@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("scoping", "sweep", "audit")
+BENCHMARKS = ("scoping", "sweep", "audit", "matching")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     size.add_argument("--quick", action="store_const", dest="mode", const="quick", help="CI sizes")
     size.add_argument("--full", action="store_const", dest="mode", const="full", help="1,000,000 rows")
     parser.add_argument(
-        "--only", type=_benchmarks, default=BENCHMARKS, help="comma-separated subset of scoping,sweep,audit"
+        "--only",
+        type=_benchmarks,
+        default=BENCHMARKS,
+        help="comma-separated subset of scoping,sweep,audit,matching",
     )
     parser.add_argument("--tasks", type=int, help="scoping: override the number of tasks")
     parser.add_argument("--repeats", type=int, help="scoping: override timed repetitions per measurement")
@@ -62,6 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storm-window", type=float, help="sweep: seconds over which the storm breaches")
     parser.add_argument("--no-storm", action="store_true", help="sweep: skip the storm (no Celery workers)")
     parser.add_argument("--audit-events", type=int, help="audit: override the number of seeded events")
+    parser.add_argument("--match-hashes", type=int, help="matching: known and referral hashes (each)")
     parser.add_argument("--keep-databases", action="store_true", help="keep the sweep/audit databases")
     parser.add_argument("--output", type=Path, help="where to write the JSON (one benchmark only)")
     args = parser.parse_args(argv)
@@ -134,10 +138,28 @@ def run_audit(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     return {"config": config.__dict__, **document}, problems
 
 
+def run_matching(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    from bench import matching  # noqa: PLC0415
+    from bench.db import sibling_database  # noqa: PLC0415
+    from bench.measure import environment  # noqa: PLC0415
+    from bench.seed import log, prepare_database  # noqa: PLC0415
+
+    config = matching.MatchingConfig.for_mode(args.mode)
+    if args.match_hashes:
+        config = replace(config, known=args.match_hashes, referral=args.match_hashes)
+    log(f"matching: mode={args.mode} {config}")
+    with sibling_database("matching", keep=args.keep_databases):
+        prepare_database()
+        document, problems = matching.run(config)
+        document["environment"] = environment()
+    return {"config": config.__dict__, **document}, problems
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[str]]]] = {
     "scoping": run_scoping,
     "sweep": run_sweep,
     "audit": run_audit,
+    "matching": run_matching,
 }
 
 

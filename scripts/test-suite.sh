@@ -13,7 +13,7 @@ mkdir -p test-artifacts
 # The quick benchmarks (figures, never pass/fail on time) run first, so pytest's summary is
 # the last thing printed.
 .venv/bin/python -m bench.run --quick >/dev/null
-for name in scoping sweep audit; do
+for name in scoping sweep audit matching; do
   echo "bench-quick $name: $(python3 -c 'import json,sys;d=json.load(open(f"bench/results/{sys.argv[1]}-quick.json"));print(json.dumps(d.get("summary", {}))[:400])' "$name" || true)"
 done
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
