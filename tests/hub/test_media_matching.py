@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 import json
 import random
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
 from hub.models import AuditEvent, KnownHash, MediaMatch, Notification, PdqEntry, Referral
 from hub.services.matching import pdq_search, referral_match_media
@@ -233,3 +237,30 @@ def test_an_officer_marks_media_reviewed_on_the_task_once_with_the_category(cast
     page.force_login(cast["kent_officer"].user)
     html = page.get(f"/tasks/{task.pk}/").content.decode()
     assert f'data-media="{"a" * 64}" data-reviewed="yes"' in html
+
+
+def test_the_match_job_runs_after_intake_and_the_sweep_finds_one_that_was_lost(
+    cast: dict[str, Persona], django_capture_on_commit_callbacks: Any
+) -> None:
+    from hub.services.matching import referrals_unmatched
+    from hub.tasks import media_match_job
+
+    earlier = make_task()  # media "a" * 64, never matched: no worker ran in this test
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = cast["iwf"].client.post(
+            "/api/v1/referrals/", {"external_id": "IWF-LOST", "media": [{"sha256": "a" * 64}]}, format="json"
+        )
+    assert response.status_code == 201
+    assert callbacks, "the match job is enqueued after the referral commits"
+    referral = Referral.objects.get(pk=response.json()["id"])
+    assert referral.matched_at is None
+    assert referrals_unmatched() == [], "not yet: the job has a minute"
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert set(referrals_unmatched()) == {str(referral.pk), str(earlier.referral_id)}, (
+            "lost jobs are found"
+        )
+    assert media_match_job(str(referral.pk)) == 1
+    assert media_match_job(str(referral.pk)) == 0, "a redelivery finds nothing new"
+    assert Referral.objects.get(pk=referral.pk).matched_at is not None
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert referrals_unmatched() == [str(earlier.referral_id)]
