@@ -73,3 +73,21 @@ def register_demo_seeder(seeder: DemoSeeder) -> None:
 
 def demo_seeders() -> list[DemoSeeder]:
     return list(_demo_seeders)
+
+
+# What an app adds to every page's context (the spokes: the signed-in person's exposure today,
+# shown in the header). Each takes the request's user and returns context entries.
+PageContext = Callable[[Any], dict[str, Any]]
+_page_contexts: list[PageContext] = []
+
+
+def register_page_context(provider: PageContext) -> None:
+    if provider not in _page_contexts:
+        _page_contexts.append(provider)
+
+
+def page_context(user: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for provider in _page_contexts:
+        extra.update(provider(user))
+    return extra

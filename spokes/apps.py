@@ -9,10 +9,11 @@ class SpokesConfig(AppConfig):
     name = "spokes"
 
     def ready(self) -> None:
-        from hub.hooks import register_demo_seeder, register_outcome_check
+        from hub.hooks import register_demo_seeder, register_outcome_check, register_page_context
         from spokes import policies  # noqa: F401  (the spokes' rows of the policy registry)
         from spokes.demo import seed_worked_case
-        from spokes.services import victims_agree_with_children
+        from spokes.services import exposure_header, victims_agree_with_children
 
         register_outcome_check(victims_agree_with_children)
         register_demo_seeder(seed_worked_case)
+        register_page_context(exposure_header)

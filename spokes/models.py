@@ -326,3 +326,64 @@ class MediaReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.media_id} reviewed on {self.task_id}"
+
+
+class ExposureLog(models.Model):
+    """Minutes a person spent reviewing abuse material for a task. Guidance: no more than four
+    hours a day; passing it tells the person's supervisors (once a day)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exposure")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="exposure")
+    minutes = models.PositiveSmallIntegerField()
+    day = models.DateField(help_text="The UK calendar day it counts towards")
+    logged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["logged_at", "id"]
+        indexes = [models.Index(fields=["user", "day"], name="exposure_per_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minutes__gte=1, minutes__lte=720), name="exposure_minutes"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.minutes} min on {self.day}"
+
+
+class ExposureAlert(models.Model):
+    """That a person's supervisors were told of a day over the limit (once per person per day)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    minutes = models.PositiveIntegerField()
+    told_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="exposure_alert_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} over the limit on {self.day}"
+
+
+class WelfareDebrief(models.Model):
+    """A debrief or welfare review a supervisor held with a person who reviews material."""
+
+    class Kind(models.TextChoices):
+        DEBRIEF = "debrief", "Monthly debrief"
+        WELFARE_REVIEW = "welfare_review", "Welfare review"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="debriefs")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    held_on = models.DateField()
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-held_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} with {self.person_id} on {self.held_on}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.exceptions import InvalidTransition
-from hub.models import Task
+from hub.models import Task, User
 from hub.policies import roles as r
 from hub.policies.rules import (
     Act,
@@ -210,4 +210,24 @@ register(Act.MEDIA_LIST, Rule(r.TASK_READER_ROLES, READERS, on=Task))
 register(
     Act.MEDIA_REVIEW,
     Rule(r.TASK_WORKER_ROLES, NOT_HOLDER, on=Task, scope=holds, state=task_accepted("a media review")),
+)
+
+# Officer wellbeing: anyone who works tasks logs their own media-review time on a task they see;
+# supervisors (and the hub for its own people) see their team's hours and record debriefs.
+register(
+    Act.EXPOSURE_LOG,
+    Rule(r.EXPOSURE_ROLES, "Exposure is logged by the people who review material on a task.", on=Task),
+)
+register(Act.EXPOSURE_VIEW, Rule(r.EXPOSURE_ROLES, "Exposure is logged by the people who review material."))
+register(Act.WELFARE_TEAM, Rule(r.WELFARE_ROLES, "The team's exposure is for supervisors."))
+register(
+    Act.WELFARE_DEBRIEF,
+    Rule(
+        r.WELFARE_ROLES,
+        "Debriefs are recorded by a supervisor of the person's own organisation.",
+        on=User,
+        scope=lambda actor, person: (
+            getattr(getattr(person, "membership", None), "organisation_id", None) == actor.org.pk
+        ),
+    ),
 )

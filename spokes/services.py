@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from hub.clock import db_now
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition, NotPermitted
 from hub.models import MediaHash, MediaMatch, Organisation, Risk, Task, User
-from hub.policies.roles import HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
+from hub.policies.roles import EXPOSURE_ROLES, HANDOFF_RECEIVER_ROLES, SUPERVISOR_ROLES
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import alerts_reschedule, notify_holder, notify_hub, notify_members
 from hub.services.audit import audit_record, audit_task_records_read
@@ -23,12 +24,15 @@ from spokes.models import (
     Child,
     ChildCheck,
     ConferenceRequest,
+    ExposureAlert,
+    ExposureLog,
     ExternalRequest,
     Handoff,
     Lead,
     MediaReview,
     Reassessment,
     SuspectEvent,
+    WelfareDebrief,
 )
 from spokes.selectors import children_of, leads_of, suspect_events_of, unchecked_reachable
 
@@ -833,5 +837,146 @@ def media_review(*, task: Task, actor: User, sha256: str, category: str = "") ->
         referral_id=task.referral_id,
         task_id=task.pk,
         changes={"sha256": item.sha256, "category": category},
+    )
+    return made
+
+
+# --- Exposure (officer wellbeing) --------------------------------------------------------------
+
+EXPOSURE_LIMIT_MINUTES = 240  # guidance: no more than four hours a day reviewing material
+
+
+def uk_today(at: datetime | None = None) -> date:
+    return timezone.localtime(at or db_now()).date()
+
+
+def exposure_minutes(user: User, day: date) -> int:
+    return int(ExposureLog.objects.filter(user=user, day=day).aggregate(total=Sum("minutes"))["total"] or 0)
+
+
+@transaction.atomic(durable=True)
+def exposure_log(*, actor: User, task: Task, minutes: int) -> ExposureLog:
+    """Log the actor's own media-review minutes on a task they see. Passing four hours in a UK
+    day tells their organisation's supervisors (``exposure_limit``), once that day."""
+    authorize(actor, Act.EXPOSURE_LOG, task)
+    if not 1 <= minutes <= 720:
+        raise DomainError("Log between 1 and 720 minutes at a time", field="minutes")
+    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).first()  # one person's day at a time
+    day = uk_today()
+    made = ExposureLog.objects.create(user=actor, task=task, minutes=minutes, day=day)
+    total = exposure_minutes(actor, day)
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPOSURE_LOGGED,
+        object_type="exposure",
+        object_id=str(made.pk),
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"minutes": minutes, "today": total, "day": day.isoformat()},
+    )
+    if total > EXPOSURE_LIMIT_MINUTES and not ExposureAlert.objects.filter(user=actor, day=day).exists():
+        ExposureAlert.objects.create(user=actor, day=day, minutes=total)
+        membership = getattr(actor, "membership", None)
+        told = notify_members(
+            org_ids=[membership.organisation_id] if membership else [],
+            roles=set(SUPERVISOR_ROLES),
+            kind="exposure_limit",
+            subject=f"{actor.display_name} has reviewed material for "
+            f"{total // 60} h {total % 60:02d} min today",
+            body="Guidance is no more than four hours a day, never grading alone, and a monthly debrief. "
+            "Check in with them and record a welfare review.",
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPOSURE_LIMIT_PASSED,
+            object_type="exposure",
+            changes={"today": total, "day": day.isoformat(), "told": [n.recipient.username for n in told]},
+        )
+    return made
+
+
+def exposure_today(*, actor: User) -> dict[str, Any]:
+    authorize(actor, Act.EXPOSURE_VIEW)
+    day = uk_today()
+    entries = list(
+        ExposureLog.objects.filter(user=actor, day=day)
+        .select_related("task__referral__agency")
+        .order_by("logged_at")
+    )
+    total = sum(entry.minutes for entry in entries)
+    return {
+        "day": day,
+        "minutes": total,
+        "limit": EXPOSURE_LIMIT_MINUTES,
+        "over_limit": total > EXPOSURE_LIMIT_MINUTES,
+        "entries": entries,
+    }
+
+
+def exposure_header(user: Any) -> dict[str, Any]:
+    """The header's "reviewed today" figure for people who review material (page context)."""
+    membership = getattr(user, "membership", None) if getattr(user, "is_authenticated", False) else None
+    if membership is None or membership.role not in EXPOSURE_ROLES:
+        return {}
+    minutes = exposure_minutes(user, uk_today())
+    return {"exposure_today": {"minutes": minutes, "limit": EXPOSURE_LIMIT_MINUTES,
+                               "over": minutes > EXPOSURE_LIMIT_MINUTES}}  # fmt: skip
+
+
+def welfare_team(*, actor: User) -> list[dict[str, Any]]:
+    """For a supervisor: each person of their organisation who reviews material, with minutes
+    today and this week, days over the limit in the last 30 days, and the last debrief. Audited."""
+    authorize(actor, Act.WELFARE_TEAM)
+    membership = actor.membership
+    today = uk_today()
+    week_start = today - timedelta(days=today.weekday())
+    people = list(
+        User.objects.filter(
+            is_active=True, membership__organisation_id=membership.organisation_id,
+            membership__role__in=EXPOSURE_ROLES,
+        ).order_by("last_name", "first_name", "username")
+    )  # fmt: skip
+    logs = ExposureLog.objects.filter(user__in=people, day__gte=today - timedelta(days=30))
+    per_day: dict[tuple[Any, date], int] = {}
+    for user_id, day, minutes in logs.values_list("user_id", "day", "minutes"):
+        per_day[(user_id, day)] = per_day.get((user_id, day), 0) + minutes
+    last: dict[Any, WelfareDebrief] = {}
+    for debrief in WelfareDebrief.objects.filter(person__in=people).order_by("person_id", "-held_on"):
+        last.setdefault(debrief.person_id, debrief)
+    rows = []
+    for person in people:
+        days = {day: m for (uid, day), m in per_day.items() if uid == person.pk}
+        rows.append({
+            "person": person,
+            "today": days.get(today, 0),
+            "week": sum(m for day, m in days.items() if day >= week_start),
+            "days_over_30": sum(1 for m in days.values() if m > EXPOSURE_LIMIT_MINUTES),
+            "last_debrief": last.get(person.pk),
+        })  # fmt: skip
+    audit_record(
+        actor=actor,
+        action=AuditAction.WELFARE_VIEWED,
+        object_type="welfare",
+        changes={"people": [person.username for person in people]},
+    )
+    return rows
+
+
+@transaction.atomic(durable=True)
+def welfare_debrief_record(
+    *, actor: User, person: User, kind: str, held_on: date, note: str = ""
+) -> WelfareDebrief:
+    authorize(actor, Act.WELFARE_DEBRIEF, person)
+    if held_on > uk_today():
+        raise DomainError("A debrief cannot be recorded before it is held", field="held_on")
+    made = WelfareDebrief.objects.create(
+        person=person, kind=kind, held_on=held_on, note=note.strip(), recorded_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.WELFARE_DEBRIEF_RECORDED,
+        object_type="welfare_debrief",
+        object_id=str(made.pk),
+        changes={"person": person.username, "kind": kind, "held_on": held_on.isoformat()},
     )
     return made

@@ -213,6 +213,13 @@ CASES: dict[Act, Case] = {
     Act.MATCH_RUN: Case(lambda: make_task().referral, HUB_ON_REFERRAL),
     Act.CONFERENCE_REQUEST: Case(matched, WORK_TASK),
     Act.MEDIA_LIST: Case(accepted, SEE_TASK),
+    # Exposure: the people who review material log their own time on a task they see.
+    # The task is named in the body, so the role is checked first (403), then the task (404).
+    Act.EXPOSURE_LOG: Case(accepted, row(OK, 403, 403, 403, OK, OK, 404, OK, 404, 404)),
+    Act.EXPOSURE_VIEW: Case(None, row(OK, 403, 403, 403, OK, OK, OK, OK, OK, OK)),
+    Act.WELFARE_TEAM: Case(None, row(OK, 403, 403, 403, 403, OK, 403, 403, 403, 403)),
+    # A Kent officer's debrief: only a supervisor of Kent records it (the hub only its own people).
+    Act.WELFARE_DEBRIEF: Case(lambda: acting("KENT"), row(403, 403, 403, 403, 403, OK, 403, 403, 403, 403)),
     Act.MEDIA_REVIEW: Case(accepted, WORK_TASK),
     Act.CONFERENCE_LIST: Case(None, row(OK, OK, 403, 403, OK, OK, OK, OK, OK, OK)),
     Act.CONFERENCE_ANSWER: Case(conference, row(OK, 403, 404, 404, 403, 403, 404, 404, 404, 404)),

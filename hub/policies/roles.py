@@ -30,3 +30,6 @@ RESUME_ROLES = frozenset({R.COORDINATOR, R.OFFICER, R.SUPERVISOR, R.REGIONAL_COO
 INTERNAL_READER_ROLES = ALL_ROLES - AGENCY_ROLES
 # Who is told that a child was handed to their organisation: everyone there who can act on it.
 HANDOFF_RECEIVER_ROLES = ALL_ROLES - AUDITOR_ROLES
+# Who reviews material (and logs exposure); who looks after their welfare.
+EXPOSURE_ROLES = TASK_WORKER_ROLES | HUB_ROLES
+WELFARE_ROLES = SUPERVISOR_ROLES | HUB_ROLES

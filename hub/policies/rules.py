@@ -81,6 +81,10 @@ class Act(StrEnum):
     CONFERENCE_ANSWER = "conference.answer"
     MEDIA_LIST = "media.list"
     MEDIA_REVIEW = "media.review"
+    EXPOSURE_LOG = "exposure.log"
+    EXPOSURE_VIEW = "exposure.view"
+    WELFARE_TEAM = "welfare.team"
+    WELFARE_DEBRIEF = "welfare.debrief"
     SAFEGUARDING_REVIEW = "safeguarding.review"
     REQUEST_LIST = "external_request.list"
     REQUEST_QUEUE = "external_request.queue"
@@ -352,6 +356,14 @@ register_visibility(
     lambda actor, note: notification_list_for(actor.user).filter(pk=note.pk).exists(),
 )
 register_visibility(Organisation, lambda actor, org: True)
+# People: the hub and auditors see everyone; others the people of their own organisation.
+register_visibility(
+    User,
+    lambda actor, person: (
+        actor.role in r.READ_ALL_ROLES
+        or getattr(getattr(person, "membership", None), "organisation_id", None) == actor.org.pk
+    ),
+)
 register_visibility(OnCallShift, lambda actor, shift: actor.role in r.READ_ALL_ROLES)
 
 _ROWS: dict[Act, Rule] = {

@@ -31,6 +31,7 @@ from django_htmx.middleware import HtmxDetails
 
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, NotFound, NotPermitted
+from hub.hooks import page_context
 from hub.models import AuditEvent, Membership, User
 from hub.policies.rules import Act, authorize, rule_for
 from hub.selectors import membership_for, notification_list_for
@@ -212,5 +213,6 @@ def page(
     # The nav badge; a fragment swapped into a page has no nav.
     inbox = notification_list_for(request.user).filter(read_at__isnull=True)
     unread = 0 if getattr(request, "htmx", False) else inbox.count()
-    context = {"membership": membership_for(request.user), "inbox_unread": unread, **(context or {})}
+    extra = {} if getattr(request, "htmx", False) else page_context(request.user)
+    context = {"membership": membership_for(request.user), "inbox_unread": unread, **extra, **(context or {})}
     return render(request, template, context, status=status)

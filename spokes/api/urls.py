@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 from spokes.api.views import (
     ChildViewSet,
     ConferenceRequestViewSet,
+    ExposureViewSet,
     ExternalRequestViewSet,
     HandoffViewSet,
     LeadViewSet,
@@ -20,4 +21,5 @@ router.register("children", ChildViewSet, basename="child")
 router.register("handoffs", HandoffViewSet, basename="handoff")
 router.register("requests", ExternalRequestViewSet, basename="external-request")
 router.register("conference-requests", ConferenceRequestViewSet, basename="conference-request")
+router.register("exposure", ExposureViewSet, basename="exposure")
 urlpatterns = router.urls

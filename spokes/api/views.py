@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,17 +29,20 @@ from hub.models import (
     User,
 )
 from hub.policies.rules import Act
+from hub.selectors import task_list_for
 from hub.services.tasks import task_hand_down
 from spokes.models import (
     Child,
     ChildCheck,
     ConferenceRequest,
+    ExposureLog,
     ExternalRequest,
     Handoff,
     Lead,
     MediaReview,
     Reassessment,
     SuspectEvent,
+    WelfareDebrief,
 )
 from spokes.selectors import (
     child_list_for,
@@ -53,6 +57,8 @@ from spokes.services import (
     conference_answer,
     conference_list_consult,
     conference_request,
+    exposure_log,
+    exposure_today,
     external_request_add,
     external_request_update,
     external_requests_consult,
@@ -72,6 +78,8 @@ from spokes.services import (
     task_decline,
     task_reassess,
     victim_record_consult,
+    welfare_debrief_record,
+    welfare_team,
 )
 
 
@@ -721,3 +729,103 @@ class ConferenceRequestViewSet(mixins.ListModelMixin, HubViewSet):
     @action(detail=True, methods=["post"])
     def refuse(self, request: Request, pk: str | None = None) -> Response:
         return self._answer(request, grant=False)
+
+
+# --- Exposure (officer wellbeing) ----------------------------------------------------------------
+
+
+class ExposureEntrySerializer(serializers.ModelSerializer[ExposureLog]):
+    task = serializers.UUIDField(source="task_id")
+
+    class Meta:
+        model = ExposureLog
+        fields = ["id", "task", "minutes", "day", "logged_at"]
+        read_only_fields = fields
+
+
+class ExposureTodaySerializer(serializers.Serializer[Any]):
+    day = serializers.DateField()
+    minutes = serializers.IntegerField(help_text="The caller's total today (UK calendar day)")
+    limit = serializers.IntegerField()
+    over_limit = serializers.BooleanField()
+    entries = ExposureEntrySerializer(many=True)
+
+
+class ExposureInputSerializer(serializers.Serializer[Any]):
+    task = serializers.UUIDField()
+    minutes = serializers.IntegerField(min_value=1, max_value=720)
+
+
+class DebriefInputSerializer(serializers.Serializer[Any]):
+    person = serializers.CharField(help_text="The person's username")
+    kind = serializers.ChoiceField(choices=WelfareDebrief.Kind.choices)
+    held_on = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ExposureViewSet(HubViewSet):
+    """/exposure/: log your own media-review minutes on a task; your total today. Supervisors:
+    ``team/`` (hours per person, days over the limit, last debrief) and ``debriefs/``."""
+
+    queryset = ExposureLog.objects.none()
+    pagination_class = None
+    policies = {
+        "list": Act.EXPOSURE_VIEW,
+        "create": Act.EXPOSURE_LOG,
+        "team": Act.WELFARE_TEAM,
+        "debriefs": Act.WELFARE_DEBRIEF,
+    }
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[ExposureLog]:
+        return ExposureLog.objects.filter(user_id=membership.user_id)
+
+    @extend_schema(responses=ExposureTodaySerializer)
+    def list(self, request: Request) -> Response:
+        user: Any = request.user
+        return Response(ExposureTodaySerializer(exposure_today(actor=user)).data)
+
+    @extend_schema(request=ExposureInputSerializer, responses={201: ExposureTodaySerializer})
+    def create(self, request: Request) -> Response:
+        data = ExposureInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user: Any = request.user
+        task = task_list_for(self.membership).filter(pk=data.validated_data["task"]).first()
+        if task is None:
+            raise NotFound("No such task")  # as if it did not exist
+        exposure_log(actor=user, task=task, minutes=data.validated_data["minutes"])
+        return Response(
+            ExposureTodaySerializer(exposure_today(actor=user)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses=serializers.ListSerializer(child=serializers.DictField()))
+    @action(detail=False, methods=["get"])
+    def team(self, request: Request) -> Response:
+        user: Any = request.user
+        rows = welfare_team(actor=user)
+        return Response([
+            {
+                "person": row["person"].username, "name": row["person"].display_name,
+                "today_minutes": row["today"], "week_minutes": row["week"],
+                "days_over_limit_30": row["days_over_30"],
+                "last_debrief": row["last_debrief"].held_on if row["last_debrief"] else None,
+            }
+            for row in rows
+        ])  # fmt: skip
+
+    @extend_schema(request=DebriefInputSerializer, responses={201: serializers.DictField()})
+    @action(detail=False, methods=["post"])
+    def debriefs(self, request: Request) -> Response:
+        data = DebriefInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        person = User.objects.filter(username=values["person"], is_active=True).first()
+        if person is None:
+            raise NotFound("No such person")
+        user: Any = request.user
+        made = welfare_debrief_record(
+            actor=user, person=person, kind=values["kind"], held_on=values["held_on"], note=values["note"]
+        )
+        return Response(
+            {"id": str(made.pk), "person": person.username, "kind": made.kind, "held_on": made.held_on},
+            status=status.HTTP_201_CREATED,
+        )

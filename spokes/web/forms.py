@@ -9,7 +9,7 @@ from django import forms
 from hub.models import AccessToChildren, MediaHash, Organisation, Referral, Risk, RiskFactor, Task
 from hub.selectors import organisation_list
 from hub.web.forms import ConditionalCharField, PageForm
-from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent
+from spokes.models import Child, ChildCheck, ExternalRequest, Handoff, Lead, SuspectEvent, WelfareDebrief
 
 
 class DeclineForm(PageForm):
@@ -291,3 +291,33 @@ class MediaReviewForm(PageForm):
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "Not graded"), *MediaHash.Category.choices]
     )
+
+
+class ExposureForm(PageForm):
+    """Log your own media-review time on this task."""
+
+    id_prefix = "exposure"
+    task = forms.UUIDField(widget=forms.HiddenInput)
+    minutes = forms.IntegerField(
+        label="Minutes spent reviewing material", min_value=1, max_value=720,
+        error_messages={"required": "Say how many minutes.", "min_value": "Log at least 1 minute.",
+                        "max_value": "Log at most 720 minutes (12 hours) at a time."},
+    )  # fmt: skip
+
+
+class DebriefForm(PageForm):
+    """Record a debrief or welfare review held with a person of your team."""
+
+    id_prefix = "debrief"
+    person = forms.ChoiceField(label="With")
+    kind = forms.ChoiceField(label="Kind", choices=WelfareDebrief.Kind.choices)
+    held_on = forms.DateField(label="Held on", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(
+        label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, people: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].choices = [("", "Choose a person…")] + [  # type: ignore[attr-defined]
+            (person.username, person.display_name) for person in people or []
+        ]

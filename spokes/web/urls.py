@@ -32,5 +32,8 @@ urlpatterns = [
     path("tasks/<uuid:pk>/conference/", views.conference_request_view, name="conference-request"),
     path("conferences/", views.conference_list, name="conferences"),
     path("tasks/<uuid:pk>/media/", views.media_review_view, name="media-review"),
+    path("exposure/", views.exposure_log_view, name="exposure-log"),
+    path("welfare/", views.welfare_view, name="welfare"),
+    path("welfare/debriefs/", views.welfare_debrief_view, name="welfare-debrief"),
     path("conferences/<uuid:pk>/answer/", views.conference_answer_view, name="conference-answer"),
 ]

@@ -14,13 +14,13 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
 from hub.constants import AuditAction
-from hub.models import Membership, Organisation, Task
+from hub.models import Membership, Organisation, Task, User
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed, available_actions, holds
 from hub.selectors import (
@@ -57,11 +57,14 @@ from spokes.selectors import (
     request_list_for,
 )
 from spokes.services import (
+    EXPOSURE_LIMIT_MINUTES,
     child_add,
     child_check,
     conference_answer,
     conference_list_consult,
     conference_request,
+    exposure_log,
+    exposure_minutes,
     external_request_add,
     external_request_update,
     external_requests_consult,
@@ -79,14 +82,19 @@ from spokes.services import (
     task_accept,
     task_decline,
     task_reassess,
+    uk_today,
     victim_record_consult,
+    welfare_debrief_record,
+    welfare_team,
 )
 from spokes.web.forms import (
     ChildCheckForm,
     ChildForm,
     ConferenceAnswerForm,
     ConferenceForm,
+    DebriefForm,
     DeclineForm,
+    ExposureForm,
     ExternalRequestForm,
     HandDownForm,
     HandoffAnswerForm,
@@ -104,6 +112,7 @@ PAGE_SIZE = 50
 
 # What the task page can offer, each with the form it shows (None: a button).
 TASK_PAGE_ACTS = (
+    Act.EXPOSURE_LOG,
     Act.MEDIA_REVIEW,
     Act.TASK_REASSESS,
     Act.CONFERENCE_REQUEST,
@@ -192,6 +201,7 @@ def _task_page(
     request_form: ExternalRequestForm | None = None,
     reassess_form: ReassessmentForm | None = None,
     conference_form: ConferenceForm | None = None,
+    exposure_form: ExposureForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The task page; audited as a read each time it is shown (also after a refused POST), with
@@ -212,6 +222,7 @@ def _task_page(
         (suspect_form, Act.SUSPECT_EVENT_RECORD),
         (reassess_form, Act.TASK_REASSESS),
         (conference_form, Act.CONFERENCE_REQUEST),
+        (exposure_form, Act.EXPOSURE_LOG),
     ]:
         flash_errors_of_hidden_form(request, refused, shown=act in can)
     forms: dict[str, Any] = {
@@ -228,6 +239,9 @@ def _task_page(
         if Act.TASK_REASSESS in can
         else None,
         "conference_form": (conference_form or ConferenceForm()) if Act.CONFERENCE_REQUEST in can else None,
+        "exposure_form": (exposure_form or ExposureForm(initial={"task": task.pk}))
+        if Act.EXPOSURE_LOG in can
+        else None,
     }
     may_check = Act.CHILD_ADD in can  # the same row's scope and state: the holder, on an accepted task
     child_rows = []
@@ -380,6 +394,78 @@ def media_review_view(request: AuthenticatedHttpRequest, actor: Actor, task: Tas
         form,
         lambda data: media_review(task=task, actor=request.user, **data),
         again=lambda form, status: _task_page(request, actor, _fresh(actor, task), status=status),
+        done=done,
+    )
+
+
+@policy_view(Act.EXPOSURE_LOG, methods=["POST"])
+def exposure_log_view(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    """Log media-review minutes on a task (named in the form, as in ``POST /exposure/``)."""
+    try:
+        task_id = UUID(request.POST.get("task", ""))
+    except ValueError:
+        raise Http404 from None
+    task = scoped_get(_tasks(actor.membership), task_id)
+
+    def done(_: Any) -> HttpResponse:
+        minutes = exposure_minutes(request.user, uk_today())
+        over = (
+            " That is over the four-hour guidance: take a break." if minutes > EXPOSURE_LIMIT_MINUTES else ""
+        )
+        return _after(
+            request,
+            task,
+            f"Logged. You have reviewed material for {minutes // 60} h {minutes % 60:02d} min today.{over}",
+            "#media",
+        )
+
+    return submit(
+        request,
+        ExposureForm(request.POST),
+        lambda data: exposure_log(actor=request.user, task=task, minutes=data["minutes"]),
+        again=lambda form, status: _task_page(
+            request, actor, _fresh(actor, task), exposure_form=form, status=status
+        ),
+        done=done,
+    )
+
+
+def _welfare_page(
+    request: AuthenticatedHttpRequest, actor: Actor, *, form: DebriefForm | None = None, status: int = 200
+) -> HttpResponse:
+    rows = welfare_team(actor=request.user)
+    people = [row["person"] for row in rows]
+    return page(
+        request,
+        "spokes/welfare.html",
+        {"rows": rows, "form": form or DebriefForm(people=people), "limit": EXPOSURE_LIMIT_MINUTES},
+        status=status,
+    )
+
+
+@policy_view(Act.WELFARE_TEAM)
+def welfare_view(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    return _welfare_page(request, actor)
+
+
+@policy_view(Act.WELFARE_DEBRIEF, methods=["POST"])
+def welfare_debrief_view(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
+    person = User.objects.filter(username=request.POST.get("person", ""), is_active=True).first()
+    if person is None:
+        raise Http404
+    people = [person, *User.objects.filter(membership__organisation_id=actor.org.pk).exclude(pk=person.pk)]
+
+    def done(made: Any) -> HttpResponse:
+        messages.success(request, f"{made.get_kind_display()} with {person.display_name} recorded.")
+        return redirect("spokes:welfare")
+
+    return submit(
+        request,
+        DebriefForm(request.POST, people=people),
+        lambda data: welfare_debrief_record(
+            actor=request.user, person=person, kind=data["kind"], held_on=data["held_on"], note=data["note"]
+        ),
+        again=lambda form, status: _welfare_page(request, actor, form=form, status=status),
         done=done,
     )
 
