@@ -909,8 +909,15 @@ def exposure_today(*, actor: User) -> dict[str, Any]:
         "minutes": total,
         "limit": EXPOSURE_LIMIT_MINUTES,
         "over_limit": total > EXPOSURE_LIMIT_MINUTES,
+        "items_reviewed": MediaReview.objects.filter(
+            reviewed_by=actor, reviewed_at__gte=_day_start(day)
+        ).count(),
         "entries": entries,
     }
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 def exposure_header(user: Any) -> dict[str, Any]:
@@ -943,6 +950,11 @@ def welfare_team(*, actor: User) -> list[dict[str, Any]]:
     last: dict[Any, WelfareDebrief] = {}
     for debrief in WelfareDebrief.objects.filter(person__in=people).order_by("person_id", "-held_on"):
         last.setdefault(debrief.person_id, debrief)
+    reviewed: dict[Any, int] = {}
+    for user_id in MediaReview.objects.filter(
+        reviewed_by__in=people, reviewed_at__gte=_day_start(today)
+    ).values_list("reviewed_by_id", flat=True):
+        reviewed[user_id] = reviewed.get(user_id, 0) + 1
     rows = []
     for person in people:
         days = {day: m for (uid, day), m in per_day.items() if uid == person.pk}
@@ -951,6 +963,7 @@ def welfare_team(*, actor: User) -> list[dict[str, Any]]:
             "today": days.get(today, 0),
             "week": sum(m for day, m in days.items() if day >= week_start),
             "days_over_30": sum(1 for m in days.values() if m > EXPOSURE_LIMIT_MINUTES),
+            "items_today": reviewed.get(person.pk, 0),
             "last_debrief": last.get(person.pk),
         })  # fmt: skip
     audit_record(

@@ -748,6 +748,7 @@ class ExposureTodaySerializer(serializers.Serializer[Any]):
     minutes = serializers.IntegerField(help_text="The caller's total today (UK calendar day)")
     limit = serializers.IntegerField()
     over_limit = serializers.BooleanField()
+    items_reviewed = serializers.IntegerField(help_text="Media items the caller marked reviewed today")
     entries = ExposureEntrySerializer(many=True)
 
 
@@ -806,7 +807,7 @@ class ExposureViewSet(HubViewSet):
             {
                 "person": row["person"].username, "name": row["person"].display_name,
                 "today_minutes": row["today"], "week_minutes": row["week"],
-                "days_over_limit_30": row["days_over_30"],
+                "days_over_limit_30": row["days_over_30"], "items_reviewed_today": row["items_today"],
                 "last_debrief": row["last_debrief"].held_on if row["last_debrief"] else None,
             }
             for row in rows

@@ -237,6 +237,10 @@ def test_an_officer_marks_media_reviewed_on_the_task_once_with_the_category(cast
     page.force_login(cast["kent_officer"].user)
     html = page.get(f"/tasks/{task.pk}/").content.decode()
     assert f'data-media="{"a" * 64}" data-reviewed="yes"' in html
+    counted = kent.get("/api/v1/exposure/").json()
+    assert counted["items_reviewed"] == 1, "reviewed items are counted with the day's exposure"
+    team = cast["kent_supervisor"].client.get("/api/v1/exposure/team/").json()
+    assert {row["person"]: row["items_reviewed_today"] for row in team}["kent_officer"] == 1
 
 
 def test_the_match_job_runs_after_intake_and_the_sweep_finds_one_that_was_lost(
