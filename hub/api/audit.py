@@ -24,15 +24,18 @@ from hub.constants import AuditAction
 from hub.exceptions import DomainError
 from hub.models import AuditEvent, AuditVerification, Membership
 from hub.policies.rules import Act
-from hub.selectors import AuditFilters, audit_head_seq, audit_search, audit_status
+from hub.selectors import AuditFilters, audit_head_seq, audit_search, audit_status, with_referral_reference
 from hub.services.audit import audit_record
 
 EXPORT_FIELDS = [
     "seq", "id", "occurred_at", "actor", "actor_display", "org", "actor_role", "action", "object_type",
     "object_id", "referral_id", "task_id", "request_id", "outcome", "recipient", "justification", "changes",
-    "prev_hash", "hash",
+    "prev_hash", "hash", "referral_reference",
 ]  # fmt: skip
 FILTER_PARAMS = [
+    OpenApiParameter(
+        "reference", str, description="An agency reference (or its start): its referrals' events"
+    ),
     OpenApiParameter("object_id", str, description="Object id (also matches its task/referral events)"),
     OpenApiParameter("actor", str, description="Username"),
     OpenApiParameter("action", str, description="Exact, or a prefix ending in * (e.g. task.*)"),
@@ -85,6 +88,7 @@ def parse_filters(params: Any) -> AuditFilters:
     if outcome and outcome not in AuditEvent.Outcome.values:
         raise DomainError(f"Unknown outcome {outcome!r}", field="outcome")
     return AuditFilters(
+        reference=params.get("reference", "").strip()[:100],
         object_id=params.get("object_id", "").strip(),
         actor=params.get("actor", "").strip(),
         action=params.get("action", "").strip(),
@@ -118,6 +122,7 @@ def _row(event: AuditEvent) -> dict[str, Any]:
         "changes": json.dumps(event.changes, sort_keys=True),
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "referral_reference": getattr(event, "referral_reference", None) or "",
     }
 
 
@@ -128,8 +133,8 @@ def _stream_csv(events: QuerySet[AuditEvent]) -> Iterator[str]:
     for event in events.iterator(chunk_size=2000):
         row = _row(event)
         # Neutralise spreadsheet formulas in free text (CSV injection).
-        for key in ("justification", "actor_display", "recipient", "changes"):
-            if str(row[key]).startswith(("=", "+", "-", "@")):
+        for key in ("justification", "actor_display", "recipient", "changes", "referral_reference"):
+            if str(row[key]).startswith(("=", "+", "-", "@", "\t", "\r")):
                 row[key] = "'" + str(row[key])
         writer.writerow(row)
         yield buffer.getvalue()
@@ -184,7 +189,7 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
             raise DomainError("format must be csv or json", field="format")
         # Bound by the head now, so the recorded count is exactly what is streamed.
         head = audit_head_seq()
-        events = self.get_queryset().filter(seq__lte=head).order_by("seq")
+        events = with_referral_reference(self.get_queryset().filter(seq__lte=head).order_by("seq"))
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
             action=AuditAction.AUDIT_EXPORTED,

@@ -18,6 +18,7 @@ from hub.selectors.audit import (
     audit_status,
     audit_timeline,
     known_actions,
+    with_referral_reference,
 )
 from hub.selectors.board import (
     BOARD_DEADLINE_FILTERS,
@@ -83,6 +84,7 @@ __all__ = [
     "deadline_states_q",
     "escalation_list_for",
     "known_actions",
+    "with_referral_reference",
     "membership_for",
     "most_urgent_first",
     "notification_list_for",

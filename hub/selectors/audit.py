@@ -8,23 +8,29 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import (
+    CharField,
     Count,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
+    Value,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
 from hub.models import (
     AuditCheckpoint,
     AuditEvent,
     AuditVerification,
+    Referral,
     Task,
 )
 
 
 @dataclass(frozen=True)
 class AuditFilters:
+    reference: str = ""
     object_id: str = ""
     actor: str = ""
     action: str = ""
@@ -49,6 +55,9 @@ def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
     An object id also matches events naming it as their task or referral; an action ending
     in '.' or '*' is a prefix (``task.*``)."""
     queryset = AuditEvent.objects.all()
+    if filters.reference:
+        referrals = Referral.objects.filter(external_id__startswith=filters.reference.strip()).values("pk")
+        queryset = queryset.filter(referral_id__in=referrals)
     if filters.object_id:
         match = Q(object_id=filters.object_id)
         if (uuid := _as_uuid(filters.object_id)) is not None:
@@ -78,14 +87,32 @@ def audit_search(filters: AuditFilters) -> QuerySet[AuditEvent]:
     return queryset
 
 
-def audit_timeline(*, task: Task | None = None, referral_id: UUID | None = None) -> QuerySet[AuditEvent]:
+# Reads in the trail (consultations, searches, report views): what "changes only" leaves out.
+READ_ACTION_ENDINGS = (".viewed", ".listed", ".searched", "_viewed", ".reviewed", ".exported")
+
+
+def reads_q() -> Q:
+    condition = Q()
+    for ending in READ_ACTION_ENDINGS:
+        condition |= Q(action__endswith=ending)
+    return condition
+
+
+def audit_timeline(
+    *, task: Task | None = None, referral_id: UUID | None = None, changes_only: bool = False
+) -> QuerySet[AuditEvent]:
     """A task's story: its own events and its referral's events that name no other task, in
-    chain order. For a referral: every event that names it."""
+    chain order. For a referral: every event that names it. ``changes_only`` leaves out the
+    reads (consultations and searches), keeping every change and every refusal."""
     if task is not None:
-        return AuditEvent.objects.filter(
+        events = AuditEvent.objects.filter(
             Q(task_id=task.pk) | Q(referral_id=task.referral_id, task_id__isnull=True)
-        ).order_by("seq")
-    return AuditEvent.objects.filter(referral_id=referral_id).order_by("seq")
+        )
+    else:
+        events = AuditEvent.objects.filter(referral_id=referral_id)
+    if changes_only:
+        events = events.exclude(reads_q() & Q(outcome=AuditEvent.Outcome.SUCCESS))
+    return events.order_by("seq")
 
 
 def audit_activity_by_day(queryset: QuerySet[AuditEvent], days: int = 30) -> list[dict[str, Any]]:
@@ -129,3 +156,12 @@ def audit_status() -> AuditStatus:
         last_checkpoint=AuditCheckpoint.objects.order_by("-seq").first(),
         head_seq=audit_head_seq(),
     )
+
+
+def with_referral_reference(queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """Each event with ``referral_reference`` ("NCMEC CT-2025-004105"), the reference people
+    read, for pages and exports (one subquery, no per-event lookup)."""
+    reference = Referral.objects.filter(pk=OuterRef("referral_id")).annotate(
+        reference=Concat("agency__code", Value(" "), "external_id", output_field=CharField())
+    )
+    return queryset.annotate(referral_reference=Subquery(reference.values("reference")[:1]))

@@ -77,6 +77,8 @@ def most_urgent_first(queryset: QuerySet[Task]) -> QuerySet[Task]:
 
 @dataclass(frozen=True)
 class BoardFilters:
+    q: str = ""
+    sort: tuple[str, ...] = ()
     status: str = ""
     holder: str = ""
     region: str = ""
@@ -100,6 +102,10 @@ def task_board(queryset: QuerySet[Task], filters: BoardFilters, now: datetime) -
         queryset = queryset.filter(referral__grade=filters.grade)
     if filters.deadline:
         queryset = queryset.filter(board_deadline_q(filters.deadline, now))
+    if filters.q:
+        queryset = task_search(queryset, filters.q)
+    if filters.sort:
+        return queryset.order_by(*filters.sort)
     return most_urgent_first(queryset)
 
 

@@ -308,9 +308,29 @@ class AcknowledgeForm(PageForm):
     )
 
 
+BOARD_SORTS = {
+    "due": ("due_at", "id"),
+    "-due": ("-due_at", "id"),
+    "grade": ("referral__grade", "due_at", "id"),
+    "holder": ("assignee_org__name", "due_at", "id"),
+    "status": ("status", "due_at", "id"),
+    "received": ("referral__received_at", "id"),
+    "-received": ("-referral__received_at", "id"),
+}
+
+
 class BoardFilterForm(forms.Form):
     """Filters for the board of all tasks (GET)."""
 
+    q = forms.CharField(
+        label="Reference or id", required=False, max_length=100,
+        help_text="The agency's reference (or its start), or a VIHub task or referral id.",
+    )  # fmt: skip
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[("", "Most urgent first"), *((k, k) for k in BOARD_SORTS)],
+    )
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Task.Status.choices]
     )
@@ -336,6 +356,12 @@ class BoardFilterForm(forms.Form):
 class AuditSearchForm(forms.Form):
     """The auditor's search over the trail (GET). Every field is optional."""
 
+    reference = forms.CharField(
+        label="Agency reference",
+        required=False,
+        max_length=100,
+        help_text="Every event about the referrals with this reference (or starting with it).",
+    )
     object_id = forms.CharField(
         label="Object id",
         required=False,

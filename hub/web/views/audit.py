@@ -27,6 +27,7 @@ from hub.selectors import (
     audit_timeline,
     known_actions,
     tasks_for,
+    with_referral_reference,
 )
 from hub.services.audit import audit_record
 from hub.services.audit_integrity import audit_verify, key_id, public_key
@@ -48,14 +49,24 @@ class EventRow:
     event: AuditEvent
     label: str
     changes: list[tuple[str, str]]
+    reference: str = ""
 
 
 def _event_rows(events: list[AuditEvent]) -> list[EventRow]:
-    return [EventRow(e, action_label(e.action), change_items(e.changes or {})) for e in events]
+    return [
+        EventRow(
+            e,
+            action_label(e.action),
+            change_items(e.changes or {}),
+            getattr(e, "referral_reference", "") or "",
+        )
+        for e in events
+    ]
 
 
 def _audit_filters(data: dict[str, Any]) -> AuditFilters:
     return AuditFilters(
+        reference=data["reference"],
         object_id=data["object_id"],
         actor=data["actor"],
         action=data["action"],
@@ -87,7 +98,7 @@ def audit_trail(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse
     before = request.GET.get("before", "")
     if before.isdigit():
         queryset = queryset.filter(seq__lt=int(before))
-    events = list(queryset.order_by("-seq")[: PAGE_SIZE + 1])
+    events = list(with_referral_reference(queryset.order_by("-seq"))[: PAGE_SIZE + 1])
     has_more, events = len(events) > PAGE_SIZE, events[:PAGE_SIZE]
     activity = audit_activity_by_day(audit_search(filters))
     query = _audit_query(data)
@@ -155,7 +166,9 @@ def audit_export(request: AuthenticatedHttpRequest, actor: Actor) -> HttpRespons
     # Bound the file by the head of the chain now, so the count recorded below is exactly what
     # is streamed (the export's own event, appended next, is not in it).
     head = audit_head_seq()
-    events = audit_search(_audit_filters(data)).filter(seq__lte=head).select_related("actor").order_by("seq")
+    events = with_referral_reference(
+        audit_search(_audit_filters(data)).filter(seq__lte=head).select_related("actor").order_by("seq")
+    )
     count = events.count()
     audit_record(
         actor=request.user,
@@ -217,7 +230,8 @@ def _signing_key_id() -> str:
 
 @policy_view(Act.AUDIT_TIMELINE, lookup=_tasks)
 def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
-    events = list(audit_timeline(task=task)[:2000])
+    changes_only = request.GET.get("show") == "changes"
+    events = list(audit_timeline(task=task, changes_only=changes_only)[:2000])
     audit_record(
         actor=request.user,
         action=AuditAction.AUDIT_SEARCHED,
@@ -225,7 +239,10 @@ def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: T
         object_id=task.pk,
         task_id=task.pk,
         referral_id=task.referral_id,
-        changes={"query": {"timeline": "task", "task_id": str(task.pk)}, "count": len(events)},
+        changes={
+            "query": {"timeline": "task", "task_id": str(task.pk), "changes_only": changes_only},
+            "count": len(events),
+        },
     )
     return page(
         request,
@@ -235,6 +252,7 @@ def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: T
             "referral": task.referral,
             "rows": _event_rows(events),
             "deadline": deadline_for(task),
+            "changes_only": changes_only,
         },
     )
 
@@ -243,15 +261,21 @@ def audit_task_timeline(request: AuthenticatedHttpRequest, actor: Actor, task: T
 def audit_referral_timeline(
     request: AuthenticatedHttpRequest, actor: Actor, referral: Referral
 ) -> HttpResponse:
-    events = list(audit_timeline(referral_id=referral.pk)[:2000])
+    changes_only = request.GET.get("show") == "changes"
+    events = list(audit_timeline(referral_id=referral.pk, changes_only=changes_only)[:2000])
     audit_record(
         actor=request.user,
         action=AuditAction.AUDIT_SEARCHED,
         object_type="referral",
         object_id=referral.pk,
         referral_id=referral.pk,
-        changes={"query": {"timeline": "referral", "referral_id": str(referral.pk)}, "count": len(events)},
+        changes={
+            "query": {"timeline": "referral", "referral_id": str(referral.pk), "changes_only": changes_only},
+            "count": len(events),
+        },
     )
     return page(
-        request, "hub/audit_timeline.html", {"task": None, "referral": referral, "rows": _event_rows(events)}
+        request,
+        "hub/audit_timeline.html",
+        {"task": None, "referral": referral, "rows": _event_rows(events), "changes_only": changes_only},
     )

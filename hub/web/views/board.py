@@ -24,7 +24,7 @@ from hub.selectors import (
 )
 from hub.services.audit import audit_list_read
 from hub.services.tasks import task_audit_read, task_reassign
-from hub.web.forms import BoardFilterForm, ReassignForm
+from hub.web.forms import BOARD_SORTS, BoardFilterForm, ReassignForm
 from hub.web.presenters import DEADLINE_LABELS, chart_payload, deadline_for, task_rows
 from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
 
@@ -58,6 +58,8 @@ def board(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         filters = BoardFilters(
+            q=data["q"].strip(),
+            sort=BOARD_SORTS.get(data["sort"], ()),
             status=data["status"],
             holder=data["holder"],
             region=data["region"],
@@ -78,6 +80,8 @@ def board(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("page", None)
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
     return page(
         request,
         "hub/board.html",
@@ -86,9 +90,11 @@ def board(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "tasks": tasks,
             "rows": task_rows(tasks, now),
             "query": query.urlencode(),
+            "unsorted": unsorted.urlencode(),
+            "sort": request.GET.get("sort", ""),
             "summary": _region_chart(actor.membership, now),
             "is_hub": allowed(request.user, Act.TASK_REASSIGN),
-            "filtered": any(request.GET.get(f) for f in form.fields),
+            "filtered": any(request.GET.get(f) for f in form.fields if f != "sort"),
         },
         status=status,
     )

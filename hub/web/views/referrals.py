@@ -5,6 +5,7 @@ codes and status, never internal text)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -19,7 +20,7 @@ from hub.hooks import outcome_view
 from hub.models import Membership, Referral, Risk, Team
 from hub.policies import roles as r
 from hub.policies.rules import Act, Actor, allowed, available_actions
-from hub.selectors import referral_list_for, tasks_for, team_suggested, triage_queue
+from hub.selectors import referral_list_for, referral_search, tasks_for, team_suggested, triage_queue
 from hub.services.audit import audit_list_read
 from hub.services.matching import referral_match_media, referral_matches_consult
 from hub.services.referrals import referral_audit_read, referral_close, referral_mark_non_actionable
@@ -59,12 +60,22 @@ def referrals_of(membership: Membership) -> QuerySet[Referral]:
 @policy_view(Act.TRIAGE_QUEUE)
 def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     show = request.GET.get("show", "")
-    queryset = triage_queue(referral_list_for(actor.membership))
+    q = request.GET.get("q", "").strip()[:100]
+    scoped = referral_list_for(actor.membership)
+    ready = (
+        scoped.filter(status=Referral.Status.OUTCOME_RECORDED)
+        .select_related("agency", "suspect_force", "team")
+        .order_by("updated_at", "id")
+    )
+    queryset = triage_queue(scoped)
+    if q:
+        queryset, ready = referral_search(queryset, q), referral_search(ready, q)
     counts = {
         "all": queryset.count(),
         "new": queryset.filter(status=Referral.Status.RECEIVED).count(),
         "graded": queryset.filter(status=Referral.Status.TRIAGED).count(),
         "urgent": queryset.filter(is_urgent=True).count(),
+        "ready": ready.count(),
     }
     teams = [
         {"team": team, "n": queryset.filter(team=team).count()}
@@ -76,6 +87,8 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
         queryset = queryset.filter(status=Referral.Status.TRIAGED)
     elif show.startswith("team:"):
         queryset = queryset.filter(team__code=show.removeprefix("team:"))
+    elif show == "ready":
+        queryset = ready  # outcome recorded: the hub closes them, the longest waiting first
     referrals = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_list_read(
         actor=request.user,
@@ -91,7 +104,8 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "counts": counts,
             "teams": teams,
             "show": show,
-            "query": f"show={show}" if show else "",
+            "q": q,
+            "query": urlencode({key: value for key, value in (("show", show), ("q", q)) if value}),
             "now": timezone.now(),
             "on_call": on_call_at(db_now()),
         },

@@ -1,0 +1,95 @@
+"""Finding things (issue 17): the agency's reference finds a referral or task on the triage
+queue, the board and the audit trail; the board sorts; the hub's "ready to close" queue; the audit
+trail names references, in the page and in the export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from hub.models import Referral
+from safeguarding.services import outcome_record
+from tests.conftest import Persona
+from tests.factories import acting, make_referral, make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def web(persona: Persona) -> Client:
+    client = Client()
+    client.force_login(persona.user)
+    return client
+
+
+def _named(task: Any, reference: str) -> Any:
+    Referral.objects.filter(pk=task.referral_id).update(external_id=reference)
+    task.referral.refresh_from_db()
+    return task
+
+
+def test_the_triage_queue_finds_a_referral_by_its_reference_and_lists_those_ready_to_close(
+    cast: dict[str, Persona],
+) -> None:
+    waiting = make_referral(external_id="CT-2025-004105")
+    make_referral(external_id="CT-2025-009999")
+    hub = web(cast["coordinator"])
+    found = hub.get("/triage/", {"q": "CT-2025-0041"}).content.decode()
+    assert "CT-2025-004105" in found and "CT-2025-009999" not in found
+    by_id = hub.get("/triage/", {"q": str(waiting.pk)}).content.decode()
+    assert "CT-2025-004105" in by_id and "CT-2025-009999" not in by_id
+    assert "No referral matches" in hub.get("/triage/", {"q": "NOPE-1"}).content.decode()
+    task = _named(make_task(accepted=True), "CT-2025-007777")
+    outcome_record(
+        referral=task.referral, actor=acting("KENT"), justice_outcome="outcome_21",
+        safeguarding_outcome="no_child_at_risk", arrests=0, children_safeguarded=0, victims_identified=0,
+    )  # fmt: skip
+    ready = hub.get("/triage/", {"show": "ready"}).content.decode()
+    assert "CT-2025-007777" in ready and "CT-2025-004105" not in ready
+    assert 'data-tab="ready"' in ready and ">Close<" in ready
+
+
+def test_the_board_finds_by_reference_and_sorts_by_a_column(cast: dict[str, Persona]) -> None:
+    kent = _named(make_task(), "CT-B-0002")
+    gmp = _named(make_task(holder="GMP"), "CT-B-0001")
+    _named(make_task(holder="ESSEX"), "IWF-OTHER")
+    hub = web(cast["coordinator"])
+    found = hub.get("/board/", {"q": "CT-B-"}).content.decode()
+    assert f'data-task="{kent.pk}"' in found and f'data-task="{gmp.pk}"' in found and "IWF-OTHER" not in found
+    by_holder = hub.get("/board/", {"q": "CT-B-", "sort": "holder"}).content.decode()
+    assert by_holder.index(f'data-task="{gmp.pk}"') < by_holder.index(f'data-task="{kent.pk}"'), (
+        "Greater Manchester before Kent"
+    )
+    assert 'aria-sort="ascending"' in by_holder
+    assert hub.get("/board/", {"sort": "shoe-size"}).status_code == 400
+
+
+def test_the_audit_trail_finds_a_referral_by_reference_and_names_it_in_the_page_and_export(
+    cast: dict[str, Persona],
+) -> None:
+    task = _named(make_task(), "CT-AUDIT-0001")
+    make_task()
+    auditor = web(cast["auditor"])
+    page = auditor.get("/audit/", {"reference": "CT-AUDIT"}).content.decode()
+    assert "data-reference>NCMEC CT-AUDIT-0001</span>" in page
+    assert page.count("data-reference>") == page.count('<tr data-seq="'), "only that referral's events"
+    export = auditor.get(
+        "/audit/export/", {"reference": "CT-AUDIT-0001", "format": "csv", "purpose": "Inspection"}
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))  # type: ignore[attr-defined]
+    assert rows and {row["referral_reference"] for row in rows} == {"NCMEC CT-AUDIT-0001"}
+    assert {row["referral_id"] for row in rows} == {str(task.referral_id)}
+
+
+def test_a_timeline_shows_changes_only_when_asked(cast: dict[str, Persona]) -> None:
+    task = make_task()
+    officer, auditor = web(cast["kent_officer"]), web(cast["auditor"])
+    for _ in range(3):
+        officer.get(f"/tasks/{task.pk}/")  # reads
+    everything = auditor.get(f"/audit/tasks/{task.pk}/").content.decode()
+    changes = auditor.get(f"/audit/tasks/{task.pk}/", {"show": "changes"}).content.decode()
+    assert 'data-action="task.viewed"' in everything and 'data-action="task.viewed"' not in changes
+    assert 'data-action="task.allocated"' in changes, "every change stays"
