@@ -50,6 +50,32 @@ class PageForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            _house_messages(field)
+
+
+# Django's stock messages name no field ("Ensure this value is less than or equal to 10000."):
+# in the house style each one says which field and what to do. Messages a form sets itself stay.
+STOCK_MESSAGES = {
+    "required": "This field is required.",
+    "invalid_choice": "Select a valid choice. %(value)s is not one of the available choices.",
+}
+HOUSE_MESSAGES = {
+    "required": "{label}: this is needed.",
+    "invalid_choice": "{label}: choose one of the options offered.",
+    "max_value": "{label}: enter %(limit_value)s or less.",
+    "min_value": "{label}: enter %(limit_value)s or more.",
+    "max_length": "{label}: keep it to %(limit_value)d characters (it has %(show_value)d).",
+}
+
+
+def _house_messages(field: forms.Field) -> None:
+    """Replace the stock messages (and give the validators' codes a message naming the field)."""
+    label = str(field.label or "This field").rstrip(":")
+    for key, ours in HOUSE_MESSAGES.items():
+        current = field.error_messages.get(key)
+        if current is None or str(current) == STOCK_MESSAGES.get(key):
+            field.error_messages[key] = ours.replace("{label}", label)
 
 
 def holder_choices(*, exclude: str = "", blank: str = "Choose a region or force…") -> Choices:

@@ -35,8 +35,9 @@ def _count(label: str, help_text: str = "") -> forms.IntegerField:
         help_text=help_text,
         error_messages={
             "required": f"Enter the number ({label.lower()}); 0 if none.",
-            "min_value": "Enter 0 or more.",
-            "invalid": "Enter a whole number.",
+            "min_value": f"{label}: enter 0 or more.",
+            "max_value": f"{label}: enter at most 10,000.",
+            "invalid": f"{label}: enter a whole number.",
         },
     )
 

@@ -93,3 +93,21 @@ def test_a_timeline_shows_changes_only_when_asked(cast: dict[str, Persona]) -> N
     changes = auditor.get(f"/audit/tasks/{task.pk}/", {"show": "changes"}).content.decode()
     assert 'data-action="task.viewed"' in everything and 'data-action="task.viewed"' not in changes
     assert 'data-action="task.allocated"' in changes, "every change stays"
+
+
+def test_form_messages_name_the_field_and_say_what_to_do(cast: dict[str, Persona]) -> None:
+    """Issue 17 "Words": no stock Django message that names no field."""
+    task = make_task(accepted=True)
+    officer = web(cast["kent_officer"])
+    refused = officer.post(
+        f"/tasks/{task.pk}/leads/", {"kind": "shoes", "description": "x" * 10001}
+    ).content.decode()
+    assert "Kind of lead: choose one of the options offered." in refused
+    assert "Description: keep it to 10000 characters (it has 10001)." in refused
+    assert "Ensure this value" not in refused and "Select a valid choice" not in refused
+    counted = officer.post(
+        f"/tasks/{task.pk}/safeguarding/",
+        {"action": "safe_and_well_check", "children_identified": "-1", "children_safeguarded": "20000"},
+    ).content.decode()
+    assert "Children identified: enter 0 or more." in counted
+    assert "Children safeguarded: enter at most 10,000." in counted
