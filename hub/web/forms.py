@@ -377,6 +377,8 @@ class BoardFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = region_choices()  # type: ignore[attr-defined]
         self.fields["holder"].choices = holder_choices(blank="Any holder")  # type: ignore[attr-defined]
+        for field in self.fields.values():
+            _house_messages(field)
 
 
 class AuditSearchForm(forms.Form):

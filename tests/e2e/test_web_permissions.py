@@ -259,7 +259,7 @@ def test_the_boards_deadline_filter_agrees_with_the_apis_deadline_state(cast: di
     assert board.index(f'data-task="{on_time.pk}"') < board.index(f'data-task="{closed.pk}"')
     assert "Overdue (incl. escalated)" in board
     bad = hub.get("/board/", {"deadline": "whenever"})
-    assert bad.status_code == 400 and b"Select a valid choice" in bad.content
+    assert bad.status_code == 400 and b"Deadline: choose one of the options offered." in bad.content
 
 
 # --- Inbox, acknowledging an escalation, pausing the clocks -------------------------------------
