@@ -119,6 +119,7 @@ class AuditAction(StrEnum):
     HANDOFF_REVOKED = "handoff.revoked"
     TEAM_MEMBER_ADDED = "team.member_added"
     TASK_REASSESSED = "task.reassessed"
+    TASK_CANCELLED = "task.cancelled"
     REASSESSMENT_LISTED = "reassessment.listed"
     MEDIA_MATCHED = "media.matched"
     MATCH_LISTED = "media_match.listed"

@@ -29,7 +29,14 @@ from hub.services.matching import referral_match_media
 from safeguarding.feedback import webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
-from spokes.services import child_add, conference_request, external_request_add, handoff_offer, lead_create
+from spokes.services import (
+    child_add,
+    conference_request,
+    external_request_add,
+    handoff_offer,
+    lead_create,
+    task_decline,
+)
 from tests.factories import acting, make_referral, make_task, make_triaged, org
 
 PERSONAS = ["coordinator", "auditor", "ncmec", "iwf", "kent_officer", "kent_supervisor", "essex_officer",
@@ -142,6 +149,11 @@ def external_request() -> Any:
     )
 
 
+def declined() -> Task:
+    task = make_task()
+    return task_decline(task=task, actor=acting("KENT"), reason="not_our_area", note="Suspect in Essex")
+
+
 def matched() -> Task:
     """An accepted Kent task whose referral's media matches another referral's."""
     task = make_task(accepted=True)
@@ -208,6 +220,8 @@ CASES: dict[Act, Case] = {
     Act.SUSPECT_EVENT_LIST: Case(accepted, SEE_TASK),
     Act.HANDOFF_OFFER: Case(child, WORK_TASK),
     Act.TASK_REASSESS: Case(accepted, WORK_TASK),
+    # Declined by Kent, who has lost sight of it (as has its region): only the hub cancels it.
+    Act.TASK_CANCEL: Case(declined, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),
     # Matches name other forces' cases: the hub and auditors; the holder sees only a count.
     Act.MATCH_LIST: Case(lambda: make_task().referral, row(OK, OK, 403, 404, 403, 403, 404, 403, 404, 404)),
     Act.MATCH_RUN: Case(lambda: make_task().referral, HUB_ON_REFERRAL),

@@ -30,7 +30,7 @@ from hub.selectors import (
 )
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.audit import audit_list_read
-from hub.services.tasks import task_allocate, task_audit_read, task_reassign
+from hub.services.tasks import task_allocate, task_audit_read, task_cancel, task_reassign
 
 
 class TaskCursorPagination(CursorPagination):
@@ -90,6 +90,10 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
         return round(task_paused_for(task, self.context.get("now") or timezone.now()).total_seconds())
 
 
+class CancelInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=5000)
+
+
 class TaskCreateSerializer(serializers.Serializer[Any]):
     version = serializers.CharField(
         required=False,
@@ -126,6 +130,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
         "retrieve": Act.TASK_VIEW,
         "create": Act.TASK_ALLOCATE,
         "reassign": Act.TASK_REASSIGN,
+        "cancel": Act.TASK_CANCEL,
         "acknowledge": Act.TASK_ACKNOWLEDGE,
         "pause": Act.TASK_PAUSE,
         "resume": Act.TASK_RESUME,
@@ -222,6 +227,17 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
             actor=request.user,  # type: ignore[arg-type]
             reason=data.validated_data["reason"],
         )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=CancelInputSerializer, responses=TaskOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Close a declined task the hub will not move (only a declined one)."""
+        task = self.get_object()
+        data = CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user: Any = request.user
+        task_cancel(task=task, actor=user, reason=data.validated_data["reason"])
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(

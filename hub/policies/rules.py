@@ -74,6 +74,7 @@ class Act(StrEnum):
     HANDOFF_ANSWER = "handoff.answer"
     HANDOFF_REVOKE = "handoff.revoke"
     TASK_REASSESS = "task.reassess"
+    TASK_CANCEL = "task.cancel"
     MATCH_LIST = "match.list"
     MATCH_RUN = "match.run"
     CONFERENCE_REQUEST = "conference.request"
@@ -305,6 +306,14 @@ def task_accepted(doing: str) -> State:
     return check
 
 
+def _declined_only(actor: Actor, task: Task) -> None:
+    if task.status != Task.Status.DECLINED:
+        raise InvalidTransition(
+            f"Only a declined task can be cancelled (it is {task.status}): reassign it instead",
+            code="not_declined",
+        )
+
+
 def task_open(actor: Actor, task: Task) -> None:
     if not task.is_open:
         raise InvalidTransition(f"A {task.status} task cannot be moved")
@@ -412,6 +421,9 @@ _ROWS: dict[Act, Rule] = {
     Act.TASK_ALLOCATE: Rule(
         r.HUB_ROLES, "Only hub coordinators allocate tasks.", on=Referral, state=_allocatable
     ),
+    # A declined task the hub will not move: closed as cancelled, so the holder can be offered
+    # the referral again (a declined task still counts as open).
+    Act.TASK_CANCEL: Rule(r.HUB_ROLES, "Only hub coordinators cancel tasks.", on=Task, state=_declined_only),
     # Tasks.
     Act.TASK_LIST: Rule(r.TASK_READER_ROLES | r.AGENCY_ROLES, "Task lists are for the hub and spokes."),
     Act.TASK_BOARD: Rule(r.READ_ALL_ROLES, "The board of all tasks is for the hub."),

@@ -103,9 +103,16 @@ def _refuse_second_open_task(*, referral: Referral, to_org: Organisation) -> Non
         referral=referral, assignee_org=to_org, status__in=Task.OPEN_STATUSES
     ).first()
     if existing is not None:
+        ref = f"{referral.agency.code} {referral.external_id}"
+        if existing.status == Task.Status.DECLINED:
+            declined = f"{existing.declined_at:%d %b %Y}" if existing.declined_at else "earlier"
+            hint = f"it declined it on {declined}: cancel that task, or reassign it"
+        else:
+            hint = f"it is {existing.get_status_display().lower()}"
         raise InvalidTransition(
-            f"{to_org.code} already holds an open task for this referral ({existing.pk})",
+            f"{to_org.name} already holds a task for {ref} ({hint})",
             code="duplicate_task",
+            details={"task": str(existing.pk), "status": existing.status},
         )
 
 
@@ -237,3 +244,26 @@ def referral_triage_and_allocate(
         instructions=instructions,
         expect_version=expect_version,
     )
+
+
+@transaction.atomic(durable=True)
+def task_cancel(*, task: Task, actor: User, reason: str) -> Task:
+    """The hub closes a declined task it will not move (the holder can then be offered the
+    referral again). Only a declined task; the reason is kept in the trail."""
+    task = _lock_task(task)
+    authorize(actor, Act.TASK_CANCEL, task)
+    if not reason.strip():
+        raise DomainError("Say why the task is cancelled", field="reason")
+    task.status = Task.Status.CANCELLED
+    task.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.TASK_CANCELLED,
+        object_type="task",
+        object_id=task.pk,
+        referral_id=task.referral_id,
+        task_id=task.pk,
+        changes={"status": ["declined", "cancelled"], "holder": task.assignee_org.code},
+        justification=reason.strip(),
+    )
+    return task

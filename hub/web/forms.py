@@ -469,3 +469,15 @@ class OnCallShiftForm(PageForm):
 
     def clean_coordinator(self) -> User:
         return User.objects.get(username=self.cleaned_data["coordinator"])
+
+
+class CancelForm(PageForm):
+    """Close a declined task the hub will not move."""
+
+    id_prefix = "cancel"
+    reason = forms.CharField(
+        label="Why cancel it",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the task is cancelled."},
+    )

@@ -24,6 +24,7 @@ hub_patterns: list[URLPattern | URLResolver] = [
     path("on-call/<uuid:pk>/remove/", oncall.on_call_remove, name="on-call-remove"),
     path("board/", board.board, name="board"),
     path("board/<uuid:pk>/reassign/", board.task_reassign_view, name="task-reassign"),
+    path("board/<uuid:pk>/cancel/", board.task_cancel_view, name="task-cancel"),
     path("agency/", agency.agency_referrals, name="agency"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<uuid:pk>/read/", inbox.notification_read, name="notification-read"),

@@ -112,6 +112,7 @@ PAGE_SIZE = 50
 
 # What the task page can offer, each with the form it shows (None: a button).
 TASK_PAGE_ACTS = (
+    Act.TASK_CANCEL,
     Act.EXPOSURE_LOG,
     Act.MEDIA_REVIEW,
     Act.TASK_REASSESS,

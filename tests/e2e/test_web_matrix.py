@@ -121,6 +121,8 @@ PAGES = [
          data=lambda kid: {f"hand-{kid.pk}-to_org": "ESSEX", f"hand-{kid.pk}-note": ""}),
     Page("spokes:handoffs", "GET", Act.HANDOFF_LIST, None, audit="handoff.listed"),
     Page("hub:referral-rematch", "POST", Act.MATCH_RUN, data=lambda _: {}, audit="media.matched"),
+    Page("hub:task-cancel", "POST", Act.TASK_CANCEL, data=lambda _: {"reason": "Stale"},
+         audit="task.cancelled"),
     Page("spokes:conference-request", "POST", Act.CONFERENCE_REQUEST, data=lambda _: {"note": "Same series"},
          audit="conference.requested"),
     Page("spokes:conferences", "GET", Act.CONFERENCE_LIST, None, audit="conference.listed"),

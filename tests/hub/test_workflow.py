@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, MediaHash, Referral, Task, TaskGroupObjectPermission, TriageDecision
@@ -443,3 +444,37 @@ def test_q_finds_referrals_and_tasks_by_the_agency_reference_within_what_the_cal
     mine = cast["kent_officer"].client.get("/api/v1/tasks/?q=CT-2025-0041").json()["results"]
     assert [t["id"] for t in mine] == [str(kent.pk)]
     assert cast["kent_officer"].client.get(f"/api/v1/tasks/?q={other.pk}").json()["results"] == []
+
+
+def test_the_hub_cancels_a_stale_declined_task_and_can_then_allocate_to_that_holder_again(
+    cast: dict[str, Persona],
+) -> None:
+    """Issue 17: a declined task blocked a new allocation to the same holder, with a raw id in
+    the error and no way out but reassigning."""
+    task = make_task()
+    kent = cast["kent_officer"].client
+    assert kent.post(f"/api/v1/tasks/{task.pk}/decline/", {"reason": "insufficient_information"},
+                     format="json").status_code == 200  # fmt: skip
+    hub = cast["coordinator"].client
+    again = hub.post(
+        "/api/v1/tasks/", {"referral": str(task.referral_id), "assignee_org": "KENT"}, format="json"
+    )
+    assert again.status_code == 409
+    message = again.json()["detail"]
+    assert "Kent Police already holds a task for NCMEC" in message and "cancel that task" in message
+    assert str(task.pk) not in message, "the reference, not a raw id"
+    page = Client()
+    page.force_login(cast["coordinator"].user)
+    assert 'id="cancel"' in page.get(f"/tasks/{task.pk}/").content.decode(), "offered on the task page"
+    assert hub.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": ""}, format="json").status_code == 400
+    cancelled = hub.post(
+        f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "New information arrived"}, format="json"
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert hub.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "twice"}, format="json").status_code == 409
+    fresh = hub.post(
+        "/api/v1/tasks/", {"referral": str(task.referral_id), "assignee_org": "KENT"}, format="json"
+    )
+    assert fresh.status_code == 201, fresh.json()
+    audited = AuditEvent.objects.get(action="task.cancelled", task_id=task.pk)
+    assert audited.justification == "New information arrived"

@@ -23,8 +23,8 @@ from hub.selectors import (
     tasks_for,
 )
 from hub.services.audit import audit_list_read
-from hub.services.tasks import task_audit_read, task_reassign
-from hub.web.forms import BOARD_SORTS, BoardFilterForm, ReassignForm
+from hub.services.tasks import task_audit_read, task_cancel, task_reassign
+from hub.web.forms import BOARD_SORTS, BoardFilterForm, CancelForm, ReassignForm
 from hub.web.presenters import DEADLINE_LABELS, chart_payload, deadline_for, task_rows
 from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
 
@@ -132,4 +132,26 @@ def task_reassign_view(request: AuthenticatedHttpRequest, actor: Actor, task: Ta
         ),
         again=lambda form, status: _reassign_page(request, task, form, status),
         done=reassigned,
+    )
+
+
+@policy_view(Act.TASK_CANCEL, methods=["POST"], lookup=_tasks)
+def task_cancel_view(request: AuthenticatedHttpRequest, actor: Actor, task: Task) -> HttpResponse:
+    def cancelled(done: Task) -> HttpResponse:
+        messages.success(
+            request, f"Declined task of {done.assignee_org.name} on {done.referral.external_id} cancelled."
+        )
+        return redirect("hub:referral", pk=done.referral_id)
+
+    def refused(form: CancelForm, status: int) -> HttpResponse:
+        for error in [*form.errors.get("reason", []), *form.non_field_errors()]:
+            messages.error(request, str(error))
+        return redirect("spokes:task", pk=task.pk)
+
+    return submit(
+        request,
+        CancelForm(request.POST),
+        lambda data: task_cancel(task=task, actor=request.user, reason=data["reason"]),
+        again=refused,
+        done=cancelled,
     )
