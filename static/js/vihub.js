@@ -79,6 +79,41 @@
     copyButtons(document);
     focusErrors(document);
   });
+  // Signing in again (say in another tab, after the session ended) gives a new CSRF token: send
+  // the current one, so a form that waited keeps working and what was typed in it is saved.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (!match) { return; }
+    var token = decodeURIComponent(match[1]);
+    event.detail.headers["X-CSRFToken"] = token;
+    var elt = event.detail.elt;
+    var form = elt && (elt.tagName === "FORM" ? elt : elt.closest && elt.closest("form"));
+    if (form && form.querySelector("[name=csrfmiddlewaretoken]")) {
+      event.detail.parameters["csrfmiddlewaretoken"] = token;
+    }
+  });
+
+  // A panel's request answered with a whole page (the session ended, so the sign-in page or the
+  // "form expired" page came back): never put that page inside the card. Keep the form and what
+  // was typed in it, and say what happened and what to do.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var text = (event.detail.xhr && event.detail.xhr.responseText) || "";
+    if (!/^\s*<!doctype html/i.test(text)) { return; }
+    event.detail.shouldSwap = false;
+    var panel = event.detail.target;
+    var old = panel.querySelector("[data-session-ended]");
+    if (old) { old.remove(); }
+    var note = document.createElement("div");
+    note.className = "callout warn";
+    note.setAttribute("role", "alert");
+    note.setAttribute("data-session-ended", "");
+    note.tabIndex = -1;
+    note.innerHTML = "<p><strong>Not saved: your session has ended.</strong> " +
+      "<a href=\"/login/\" target=\"_blank\" rel=\"noopener\">Sign in again in a new tab</a>, " +
+      "then come back and press the button again. What you typed is still here.</p>";
+    panel.insertBefore(note, panel.firstChild);
+    note.focus();
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     drawCharts(event.target);
     focusErrors(event.target);

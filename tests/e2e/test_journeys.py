@@ -591,3 +591,34 @@ def test_officer_records_children_is_held_at_bail_then_hands_a_child_to_another_
     expect(page.get_by_role("status").first).to_contain_text("accepted")
     assert Notification.objects.filter(kind="handoff_answered", recipient__username="kent.vid").exists()
     assert page.goto(f"/tasks/{task.pk}/").status == 404  # Essex sees the child, not the task
+
+
+def test_typed_work_survives_a_session_that_ended_in_a_panel(page: Page, live_server: Any) -> None:
+    """Issue 17: an officer types safeguarding notes, the session ends, they press Record: the
+    panel keeps the form and the text and says what to do (never a whole page in the card); after
+    signing in again, pressing Record saves what was typed."""
+    scenario.person("kent.vid")
+    task = scenario.task("KENT", accepted=True)
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/")
+    panel = page.locator("#safeguarding")
+    panel.get_by_label("Action").select_option("safe_and_well_check")
+    panel.get_by_label("Children identified").fill("1")
+    panel.get_by_label("Children safeguarded").fill("1")
+    notes = "Seen at home with her grandmother; school informed; " * 15
+    panel.get_by_label("Notes").fill(notes)
+    page.context.clear_cookies()  # the session ends (idle timeout, or signed out elsewhere)
+    panel.get_by_role("button", name="Record action").click()
+    ended = panel.locator("[data-session-ended]")
+    expect(ended).to_contain_text("Not saved: your session has ended.")
+    expect(panel.get_by_label("Notes")).to_have_value(notes)
+    expect(panel).not_to_contain_text("This form has expired")
+    expect(panel.locator("header")).to_have_count(0)  # no page inside the card
+    assert not SafeguardingAction.objects.filter(task=task).exists()
+    # Signing in again (in another tab, as the message says) and pressing Record saves it.
+    other = page.context.new_page()
+    sign_in(other, "kent.vid")
+    other.close()
+    panel.get_by_role("button", name="Record action").click()
+    expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
+    assert SafeguardingAction.objects.get(task=task).notes == notes.strip(), "what was typed is kept"
