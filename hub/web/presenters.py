@@ -210,6 +210,12 @@ class InboxRow:
     task: Task | None
     can_acknowledge: bool
     referral_id: Any = None  # a message about a referral the member may open (an urgent one)
+    reference: str = ""  # the agency's reference of the task's or referral's case, when visible
+
+    @property
+    def kind_label(self) -> str:
+        """``media_match`` → "Media match"."""
+        return self.notification.kind.replace("_", " ").capitalize()
 
 
 def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any) -> list[InboxRow]:
@@ -217,9 +223,14 @@ def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any)
     not linked), and whether an Acknowledge button applies (an escalation still running)."""
     notifications = list(notifications)
     task_ids = {n.task_id for n in notifications if n.task_id}
-    tasks = {t.pk: t for t in tasks_for(membership).filter(pk__in=task_ids)}
+    tasks = {
+        t.pk: t for t in tasks_for(membership).filter(pk__in=task_ids).select_related("referral__agency")
+    }
     referral_ids = {n.referral_id for n in notifications if n.referral_id and not n.task_id}
-    visible = set(referral_list_for(membership).filter(pk__in=referral_ids).values_list("pk", flat=True))
+    visible = {
+        r.pk: f"{r.agency.code} {r.external_id}"
+        for r in referral_list_for(membership).filter(pk__in=referral_ids).select_related("agency")
+    }
     rows = []
     for n in notifications:
         task = tasks.get(n.task_id) if n.task_id else None
@@ -229,5 +240,12 @@ def inbox_rows(request: HttpRequest, membership: Membership, notifications: Any)
             and bool(getattr(task, "is_escalated", False))
             and allowed(request.user, Act.TASK_ACKNOWLEDGE, task)  # type: ignore[arg-type]
         )
-        rows.append(InboxRow(n, task, acknowledgeable, n.referral_id if n.referral_id in visible else None))
+        reference = (
+            f"{task.referral.agency.code} {task.referral.external_id}"
+            if task
+            else visible.get(n.referral_id, "")
+        )
+        rows.append(
+            InboxRow(n, task, acknowledgeable, n.referral_id if n.referral_id in visible else None, reference)
+        )
     return rows

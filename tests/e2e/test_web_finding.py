@@ -111,3 +111,10 @@ def test_form_messages_name_the_field_and_say_what_to_do(cast: dict[str, Persona
     ).content.decode()
     assert "Children identified: enter 0 or more." in counted
     assert "Children safeguarded: enter at most 10,000." in counted
+
+
+def test_inbox_items_name_the_case_by_its_reference(cast: dict[str, Persona]) -> None:
+    _named(make_task(), "CT-INBOX-0001")
+    html = web(cast["kent_officer"]).get("/inbox/").content.decode()
+    assert "<span data-reference>NCMEC CT-INBOX-0001</span>" in html, "the task's reference, not just a link"
+    assert 'class="badge info">Task allocated<' in html, "kinds read as words"
