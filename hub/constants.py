@@ -120,6 +120,7 @@ class AuditAction(StrEnum):
     TEAM_MEMBER_ADDED = "team.member_added"
     TASK_REASSESSED = "task.reassessed"
     TASK_CANCELLED = "task.cancelled"
+    OUTCOMES_OUTSTANDING_SENT = "webhook.outstanding_sent"
     REASSESSMENT_LISTED = "reassessment.listed"
     MEDIA_MATCHED = "media.matched"
     MATCH_LISTED = "media_match.listed"

@@ -95,6 +95,9 @@ _ROWS = {
     Act.WEBHOOK_LIST: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub."),
     Act.WEBHOOK_VIEW: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
     Act.WEBHOOK_SET: Rule(r.HUB_ROLES, "Only hub coordinators register agencies' endpoints.", operator=True),
+    Act.WEBHOOK_SEND_OUTSTANDING: Rule(
+        r.HUB_ROLES, "Only hub coordinators send an agency its outstanding outcomes.", on=WebhookEndpoint
+    ),
     Act.WEBHOOK_ROTATE: Rule(
         r.HUB_ROLES, "Only hub coordinators rotate signing secrets.", on=WebhookEndpoint, operator=True
     ),

@@ -264,6 +264,7 @@ CASES: dict[Act, Case] = {
     Act.WEBHOOK_VIEW: Case(endpoint, ENDPOINT),
     Act.WEBHOOK_SET: Case(None, HUB_ONLY),
     Act.WEBHOOK_ROTATE: Case(endpoint, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
+    Act.WEBHOOK_SEND_OUTSTANDING: Case(endpoint, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
     Act.DELIVERY_LOG: Case(endpoint, ENDPOINT),
     Act.AGENCY_DELIVERY_LOG: Case(None, AGENCY_ONLY),
     Act.DELIVERY_REPLAY: Case(outbox_event, row(OK, 404, 404, 404, 404, 404, 404, 404, 404, 404)),

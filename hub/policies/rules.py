@@ -105,6 +105,7 @@ class Act(StrEnum):
     WEBHOOK_ROTATE = "webhook.rotate_secret"
     DELIVERY_LOG = "webhook.delivery_log"
     DELIVERY_REPLAY = "webhook.replay"
+    WEBHOOK_SEND_OUTSTANDING = "webhook.send_outstanding"
     AGENCY_DELIVERY_LOG = "webhook.agency_delivery_log"
     FEEDBACK_STATS = "feedback.stats"
     REPORT_VIEW = "report.view"

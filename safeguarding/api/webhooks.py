@@ -18,7 +18,13 @@ from hub.models import Membership, Organisation, User
 from hub.policies import roles as r
 from hub.policies.rules import Act
 from hub.services.audit import audit_record
-from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
+from safeguarding.feedback import (
+    delivery_replay,
+    feedback_stats,
+    outcomes_outstanding_send,
+    webhook_endpoint_set,
+    webhook_secret_rotate,
+)
 from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from safeguarding.selectors import endpoints_for, outbox_events_for
 
@@ -112,6 +118,7 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
         "retrieve": Act.WEBHOOK_VIEW,
         "create": Act.WEBHOOK_SET,
         "rotate_secret": Act.WEBHOOK_ROTATE,
+        "send_outstanding": Act.WEBHOOK_SEND_OUTSTANDING,
         "deliveries": Act.DELIVERY_LOG,
     }
 
@@ -137,6 +144,14 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
         endpoint = self.get_object()
         secret = webhook_secret_rotate(endpoint=endpoint, actor=request.user)  # type: ignore[arg-type]
         return Response({**EndpointSerializer(endpoint).data, "secret": secret})
+
+    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @action(detail=True, methods=["post"], url_path="send-outstanding")
+    def send_outstanding(self, request: Request, pk: str | None = None) -> Response:
+        """Queue referral.outcome_recorded for each of the agency's outcomes recorded before this endpoint
+        existed; ``{"queued": n}``."""
+        user: Any = request.user
+        return Response({"queued": outcomes_outstanding_send(endpoint=self.get_object(), actor=user)})
 
     @extend_schema(responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"])

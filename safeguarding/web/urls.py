@@ -22,5 +22,10 @@ urlpatterns = [
         feedback.endpoint_rotate_secret,
         name="endpoint-rotate-secret",
     ),
+    path(
+        "feedback/endpoints/<uuid:pk>/send-outstanding/",
+        feedback.endpoint_send_outstanding,
+        name="endpoint-send-outstanding",
+    ),
     path("feedback/deliveries/<uuid:pk>/replay/", feedback.delivery_replay_view, name="delivery-replay"),
 ]

@@ -164,6 +164,8 @@ PAGES = [
                          "event_types": ["referral.outcome_recorded"]}, audit="webhook.registered"),
     Page("safeguarding:our-deliveries", "GET", Act.AGENCY_DELIVERY_LOG, None),
     Page("safeguarding:endpoint", "GET", Act.DELIVERY_LOG, audit="webhook.deliveries_viewed"),
+    Page("safeguarding:endpoint-send-outstanding", "POST", Act.WEBHOOK_SEND_OUTSTANDING, data=lambda _: {},
+         audit="webhook.outstanding_sent"),
     Page("safeguarding:endpoint-rotate-secret", "POST", Act.WEBHOOK_ROTATE, data=lambda _: {},
          audit="webhook.secret_rotated"),
     Page("safeguarding:delivery-replay", "POST", Act.DELIVERY_REPLAY, data=lambda _: {"reason": "matrix"},

@@ -20,12 +20,19 @@ from hub.selectors import organisation_list
 from hub.services.audit import audit_record
 from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
+    attempt,
     flash_errors_of_hidden_form,
     page,
     policy_view,
     submit,
 )
-from safeguarding.feedback import delivery_replay, feedback_stats, webhook_endpoint_set, webhook_secret_rotate
+from safeguarding.feedback import (
+    delivery_replay,
+    feedback_stats,
+    outcomes_outstanding_send,
+    webhook_endpoint_set,
+    webhook_secret_rotate,
+)
 from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from safeguarding.selectors import endpoints_for, outbox_events_for
 from safeguarding.web.forms import (
@@ -236,6 +243,24 @@ def endpoint_rotate_secret(
             {"endpoint": endpoint, "secret": secret, "created": False, "note": SECRET_NOTE},
         )
     )
+
+
+@policy_view(Act.WEBHOOK_SEND_OUTSTANDING, methods=["POST"], lookup=endpoints_for)
+def endpoint_send_outstanding(
+    request: AuthenticatedHttpRequest, actor: Actor, endpoint: WebhookEndpoint
+) -> HttpResponse:
+    """Offer the agency every outcome recorded before its endpoint existed."""
+    done, _status = attempt(
+        request, None, lambda: outcomes_outstanding_send(endpoint=endpoint, actor=request.user)
+    )
+    if done is not None:
+        messages.success(
+            request,
+            f"{done} outstanding outcome(s) queued for {endpoint.agency.name}."
+            if done
+            else f"Nothing outstanding: every outcome of {endpoint.agency.name} was already offered.",
+        )
+    return redirect("safeguarding:endpoint", pk=endpoint.pk)
 
 
 @policy_view(Act.DELIVERY_REPLAY, methods=["POST"], lookup=outbox_events_for)
