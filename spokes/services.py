@@ -594,15 +594,18 @@ def handoffs_overdue(*, now: datetime | None = None) -> int:
     return told
 
 
-def handoff_list_consult(*, actor: User, handoffs: list[Handoff]) -> list[Handoff]:
-    authorize(actor, Act.HANDOFF_LIST)
+def _consulted(actor: User, act: Act, action: AuditAction, object_type: str, rows: list[Any]) -> list[Any]:
+    """A list shown to someone the rulebook lets see it, audited as one consultation naming
+    every row (an empty list too)."""
+    authorize(actor, act)
     audit_record(
-        actor=actor,
-        action=AuditAction.HANDOFF_LISTED,
-        object_type="handoff",
-        changes={"ids": [str(h.pk) for h in handoffs]},
+        actor=actor, action=action, object_type=object_type, changes={"ids": [str(r.pk) for r in rows]}
     )
-    return handoffs
+    return rows
+
+
+def handoff_list_consult(*, actor: User, handoffs: list[Handoff]) -> list[Handoff]:
+    return _consulted(actor, Act.HANDOFF_LIST, AuditAction.HANDOFF_LISTED, "handoff", handoffs)
 
 
 # --- Requests to platforms and overseas --------------------------------------------------------
@@ -676,14 +679,9 @@ def external_request_update(*, request: ExternalRequest, actor: User, event: str
 
 
 def external_requests_consult(*, actor: User, requests: list[ExternalRequest]) -> list[ExternalRequest]:
-    authorize(actor, Act.REQUEST_QUEUE)
-    audit_record(
-        actor=actor,
-        action=AuditAction.EXTERNAL_REQUEST_LISTED,
-        object_type="external_request",
-        changes={"ids": [str(r.pk) for r in requests]},
+    return _consulted(
+        actor, Act.REQUEST_QUEUE, AuditAction.EXTERNAL_REQUEST_LISTED, "external_request", requests
     )
-    return requests
 
 
 # --- Deconfliction conferences -----------------------------------------------------------------
@@ -788,14 +786,9 @@ def conference_answer(
 
 
 def conference_list_consult(*, actor: User, requests: list[ConferenceRequest]) -> list[ConferenceRequest]:
-    authorize(actor, Act.CONFERENCE_LIST)
-    audit_record(
-        actor=actor,
-        action=AuditAction.CONFERENCE_LISTED,
-        object_type="conference_request",
-        changes={"ids": [str(item.pk) for item in requests]},
+    return _consulted(
+        actor, Act.CONFERENCE_LIST, AuditAction.CONFERENCE_LISTED, "conference_request", requests
     )
-    return requests
 
 
 # --- Media review on a task ---------------------------------------------------------------------
