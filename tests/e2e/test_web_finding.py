@@ -118,3 +118,17 @@ def test_inbox_items_name_the_case_by_its_reference(cast: dict[str, Persona]) ->
     html = web(cast["kent_officer"]).get("/inbox/").content.decode()
     assert "<span data-reference>NCMEC CT-INBOX-0001</span>" in html, "the task's reference, not just a link"
     assert 'class="badge info">Task allocated<' in html, "kinds read as words"
+
+
+def test_the_triage_queue_sorts_by_a_column_and_refuses_an_unknown_one(cast: dict[str, Persona]) -> None:
+    older = make_referral(external_id="CT-SORT-OLD")
+    newer = make_referral(external_id="CT-SORT-NEW")
+    Referral.objects.filter(pk=older.pk).update(received_at=newer.received_at.replace(year=2024))
+    hub = web(cast["coordinator"])
+    by_received = hub.get("/triage/", {"sort": "-received"}).content.decode()
+    assert by_received.index("CT-SORT-NEW") < by_received.index("CT-SORT-OLD")
+    assert 'aria-sort="descending"' in by_received
+    oldest_first = hub.get("/triage/", {"sort": "received"}).content.decode()
+    assert oldest_first.index("CT-SORT-OLD") < oldest_first.index("CT-SORT-NEW")
+    refused = hub.get("/triage/", {"sort": "shoe-size"})
+    assert refused.status_code == 400 and b"Sort: choose one of the column headings." in refused.content

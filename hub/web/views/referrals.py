@@ -50,6 +50,15 @@ AGENCY_STATUS_TEXT: dict[str, str] = {
     Referral.Status.CLOSED: "Closed by the hub after the outcome.",
 }
 
+# Sortable columns of the triage queue (the default is the queue's own order: urgent first,
+# then first-generation material, then the longest waiting).
+TRIAGE_SORTS = {
+    "received": ("received_at", "id"),
+    "-received": ("-received_at", "id"),
+    "waiting": ("created_at", "id"),
+    "grade": ("grade", "created_at", "id"),
+}
+
 REFERRAL_PAGE_ACTS = (Act.REFERRAL_TRIAGE, Act.REFERRAL_NON_ACTIONABLE, Act.REFERRAL_CLOSE)
 
 
@@ -89,6 +98,12 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
         queryset = queryset.filter(team__code=show.removeprefix("team:"))
     elif show == "ready":
         queryset = ready  # outcome recorded: the hub closes them, the longest waiting first
+    sort, status = request.GET.get("sort", ""), 200
+    if sort in TRIAGE_SORTS:
+        queryset = queryset.order_by(*TRIAGE_SORTS[sort])
+    elif sort:
+        messages.error(request, "Sort: choose one of the column headings.")
+        sort, status = "", 400
     referrals = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_list_read(
         actor=request.user,
@@ -105,10 +120,13 @@ def triage(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "teams": teams,
             "show": show,
             "q": q,
-            "query": urlencode({key: value for key, value in (("show", show), ("q", q)) if value}),
+            "query": urlencode({k: v for k, v in (("show", show), ("q", q), ("sort", sort)) if v}),
+            "unsorted": urlencode({k: v for k, v in (("show", show), ("q", q)) if v}),
+            "sort": sort,
             "now": timezone.now(),
             "on_call": on_call_at(db_now()),
         },
+        status=status,
     )
 
 
