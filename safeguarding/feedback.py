@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from hub.clock import db_now
 from hub.constants import AuditAction, WebhookEvent, webhook_event
-from hub.exceptions import DomainError, InvalidTransition
+from hub.exceptions import DomainError
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Organisation, Referral, User
 from hub.policies.rules import Act, authorize
@@ -476,14 +476,8 @@ def outcomes_outstanding_send(*, endpoint: WebhookEndpoint, actor: User) -> int:
     """Queue ``referral.outcome_recorded`` for each of the agency's referrals whose outcome was recorded
     before its endpoint existed (or was subscribed): nothing was ever offered for sending. A
     referral already queued once is not queued again. Audited with the referrals."""
-    authorize(actor, Act.WEBHOOK_SEND_OUTSTANDING, endpoint)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
-    if not endpoint.is_active:
-        raise InvalidTransition("This endpoint is switched off", code="inactive")
-    if WebhookEvent.OUTCOME_RECORDED.value not in endpoint.event_types:
-        raise InvalidTransition(
-            "This endpoint is not subscribed to referral.outcome_recorded", code="not_subscribed"
-        )
+    authorize(actor, Act.WEBHOOK_SEND_OUTSTANDING, endpoint)  # active and subscribed (the registry)
     sent = OutboxEvent.objects.filter(
         agency_id=endpoint.agency_id, event_type=WebhookEvent.OUTCOME_RECORDED.value
     )

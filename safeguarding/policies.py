@@ -3,6 +3,7 @@ outcome feedback (endpoints, delivery log, replay) and the accountability report
 
 from __future__ import annotations
 
+from hub.constants import WebhookEvent
 from hub.exceptions import DomainError, InvalidTransition
 from hub.models import Referral, Task
 from hub.policies import roles as r
@@ -67,6 +68,15 @@ def _replayable(actor: Actor, event: OutboxEvent) -> None:
         raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
 
 
+def _outcomes_sendable(actor: Actor, endpoint: WebhookEndpoint) -> None:
+    if not endpoint.is_active:
+        raise InvalidTransition("This endpoint is switched off", code="inactive")
+    if WebhookEvent.OUTCOME_RECORDED.value not in endpoint.event_types:
+        raise InvalidTransition(
+            "This endpoint is not subscribed to referral.outcome_recorded", code="not_subscribed"
+        )
+
+
 _ROWS = {
     Act.SAFEGUARDING_LIST: Rule(
         r.TASK_READER_ROLES, "Tasks are for the hub, regions, forces and auditors.", on=Task
@@ -96,7 +106,10 @@ _ROWS = {
     Act.WEBHOOK_VIEW: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
     Act.WEBHOOK_SET: Rule(r.HUB_ROLES, "Only hub coordinators register agencies' endpoints.", operator=True),
     Act.WEBHOOK_SEND_OUTSTANDING: Rule(
-        r.HUB_ROLES, "Only hub coordinators send an agency its outstanding outcomes.", on=WebhookEndpoint
+        r.HUB_ROLES,
+        "Only hub coordinators send an agency its outstanding outcomes.",
+        on=WebhookEndpoint,
+        state=_outcomes_sendable,
     ),
     Act.WEBHOOK_ROTATE: Rule(
         r.HUB_ROLES, "Only hub coordinators rotate signing secrets.", on=WebhookEndpoint, operator=True

@@ -174,6 +174,8 @@ def _has_matches(actor: Actor, task: Task) -> None:
     task_accepted("a conference request")(actor, task)
     if not task.referral.media_match_count:
         raise InvalidTransition("This task's media matches no other case", code="no_matches")
+    if task.conference_requests.filter(status=ConferenceRequest.Status.PENDING).exists():
+        raise InvalidTransition("A conference request on this task is waiting for the hub", code="pending")
 
 
 def _conference_pending(actor: Actor, request: ConferenceRequest) -> None:

@@ -692,9 +692,7 @@ def conference_request(*, task: Task, actor: User, note: str = "") -> Conference
     """A holder whose task's media matches other cases asks the hub to convene a deconfliction
     conference; the hub is told (``conference_requested``). One waiting request per task."""
     task = task_lock_as_seen(task)
-    authorize(actor, Act.CONFERENCE_REQUEST, task)
-    if ConferenceRequest.objects.filter(task=task, status=ConferenceRequest.Status.PENDING).exists():
-        raise InvalidTransition("A conference request on this task is waiting for the hub", code="pending")
+    authorize(actor, Act.CONFERENCE_REQUEST, task)  # matches, accepted, none waiting (the registry)
     made = ConferenceRequest.objects.create(task=task, note=note.strip(), requested_by=actor)
     ref = f"{task.referral.agency.code} {task.referral.external_id}"
     notify_hub(
@@ -937,9 +935,10 @@ def welfare_team(*, actor: User) -> list[dict[str, Any]]:
         ).order_by("last_name", "first_name", "username")
     )  # fmt: skip
     logs = ExposureLog.objects.filter(user__in=people, day__gte=today - timedelta(days=30))
-    per_day: dict[tuple[Any, date], int] = {}
+    per_day: dict[Any, dict[date, int]] = {}
     for user_id, day, minutes in logs.values_list("user_id", "day", "minutes"):
-        per_day[(user_id, day)] = per_day.get((user_id, day), 0) + minutes
+        days_of = per_day.setdefault(user_id, {})
+        days_of[day] = days_of.get(day, 0) + minutes
     last: dict[Any, WelfareDebrief] = {}
     for debrief in WelfareDebrief.objects.filter(person__in=people).order_by("person_id", "-held_on"):
         last.setdefault(debrief.person_id, debrief)
@@ -950,7 +949,7 @@ def welfare_team(*, actor: User) -> list[dict[str, Any]]:
         reviewed[user_id] = reviewed.get(user_id, 0) + 1
     rows = []
     for person in people:
-        days = {day: m for (uid, day), m in per_day.items() if uid == person.pk}
+        days = per_day.get(person.pk, {})
         rows.append({
             "person": person,
             "today": days.get(today, 0),
