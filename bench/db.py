@@ -10,12 +10,13 @@ is dropped afterwards unless asked to keep it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from bench.seed import log
 
@@ -30,6 +31,30 @@ def _switch(name: str) -> None:
     # The connection's settings dict is settings.DATABASES["default"] itself; set both anyway.
     connection.settings_dict["NAME"] = name
     settings.DATABASES["default"]["NAME"] = name
+
+
+def _drop(name: str, *, attempts: int = 5) -> None:
+    """Drop ``name`` as the ordinary role the bench runs as.
+
+    Not ``WITH (FORCE)``: that refuses when an autovacuum worker happens to be in the database
+    (it has no role this one may signal; seen after the audit seed). A plain ``DROP DATABASE``
+    stops autovacuum itself and waits up to 5 s for other sessions; the only others are ours
+    (a worker process just exited), which this role may end first. Retried if one lingers.
+    """
+    for attempt in range(1, attempts + 1):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND usename = current_user AND pid <> pg_backend_pid()",
+                [name],
+            )
+            try:
+                cursor.execute(f"DROP DATABASE IF EXISTS {_quoted(name)}")
+                return
+            except OperationalError:
+                if attempt == attempts:
+                    raise
+        time.sleep(1)
 
 
 def database_url() -> str:
@@ -50,8 +75,8 @@ def sibling_database(suffix: str, *, keep: bool = False) -> Iterator[str]:
         raise SystemExit("bench: DATABASE_URL must point at PostgreSQL (run it through `make bench`)")
     base = str(connection.settings_dict["NAME"])
     name = f"{base}_bench_{suffix}"
+    _drop(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
         cursor.execute(f"CREATE DATABASE {_quoted(name)}")
     log(f"created database {name}")
     _switch(name)
@@ -62,6 +87,5 @@ def sibling_database(suffix: str, *, keep: bool = False) -> Iterator[str]:
         if keep:
             log(f"kept database {name}")
         else:
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
+            _drop(name)
             log(f"dropped database {name}")
