@@ -145,6 +145,8 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# A stale token on one of our own forms keeps what was typed (hub/web/kept.py).
+CSRF_FAILURE_VIEW = "hub.web.kept.csrf_failure"
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions at all
 

@@ -20,7 +20,6 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,6 +35,7 @@ from hub.models import AuditEvent, Membership, User
 from hub.policies.rules import Act, authorize, rule_for
 from hub.selectors import membership_for, notification_list_for
 from hub.services.audit import audit_record
+from hub.web.kept import signed_in
 
 M = TypeVar("M", bound=Model)
 Resp = TypeVar("Resp", bound=HttpResponseBase)  # a page, or a streamed download
@@ -141,7 +141,7 @@ def policy_view(
             return view(request, actor, obj, **kwargs)
 
         wrapper.__dict__["policy_acts"] = acts  # read by the web permission matrix
-        return login_required(refusals_audited(require_http_methods(list(acts))(wrapper)))
+        return signed_in(refusals_audited(require_http_methods(list(acts))(wrapper)))
 
     return decorator
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
+from hub.web.kept import SignInView
 from hub.web.views import agency, audit, board, inbox, landing, oncall, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
@@ -38,7 +39,8 @@ hub_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", landing.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
+    path("resume/", landing.resume, name="resume"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((hub_patterns, "hub"))),
 ]

@@ -93,25 +93,93 @@
     }
   });
 
+  // Sign in again without leaving the page: the sign-in form's own token, then the sign-in
+  // itself. Resolves with "" when signed in, or with the sign-in page's own message.
+  function signInAgain(username, password) {
+    return fetch("/login/", { credentials: "same-origin" }).then(function (answer) {
+      if (!/^\/login\/?$/.test(new URL(answer.url).pathname)) { return ""; }  // signed in elsewhere
+      return answer.text().then(function (html) {
+        var form = new DOMParser().parseFromString(html, "text/html");
+        var token = form.querySelector("[name=csrfmiddlewaretoken]");
+        var body = new URLSearchParams();
+        body.set("username", username);
+        body.set("password", password);
+        body.set("csrfmiddlewaretoken", token ? token.value : "");
+        return fetch("/login/", { method: "POST", body: body, credentials: "same-origin" });
+      }).then(function (answer) {
+        if (!/^\/login\/?$/.test(new URL(answer.url).pathname)) { return ""; }
+        return answer.text().then(function (html) {
+          var page = new DOMParser().parseFromString(html, "text/html");
+          var said = page.querySelector(".error-summary p");
+          return (said && said.textContent.trim()) || "Those details did not sign you in.";
+        });
+      });
+    });
+  }
+
   // A panel's request answered with a whole page (the session ended, so the sign-in page or the
   // "form expired" page came back): never put that page inside the card. Keep the form and what
-  // was typed in it, and say what happened and what to do.
+  // was typed in it, ask the person to sign in again right here, then send what they typed.
+  // (No <form> and no field names: the note may sit inside the panel's own form.)
   document.addEventListener("htmx:beforeSwap", function (event) {
     var text = (event.detail.xhr && event.detail.xhr.responseText) || "";
     if (!/^\s*<!doctype html/i.test(text)) { return; }
     event.detail.shouldSwap = false;
     var panel = event.detail.target;
+    var config = event.detail.requestConfig || {};
+    var elt = config.elt;
+    var trigger = config.triggeringEvent;
+    var submitter = trigger && trigger.submitter;
     var old = panel.querySelector("[data-session-ended]");
     if (old) { old.remove(); }
     var note = document.createElement("div");
-    note.className = "callout warn";
+    var id = "signin-" + Date.now();
+    note.className = "callout warn session-ended";
     note.setAttribute("role", "alert");
     note.setAttribute("data-session-ended", "");
     note.tabIndex = -1;
     note.innerHTML = "<p><strong>Not saved: your session has ended.</strong> " +
-      "<a href=\"/login/\" target=\"_blank\" rel=\"noopener\">Sign in again in a new tab</a>, " +
-      "then come back and press the button again. What you typed is still here.</p>";
+      "Sign in again here and what you typed is sent. It is still on this page.</p>" +
+      "<div class=\"signin-again\">" +
+      "<div class=\"field\"><label for=\"" + id + "-u\">Username</label>" +
+      "<input id=\"" + id + "-u\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\"></div>" +
+      "<div class=\"field\"><label for=\"" + id + "-p\">Password</label>" +
+      "<input id=\"" + id + "-p\" type=\"password\" autocomplete=\"current-password\"></div>" +
+      "<button type=\"button\">Sign in and save</button>" +
+      "<p class=\"error\" data-signin-error hidden></p>" +
+      "<p class=\"fine\">Or <a href=\"/login/\" target=\"_blank\" rel=\"noopener\">sign in in a new tab</a>, " +
+      "then press the form's button again.</p></div>";
     panel.insertBefore(note, panel.firstChild);
+    var button = note.querySelector("button");
+    var error = note.querySelector("[data-signin-error]");
+    function go() {
+      var username = note.querySelector("#" + id + "-u").value;
+      var password = note.querySelector("#" + id + "-p").value;
+      if (!username || !password) {
+        error.textContent = "Enter your username and password.";
+        error.hidden = false;
+        return;
+      }
+      button.disabled = true;
+      signInAgain(username, password).then(function (problem) {
+        button.disabled = false;
+        if (problem) { error.textContent = problem; error.hidden = false; return; }
+        note.remove();
+        if (elt && elt.tagName === "FORM" && elt.requestSubmit) {
+          elt.requestSubmit(submitter && elt.contains(submitter) ? submitter : undefined);
+        } else if (elt && window.htmx) {
+          window.htmx.trigger(elt, (trigger && trigger.type) || "click");
+        }
+      }, function () {
+        button.disabled = false;
+        error.textContent = "VIHub could not be reached. Check the connection and try again.";
+        error.hidden = false;
+      });
+    }
+    button.addEventListener("click", go);
+    note.addEventListener("keydown", function (key) {
+      if (key.key === "Enter" && key.target.tagName === "INPUT") { key.preventDefault(); go(); }
+    });
     note.focus();
   });
   document.addEventListener("htmx:afterSwap", function (event) {

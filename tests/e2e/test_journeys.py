@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -21,6 +22,7 @@ from hub.services.audit_integrity import audit_checkpoint
 from safeguarding.feedback import webhook_deliver
 from safeguarding.models import OutboxEvent, Outcome, SafeguardingAction, WebhookEndpoint
 from spokes.models import Lead
+from tests.conftest import PASSWORD
 from tests.e2e import scenario
 from tests.e2e.conftest import screenshot, sign_in, sign_out
 from tests.e2e.receiver import Receiver
@@ -564,7 +566,7 @@ def test_officer_records_children_is_held_at_bail_then_hands_a_child_to_another_
 
     second = page.locator('[data-child="C2"]')
     second.get_by_text("Record a check").click()
-    second.get_by_label("Check").select_option("strategy_discussion")
+    second.get_by_label("Check").select_option("safe_and_well_check")
     second.get_by_label("What it found").fill("Strategy discussion with the school's safeguarding lead")
     second.get_by_role("button", name="Record check").click()
     expect(page.locator("#unchecked-children")).to_have_count(0)
@@ -595,8 +597,8 @@ def test_officer_records_children_is_held_at_bail_then_hands_a_child_to_another_
 
 def test_typed_work_survives_a_session_that_ended_in_a_panel(page: Page, live_server: Any) -> None:
     """Issue 17: an officer types safeguarding notes, the session ends, they press Record: the
-    panel keeps the form and the text and says what to do (never a whole page in the card); after
-    signing in again, pressing Record saves what was typed."""
+    panel keeps the form and the text (never a whole page in the card) and asks them to sign in
+    again right there; once they have, what they typed is sent."""
     scenario.person("kent.vid")
     task = scenario.task("KENT", accepted=True)
     sign_in(page, "kent.vid")
@@ -615,10 +617,63 @@ def test_typed_work_survives_a_session_that_ended_in_a_panel(page: Page, live_se
     expect(panel).not_to_contain_text("This form has expired")
     expect(panel.locator("header")).to_have_count(0)  # no page inside the card
     assert not SafeguardingAction.objects.filter(task=task).exists()
-    # Signing in again (in another tab, as the message says) and pressing Record saves it.
-    other = page.context.new_page()
-    sign_in(other, "kent.vid")
-    other.close()
-    panel.get_by_role("button", name="Record action").click()
+    # A wrong password says so where they are, and nothing is sent.
+    ended.get_by_label("Username").fill("kent.vid")
+    ended.get_by_label("Password").fill("not-the-password")
+    ended.get_by_role("button", name="Sign in and save").click()
+    expect(ended.locator("[data-signin-error]")).to_contain_text(
+        "Please enter a correct username and password"
+    )
+    assert not SafeguardingAction.objects.filter(task=task).exists()
+    # Signing in again in the panel sends what was typed.
+    ended.get_by_label("Password").fill(PASSWORD)
+    ended.get_by_label("Password").press("Enter")
     expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
     assert SafeguardingAction.objects.get(task=task).notes == notes.strip(), "what was typed is kept"
+    assert AuditEvent.objects.filter(action="auth.login", actor__username="kent.vid").count() == 2
+
+
+def test_typed_work_survives_a_session_that_ended_on_a_full_page_form(browser: Any, live_server: Any) -> None:
+    """Issue 17, without JavaScript (a whole-page form): the session ends server-side while the
+    officer types; pressing Record asks them to sign in, says what they typed is kept, and after
+    signing in shows it with one button that sends it. Someone else signing in is never shown it."""
+    scenario.person("kent.vid")
+    scenario.person("kent.sup")
+    task = scenario.task("KENT", accepted=True)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False, locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/safeguarding/")
+    notes = "Strategy discussion with children's services; sister (9) to be seen at school. " * 8
+    page.get_by_label("Action").select_option("safe_and_well_check")
+    page.get_by_label("Notes").fill(notes)
+    Session.objects.all().delete()  # the idle limit ends every session on the server
+    page.get_by_role("button", name="Record action").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+    expect(page.locator("[data-kept-notice]")).to_contain_text("It is kept: sign in again")
+    # Someone else signing in on this browser is not offered it (and it is dropped).
+    sign_in(page, "kent.sup")
+    expect(page).to_have_url(re.compile(r"/tasks/$"))
+    assert page.goto("/resume/").url.endswith("/tasks/")
+    sign_out(page)
+    assert not SafeguardingAction.objects.filter(task=task).exists()
+
+    # Again, and this time the officer signs back in.
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/safeguarding/")
+    page.get_by_label("Action").select_option("safe_and_well_check")
+    page.get_by_label("Notes").fill(notes)
+    Session.objects.all().delete()
+    page.get_by_role("button", name="Record action").click()
+    page.get_by_label("Username").fill("kent.vid")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/resume/$"))
+    expect(page.locator("[data-kept]")).to_contain_text("sister (9) to be seen at school")
+    screenshot(page, "17-kept-work")
+    page.get_by_role("button", name="Send it").click()
+    expect(page.get_by_role("status").first).to_contain_text("Safeguarding action recorded")
+    assert SafeguardingAction.objects.get(task=task).notes == notes.strip()
+    assert page.goto("/resume/").url.endswith("/tasks/")  # sent once: nothing is waiting any more
+    context.close()

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 APP_NAMESPACES = {"hub", "spokes", "safeguarding"}
 # Pages that show no record and need no row: the landing redirect, sign-in and sign-out.
-NOT_POLICY_PAGES = {"home", "login", "logout"}
+NOT_POLICY_PAGES = {"home", "login", "logout", "resume"}
 
 OUTCOME_FORM = {"justice_outcome": "outcome_21", "safeguarding_outcome": "referred_to_childrens_services",
                 "arrests": "1", "children_safeguarded": "2", "victims_identified": "2",
