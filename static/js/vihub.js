@@ -74,7 +74,26 @@
     if (summary) { summary.focus(); }
   }
 
+  // Below 900 px the navigation folds behind a "Menu" button (CSS keys on .has-menu, so without
+  // JavaScript the links simply wrap). Escape closes it and gives the button the focus back.
+  function menu() {
+    var button = document.querySelector("header.top .menu-toggle");
+    if (!button) { return; }
+    var header = button.closest("header");
+    document.documentElement.classList.add("has-menu");
+    button.hidden = false;
+    function set(open) {
+      header.classList.toggle("open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.addEventListener("click", function () { set(!header.classList.contains("open")); });
+    header.addEventListener("keydown", function (key) {
+      if (key.key === "Escape" && header.classList.contains("open")) { set(false); button.focus(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    menu();
     drawCharts(document);
     copyButtons(document);
     focusErrors(document);

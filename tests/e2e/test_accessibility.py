@@ -1,7 +1,10 @@
 """Accessibility: axe-core (bundled with axe-playwright-python) injected into the main pages of
 every role in Debian's Chromium, at 1280 px and at 390 px (a phone). Any serious or critical
 violation fails, listed with its rule, the page and the elements (WCAG 2.2 AA is the bar), and
-so does a page wider than the screen (wide tables scroll inside their own focusable region)."""
+so does a page wider than the screen (wide tables scroll inside their own focusable region) and
+any content outside a landmark (axe's "region" rule, whatever its impact). 640 px is how a
+1280 px screen looks at 200% zoom. The navigation stays on one line on a desktop and folds into
+a menu that opens, closes with Escape and reaches every page on a phone."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from spokes.services import child_add, handoff_offer
 from tests.e2e import scenario
@@ -18,8 +21,9 @@ from tests.factories import acting
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
 
-WIDTHS = (1280, 390)
+WIDTHS = (1280, 640, 390)
 BLOCKING = {"serious", "critical"}
+ALWAYS = {"region"}  # every part of the page inside a landmark
 
 
 def _violations(axe: Axe, page: Page, url: str, width: int) -> list[str]:
@@ -31,7 +35,7 @@ def _violations(axe: Axe, page: Page, url: str, width: int) -> list[str]:
     if overflow > 1:
         found.append(f"{width}px {url}: the page is {overflow}px wider than the screen")
     for violation in axe.run(page).response["violations"]:
-        if violation.get("impact") in BLOCKING:
+        if violation.get("impact") in BLOCKING or violation["id"] in ALWAYS:
             targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
             found.append(f"{width}px {url}: {violation['id']} ({violation['impact']}): {targets}")
     return found
@@ -66,3 +70,30 @@ def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Pag
         page.set_viewport_size({"width": 1280, "height": 900})
         sign_out(page)
     assert problems == [], "\n".join(problems)
+
+
+def test_the_navigation_is_one_line_on_a_desktop_and_a_menu_on_a_phone(page: Page, live_server: Any) -> None:
+    scenario.person("priya.coord")
+    sign_in(page, "priya.coord")
+    nav = page.get_by_role("navigation", name="Main")
+    links = nav.get_by_role("link")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/triage/")
+    tops = {round(box["y"]) for box in (links.nth(i).bounding_box() for i in range(links.count())) if box}
+    assert len(tops) == 1, f"the navigation wraps at 1280 px: link tops {sorted(tops)}"
+    assert page.get_by_role("button", name="Menu").is_hidden()
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto("/triage/")
+    menu = page.get_by_role("button", name="Menu")
+    expect(nav).to_be_hidden()
+    expect(page.locator("#exposure-today")).to_be_visible()  # the day's review time stays in sight
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    for name in ("Triage queue", "Task board", "Feedback", "Reports", "Safeguarding review", "Inbox"):
+        expect(nav.get_by_role("link", name=name)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    screenshot(page, "phone-menu-open")
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()
+    expect(nav).to_be_hidden()
