@@ -92,8 +92,31 @@
     });
   }
 
+  // Phones: each list table's cells carry their column's name, so CSS can stack a row into a
+  // labelled block. Only tables with one header row and no merged header cells (report grids
+  // keep scrolling sideways).
+  function stackTables(root) {
+    root.querySelectorAll("table.data").forEach(function (table) {
+      if (table.classList.contains("stacked") || !table.tHead || table.tHead.rows.length !== 1) { return; }
+      var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+      if (heads.some(function (cell) { return cell.colSpan > 1; })) { return; }
+      var labels = heads.map(function (cell) { return cell.textContent.replace(/\s+/g, " ").trim(); });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            cell.setAttribute("data-label", cell.colSpan > 1 ? "" : (labels[column] || ""));
+            column += cell.colSpan;
+          });
+        });
+      });
+      table.classList.add("stacked");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     menu();
+    stackTables(document);
     drawCharts(document);
     copyButtons(document);
     focusErrors(document);
@@ -202,6 +225,7 @@
     note.focus();
   });
   document.addEventListener("htmx:afterSwap", function (event) {
+    stackTables(event.target);
     drawCharts(event.target);
     focusErrors(event.target);
   });

@@ -566,7 +566,7 @@ def test_officer_records_children_is_held_at_bail_then_hands_a_child_to_another_
 
     second = page.locator('[data-child="C2"]')
     second.get_by_text("Record a check").click()
-    second.get_by_label("Check").select_option("safe_and_well_check")
+    second.get_by_label("Check").select_option("strategy_discussion")
     second.get_by_label("What it found").fill("Strategy discussion with the school's safeguarding lead")
     second.get_by_role("button", name="Record check").click()
     expect(page.locator("#unchecked-children")).to_have_count(0)
