@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from hub.models import Referral
+from hub.models import AuditEvent, Referral
 from safeguarding.services import outcome_record
 from tests.conftest import Persona
 from tests.factories import acting, make_referral, make_task
@@ -132,3 +132,62 @@ def test_the_triage_queue_sorts_by_a_column_and_refuses_an_unknown_one(cast: dic
     assert oldest_first.index("CT-SORT-OLD") < oldest_first.index("CT-SORT-NEW")
     refused = hub.get("/triage/", {"sort": "shoe-size"})
     assert refused.status_code == 400 and b"Sort: choose one of the column headings." in refused.content
+
+
+def test_the_audit_trail_sorts_by_who_and_by_action_and_pages_on_in_that_order(
+    cast: dict[str, Persona], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.constants import AuditAction
+    from hub.services.audit import audit_record
+    from hub.web.views import audit as audit_views
+
+    monkeypatch.setattr(audit_views, "PAGE_SIZE", 4)
+    people = [cast["kent_officer"].user, cast["coordinator"].user, cast["auditor"].user]
+    actions = [AuditAction.REFERRAL_VIEWED, AuditAction.TASK_VIEWED, AuditAction.AUDIT_EXPORTED,
+               AuditAction.TASK_ACCEPTED]  # fmt: skip
+    for n in range(9):
+        audit_record(actor=people[n % 3], action=actions[n % 4], object_type="test", object_id=str(n))
+    auditor = web(cast["auditor"])
+    query = {"action": ""}
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+
+    def walk(sort: str) -> list[tuple[str, str, int]]:
+        rows: list[tuple[str, str, int]] = []
+        params: dict[str, str] = {**query, "sort": sort}
+        for _ in range(50):
+            answer = auditor.get("/audit/", params)
+            assert answer.status_code == 200
+            html = answer.content.decode()
+            table = html.split('id="audit-table"', 1)[1].split("</table>", 1)[0]
+            for chunk in table.split('<tr data-seq="')[1:]:
+                seq, rest = chunk.split('"', 1)
+                action = rest.split('data-action="', 1)[1].split('"', 1)[0]
+                who = rest.split('<span class="primary">', 1)[1].split("<", 1)[0]
+                rows.append((who, action, int(seq)))
+            if '<nav class="pager"' not in html:
+                break
+            link = html.split('<nav class="pager"', 1)[1].split('href="?', 1)[1].split('"', 1)[0]
+            params = dict(pair.split("=", 1) for pair in link.replace("&amp;", "&").split("&"))
+        # The walk's own searches are on the trail too (after ``head``): leave them out.
+        return [row for row in rows if row[2] <= head]
+
+    newest = walk("")
+    assert [seq for *_, seq in newest] == sorted((seq for *_, seq in newest), reverse=True)
+    for sort, key, reverse in (
+        ("actor", 0, False),
+        ("-actor", 0, True),
+        ("action", 1, False),
+        ("-action", 1, True),
+    ):
+        rows = walk(sort)
+        assert sorted(rows, key=lambda r: r[2]) == sorted(newest, key=lambda r: r[2]), (
+            f"{sort}: every event once"
+        )
+        keys = [row[key] for row in rows]
+        assert keys == sorted(keys, reverse=reverse), sort
+        for a, b in zip(rows, rows[1:], strict=False):
+            if a[key] == b[key]:
+                assert a[2] > b[2], f"{sort}: newest first within the same {('who', 'action')[key]}"
+    page = auditor.get("/audit/", {"sort": "actor"}).content.decode()
+    assert 'aria-sort="ascending"><a href="?&amp;sort=-actor" data-sort="actor">Who</a>' in page
+    assert auditor.get("/audit/", {"sort": "shoe-size"}).status_code == 400

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
@@ -37,6 +38,18 @@ from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view
 from hub.web.views.referrals import referrals_of
 
 PAGE_SIZE = 50
+# Sortable columns of the trail (the default is newest first). Every order ends with ``seq``,
+# which is unique, so a page's last row is a complete cursor for the next page.
+AUDIT_SORTS: dict[str, tuple[str, ...]] = {
+    "": ("-seq",),
+    "seq": ("seq",),
+    "actor": ("actor_display", "-seq"),
+    "-actor": ("-actor_display", "-seq"),
+    "action": ("action", "-seq"),
+    "-action": ("-action", "-seq"),
+}
+SORT_NAMES = {"": "newest first", "seq": "oldest first", "actor": "by who, A–Z", "-actor": "by who, Z–A",
+              "action": "by action, A–Z", "-action": "by action, Z–A"}  # fmt: skip
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
@@ -82,6 +95,21 @@ def _audit_query(data: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in data.items() if value and key != "purpose"}
 
 
+def _after(queryset: Any, order: tuple[str, ...], seq: int) -> Any:
+    """The rows that come after event ``seq`` in ``order`` (keyset paging on any sort): for
+    ``(a, -seq)`` that is ``a > last.a or (a == last.a and seq < last.seq)``."""
+    names = [field.lstrip("-") for field in order]
+    last = AuditEvent.objects.filter(seq=seq).values(*names).first()
+    if last is None:
+        return queryset.none()
+    later, same = Q(pk__in=[]), Q()
+    for field, name in zip(order, names, strict=True):
+        beyond = f"{name}__lt" if field.startswith("-") else f"{name}__gt"
+        later |= same & Q(**{beyond: last[name]})
+        same &= Q(**{name: last[name]})
+    return queryset.filter(later)
+
+
 def _audit_search_refused(request: AuthenticatedHttpRequest, form: AuditSearchForm) -> HttpResponse:
     context = {"form": form, "actions": known_actions(), "rows": []}
     return page(request, "hub/audit_trail.html", context, status=400)
@@ -92,13 +120,19 @@ def audit_trail(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse
     form = AuditSearchForm(request.GET)
     if not form.is_valid():
         return _audit_search_refused(request, form)
+    sort = request.GET.get("sort", "")
+    if sort not in AUDIT_SORTS:
+        messages.error(request, "Sort: choose one of the column headings.")
+        return _audit_search_refused(request, form)
     data = form.cleaned_data
     filters = _audit_filters(data)
     queryset = audit_search(filters)
-    before = request.GET.get("before", "")
+    order = AUDIT_SORTS[sort]
+    # ``before`` (newest first, the links of v1 pages) and ``after`` (any order) page on.
+    before = request.GET.get("after", "") or request.GET.get("before", "")
     if before.isdigit():
-        queryset = queryset.filter(seq__lt=int(before))
-    events = list(with_referral_reference(queryset.order_by("-seq"))[: PAGE_SIZE + 1])
+        queryset = _after(queryset, order, int(before))
+    events = list(with_referral_reference(queryset.order_by(*order))[: PAGE_SIZE + 1])
     has_more, events = len(events) > PAGE_SIZE, events[:PAGE_SIZE]
     activity = audit_activity_by_day(audit_search(filters))
     query = _audit_query(data)
@@ -110,13 +144,18 @@ def audit_trail(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse
         changes={
             "query": query,
             "before": before or None,
+            "sort": sort or None,
             "count": len(events),
             "seqs": [e.seq for e in events],
         },
     )
     more = request.GET.copy()
+    more.pop("before", None)
     if has_more:
-        more["before"] = str(events[-1].seq)
+        more["after"] = str(events[-1].seq)
+    unsorted = request.GET.copy()
+    for name in ("sort", "after", "before"):
+        unsorted.pop(name, None)
     return page(
         request,
         "hub/audit_trail.html",
@@ -126,6 +165,9 @@ def audit_trail(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse
             "rows": _event_rows(events),
             "has_more": has_more,
             "more_query": more.urlencode(),
+            "sort": sort,
+            "sort_name": SORT_NAMES[sort],
+            "unsorted": unsorted.urlencode(),
             "searched": bool(query),
             "paged": bool(before),
             "can_export": True,
