@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-sqlite lint bench bench-quick clean help
+.PHONY: run test test-sqlite lint bench bench-quick demo-receiver clean help
 
 help:
 	@echo "make run          web UI + API + Celery worker + beat on http://127.0.0.1:$(PORT)/"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-sqlite  the quick local loop: the suite on SQLite, leaving out what needs the servers"
 	@echo "make lint         ruff + mypy + makemigrations --check"
 	@echo "make bench        full benchmarks on PostgreSQL (1M tasks); make bench-quick: the CI size"
+	@echo "make demo-receiver  the demo agency's loopback webhook receiver (after seed_demo)"
 
 $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
@@ -30,6 +31,9 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
 
 run: $(VENV)/.installed-run
 	./scripts/run.sh
+
+demo-receiver: $(VENV)/.installed-run
+	$(PY) manage.py demo_receiver
 
 test: $(VENV)/.installed-test
 	./scripts/with-services.sh ./scripts/test-suite.sh

@@ -9,10 +9,12 @@ class SafeguardingConfig(AppConfig):
     name = "safeguarding"
 
     def ready(self) -> None:
-        from hub.hooks import register_outcome_view, register_referral_listener
+        from hub.hooks import register_demo_seeder, register_outcome_view, register_referral_listener
         from safeguarding import policies  # noqa: F401  (the app's rows of the policy registry)
         from safeguarding.api.views import outcome_as_dict
+        from safeguarding.demo import seed_feedback
         from safeguarding.feedback import outbox_emit
 
         register_outcome_view(outcome_as_dict)
+        register_demo_seeder(seed_feedback)
         register_referral_listener(outbox_emit)  # returns the event; the hook ignores it

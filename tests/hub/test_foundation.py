@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,9 @@ from rest_framework.test import APIClient
 
 from hub.models import ApiToken, AuditEvent, MediaMatch, Membership, Organisation, Referral, Task, User
 from hub.services.organisations import hash_token, organisations_seed_reference
+from safeguarding.management.commands.demo_receiver import verified
+from safeguarding.models import OutboxEvent, WebhookEndpoint
+from safeguarding.webhooks import signature_header
 from spokes.models import Handoff
 from tests.conftest import make_persona
 
@@ -181,11 +185,13 @@ def test_schema_describes_the_api() -> None:
 
 
 def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triage(
-    settings, monkeypatch
+    settings, monkeypatch, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match="not production"):
         call_command("seed_demo", stdout=io.StringIO())
     settings.DEBUG = True
+    settings.DATA_DIR = tmp_path
+    settings.VIHUB_ALLOW_LOOPBACK_WEBHOOKS = True
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
     out = io.StringIO()
     call_command("seed_demo", "--password-stdin", stdout=out)
@@ -211,9 +217,29 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     )
     assert Referral.objects.get(external_id="CT-DEMO-0004").is_known_victim
     assert Referral.objects.get(external_id="CT-DEMO-0001").is_first_generation
+    # ... and outcome feedback: NCMEC's endpoint on the loopback demo receiver, whose kept secret
+    # verifies what VIHub signs, and an outcome already waiting to be delivered to it.
+    endpoint = WebhookEndpoint.objects.get(agency__code="NCMEC")
+    assert endpoint.url == "http://127.0.0.1:8766/vihub-hook"
+    kept = (tmp_path / "demo-webhook-secret").read_text().strip()
+    assert oct((tmp_path / "demo-webhook-secret").stat().st_mode & 0o777) == "0o600"
+    stamp, body = int(time.time()), b'{"type":"referral.outcome_recorded"}'
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(stamp),
+               "webhook-signature": signature_header(secrets_=[endpoint.secret], msg_id="msg_1",
+                                                     timestamp=stamp, body=body)}  # fmt: skip
+    assert verified(secret=kept, headers=headers, body=body) == ""
+    assert verified(secret=kept, headers=headers, body=body + b" ") == "signature does not match"
+    assert verified(secret=kept, headers={**headers, "webhook-timestamp": str(stamp - 600)}, body=body) == (
+        "timestamp outside 5 minutes"
+    )
+    waiting = OutboxEvent.objects.get(referral__external_id="CT-DEMO-0006")
+    assert waiting.event_type == "referral.outcome_recorded" and waiting.agency == endpoint.agency
+    assert "CT-DEMO-0006" in out.getvalue() and "make demo-receiver" in out.getvalue()
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-password-long-enough\n"))
     call_command("seed_demo", "--password-stdin", stdout=io.StringIO())  # a second run changes nothing
     assert Task.objects.filter(referral__external_id="CT-DEMO-0005").count() == 1
+    assert OutboxEvent.objects.filter(referral__external_id="CT-DEMO-0006").count() == 1
+    assert (tmp_path / "demo-webhook-secret").read_text().strip() == kept
 
 
 def test_five_failed_sign_ins_lock_the_account_without_saying_so(client) -> None:  # type: ignore[no-untyped-def]
