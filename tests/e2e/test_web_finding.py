@@ -191,3 +191,21 @@ def test_the_audit_trail_sorts_by_who_and_by_action_and_pages_on_in_that_order(
     page = auditor.get("/audit/", {"sort": "actor"}).content.decode()
     assert 'aria-sort="ascending"><a href="?&amp;sort=-actor" data-sort="actor">Who</a>' in page
     assert auditor.get("/audit/", {"sort": "shoe-size"}).status_code == 400
+
+
+def test_a_person_is_named_one_way_everywhere_with_their_organisation(cast: dict[str, Persona]) -> None:
+    officer = cast["kent_officer"].user
+    officer.first_name, officer.last_name = "Sam", "Fletcher"
+    officer.save(update_fields=["first_name", "last_name"])
+    task = make_task(accepted=True)
+    named = "Sam Fletcher (KENT)"
+    board = web(cast["coordinator"]).get("/board/").content.decode()
+    assert f"by {named}" in board
+    task_page = web(cast["kent_officer"]).get(f"/tasks/{task.pk}/").content.decode()
+    assert f"by {named}</strong>" in task_page
+    outcome_record(
+        referral=task.referral, actor=acting("KENT"), justice_outcome="outcome_21",
+        safeguarding_outcome="no_child_at_risk", arrests=0, children_safeguarded=0, victims_identified=0,
+    )  # fmt: skip
+    panel = web(cast["kent_officer"]).get(f"/tasks/{task.pk}/outcome/").content.decode()
+    assert "(KENT)</dd>" in panel and "Kent Police)" not in panel
