@@ -9,6 +9,7 @@ and the task page offers exactly the forms ``available_actions`` allows now.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from hub.selectors import (
     notification_list_for,
     referral_list_for,
     referral_search,
+    task_search,
     tasks_for,
 )
 from hub.services.alerts import task_pause, task_resume
@@ -148,9 +150,12 @@ def task_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     if actor.role in r.READ_ALL_ROLES:
         return redirect("hub:board")
     show = "all" if request.GET.get("show") == "all" else "open"
+    q = request.GET.get("q", "").strip()[:100]
     queryset = _tasks(actor.membership)
     if show == "open":
         queryset = queryset.filter(status__in=Task.OPEN_STATUSES)
+    if q:
+        queryset = task_search(queryset, q)
     now = timezone.now()
     tasks = Paginator(most_urgent_first(queryset), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = task_rows(tasks, now)
@@ -172,8 +177,12 @@ def task_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "tasks": tasks,
             "rows": rows,
             "show": show,
+            "show_param": "all" if show == "all" else "",
+            "q": q,
             "counts": counts,
-            "query": "show=all" if show == "all" else "",
+            "query": "&".join(
+                part for part in ("show=all" if show == "all" else "", f"q={quote(q)}" if q else "") if part
+            ),
             "is_region": actor.org.kind == Organisation.Kind.REGION,
             "offered": sum(1 for row in rows if row.task.status == Task.Status.OFFERED),
             "inbox": inbox_rows(request, actor.membership, unread[:5]),

@@ -209,3 +209,18 @@ def test_a_person_is_named_one_way_everywhere_with_their_organisation(cast: dict
     )  # fmt: skip
     panel = web(cast["kent_officer"]).get(f"/tasks/{task.pk}/outcome/").content.decode()
     assert "(KENT)</dd>" in panel and "Kent Police)" not in panel
+
+
+def test_a_force_s_tasks_and_an_agency_s_referrals_are_found_by_reference(cast: dict[str, Persona]) -> None:
+    mine = _named(make_task(holder="KENT"), "CT-2025-004105")
+    _named(make_task(holder="KENT"), "CT-2025-009999")
+    officer = web(cast["kent_officer"])
+    page = officer.get("/tasks/", {"q": "CT-2025-0041"}).content.decode()
+    found = page.split('id="task-table"', 1)[1].split("</table>", 1)[0]  # not the inbox beside it
+    assert "CT-2025-004105" in found and "CT-2025-009999" not in found
+    assert "CT-2025-004105" in officer.get("/tasks/", {"q": str(mine.pk)}).content.decode()
+    assert "No task matches" in officer.get("/tasks/", {"q": "NOPE"}).content.decode()
+    agency = web(cast["ncmec"])
+    theirs = agency.get("/agency/", {"q": "CT-2025-0041"}).content.decode()
+    assert "CT-2025-004105" in theirs and "CT-2025-009999" not in theirs
+    assert "No referral matches" in agency.get("/agency/", {"q": "NOPE"}).content.decode()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 
 from hub.hooks import outcome_view
 from hub.policies.rules import Act, Actor
-from hub.selectors import referral_list_for
+from hub.selectors import referral_list_for, referral_search
 from hub.services.audit import audit_list_read
 from hub.web.presenters import outcome_display
 from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view
@@ -17,6 +19,9 @@ from hub.web.views.referrals import AGENCY_STATUS_TEXT, PAGE_SIZE
 @policy_view(Act.AGENCY_REFERRALS)
 def agency_referrals(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     queryset = referral_list_for(actor.membership).select_related("outcome").order_by("-received_at", "id")
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        queryset = referral_search(queryset, q)
     referrals = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
@@ -32,4 +37,5 @@ def agency_referrals(request: AuthenticatedHttpRequest, actor: Actor) -> HttpRes
         ids=[referral.pk for referral in referrals],
         query={"page": "agency", **request.GET.dict()},
     )
-    return page(request, "hub/agency_referrals.html", {"referrals": referrals, "rows": rows})
+    context = {"referrals": referrals, "rows": rows, "q": q, "query": f"q={quote(q)}" if q else ""}
+    return page(request, "hub/agency_referrals.html", context)
