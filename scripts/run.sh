@@ -13,6 +13,7 @@ PY=.venv/bin/python
 
 $PY manage.py migrate --noinput -v 0
 $PY manage.py seed_reference
+$PY manage.py audit_checkpoint >/dev/null  # sign the head now: the witness in the data dir has it
 $PY manage.py collectstatic --noinput -v 0
 
 processes="web worker beat"

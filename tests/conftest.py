@@ -2,7 +2,8 @@
 
 The reference organisations are seeded once per session into the test database; tests that
 need committed data across connections (concurrency, Celery workers, live servers) use
-``committed_db``, which re-seeds and lets the end-of-test flush truncate the audit table.
+``committed_db``, which re-seeds and lets the end-of-test flush empty the audit tables (the
+suite's own switch, ``tests/audit_guards.py``: production triggers have no way round them).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 import pytest
 import redis
 from django.db import connection
+from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from hub.models import Membership, Organisation, User
 from hub.services.deadlines import deadline_policy_ensure_defaults
 from hub.services.organisations import api_token_create, membership_set, organisations_seed_reference
+from tests.audit_guards import audit_guards, guards_back_after_flush
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -58,19 +61,12 @@ def committed_db(transactional_db: Any) -> Iterator[None]:
     organisations_seed_reference()
     deadline_policy_ensure_defaults()
     yield
-    if connection.vendor == "postgresql":
-        # Let pytest-django's flush TRUNCATE the append-only audit table on this connection.
-        with connection.cursor() as cursor:
-            cursor.execute("SET vihub.allow_audit_truncate = 'on'")
+    # Let pytest-django's flush, next, empty the append-only audit tables; the guards are back
+    # on as soon as it ends (post_migrate).
+    audit_guards(connection, enabled=False)
 
 
-@pytest.fixture(autouse=True)
-def _audit_truncate_closed(request: Any) -> None:
-    if "committed_db" in request.fixturenames or "django_db_blocker" not in request.fixturenames:
-        return
-    if connection.vendor == "postgresql" and connection.connection is not None:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET vihub.allow_audit_truncate")
+post_migrate.connect(guards_back_after_flush, dispatch_uid="vihub-audit-guards-back")
 
 
 def org(code: str) -> Organisation:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import secrets
 
-from config.env import env_bool, env_secret
+from config.env import env_bool, env_secret, env_str
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATA_DIR
 
@@ -42,6 +42,9 @@ def _local_audit_key() -> str:
 
 SECRET_KEY = _local_secret_key()
 VIHUB_AUDIT_SIGNING_KEY = _local_audit_key()
+# The witness of the embedded default lives in its data dir (production's is off-host); make
+# run signs a checkpoint at start-up, so a trail emptied behind its back fails verify_audit.
+VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", str(DATA_DIR / "audit-witness.log"))
 VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -19,6 +19,15 @@ if not (VIHUB_AUDIT_SIGNING_KEY or VIHUB_AUDIT_PUBLIC_KEY):
     raise ImproperlyConfigured(
         "Set VIHUB_AUDIT_SIGNING_KEY(_FILE) where checkpoints are signed, else VIHUB_AUDIT_PUBLIC_KEY"
     )
+# The witness: every signed checkpoint is appended to a file on storage the database (and its
+# owner) cannot write, off this host (docs/deploy.md). Without it a trail emptied together with
+# its checkpoints would verify, so production does not start without one.
+VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", "")
+if not VIHUB_AUDIT_CHECKPOINT_LOG:
+    raise ImproperlyConfigured(
+        "Set VIHUB_AUDIT_CHECKPOINT_LOG to the audit witness file, on storage off this host "
+        "that the database cannot write (docs/deploy.md)"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names VIHub serves")

@@ -116,6 +116,9 @@ class AuditVerification(models.Model):
     first_bad_seq = models.BigIntegerField(null=True, blank=True)
     message = models.TextField()
     duration_ms = models.IntegerField()
+    # The ``audit.verified`` event that recorded this run, with the same verdict: a row without
+    # one (written straight into the table) is not believed (``verification_on_trail``).
+    event_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-ran_at"]

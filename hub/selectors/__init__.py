@@ -18,6 +18,7 @@ from hub.selectors.audit import (
     audit_status,
     audit_timeline,
     known_actions,
+    verification_on_trail,
     with_referral_reference,
 )
 from hub.selectors.board import (
@@ -77,6 +78,7 @@ __all__ = [
     "audit_head_seq",
     "audit_search",
     "audit_status",
+    "verification_on_trail",
     "audit_timeline",
     "board_deadline_q",
     "deadline_q",

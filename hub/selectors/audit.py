@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
+from hub.constants import AuditAction
 from hub.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -148,11 +149,41 @@ class AuditStatus:
     head_seq: int
 
 
+def verification_on_trail(rows: list[AuditVerification]) -> dict[int, bool]:
+    """For each verification result (by id): is it the one its ``audit.verified`` event
+    recorded (same verdict, same count)? One written into the table by hand is not."""
+    events = {
+        e.seq: e
+        for e in AuditEvent.objects.filter(
+            seq__in=[r.event_seq for r in rows if r.event_seq], action=AuditAction.AUDIT_VERIFIED
+        )
+    }
+    found: dict[int, bool] = {}
+    for row in rows:
+        event = events.get(row.event_seq or 0)
+        changes = event.changes if event is not None else {}
+        found[row.pk] = (
+            event is not None
+            and changes.get("ok") == row.is_ok
+            and changes.get("events") == row.events_checked
+            and changes.get("first_bad_seq") == row.first_bad_seq
+        )
+    return found
+
+
+def _last_believed_run() -> AuditVerification | None:
+    """The latest verification result that its ``audit.verified`` event vouches for (a row
+    written into the table by hand is passed over; ``verify_audit`` reports it)."""
+    recent = list(AuditVerification.objects.order_by("-ran_at", "-id")[:50])
+    believed = verification_on_trail(recent)
+    return next((row for row in recent if believed[row.pk]), None)
+
+
 def audit_status() -> AuditStatus:
     """What auditors see of the trail's integrity: the latest verification, the latest signed
     checkpoint, and how far the trail has grown."""
     return AuditStatus(
-        last_run=AuditVerification.objects.order_by("-ran_at").first(),
+        last_run=_last_believed_run(),
         last_checkpoint=AuditCheckpoint.objects.order_by("-seq").first(),
         head_seq=audit_head_seq(),
     )

@@ -30,6 +30,7 @@ from hub.clock import db_now
 from hub.constants import GENESIS_HASH, AuditAction
 from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, User
 from hub.policies.rules import Act, authorize
+from hub.selectors.audit import verification_on_trail
 from hub.services.audit import _lock_chain_head, audit_record, compute_event_hash
 
 ORIGIN = "vihub-audit-trail"
@@ -83,9 +84,15 @@ def audit_checkpoint() -> AuditCheckpoint | None:
     )
     witness = settings.VIHUB_AUDIT_CHECKPOINT_LOG
     if witness:
-        with Path(witness).open("a", encoding="utf-8") as handle:
-            handle.write(f"{checkpoint.seq} {checkpoint.head_hash} {checkpoint.signature}\n")
+        line = f"{checkpoint.seq} {checkpoint.head_hash} {checkpoint.signature}\n"
+        # Once the checkpoint is committed: a rolled-back one never reaches the witness.
+        transaction.on_commit(lambda: _witness_append(Path(witness), line))
     return checkpoint
+
+
+def _witness_append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
 
 
 @dataclass(frozen=True)
@@ -108,26 +115,39 @@ def _checkpoint_signature_ok(checkpoint: AuditCheckpoint, key: Ed25519PublicKey)
     return True
 
 
-def _witness_checkpoints() -> dict[int, str]:
+def _witness_checkpoints(key: Ed25519PublicKey, in_database: int) -> dict[int, str]:
+    """The witness's copies (seq → head hash), each checked against its signature. A witness
+    that is configured but gone, while the database has checkpoints, is itself a finding."""
     witness = settings.VIHUB_AUDIT_CHECKPOINT_LOG
-    if not witness or not Path(witness).exists():
+    if not witness:
+        return {}
+    path = Path(witness)
+    if not path.exists():
+        if in_database:
+            raise _Tampered(None, f"the witness file {witness} is missing (the database has checkpoints)")
         return {}
     entries: dict[int, str] = {}
-    for line in Path(witness).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         parts = line.split()
-        if len(parts) == 3:
-            entries[int(parts[0])] = parts[1]
+        if len(parts) != 3 or not parts[0].isdigit():
+            raise _Tampered(None, f"the witness file's line {number} is not a checkpoint")
+        seq, head, signature = int(parts[0]), parts[1], parts[2]
+        try:
+            key.verify(base64.b64decode(signature), checkpoint_message(seq, head))
+        except (InvalidSignature, ValueError):
+            raise _Tampered(seq, f"the witness copy of checkpoint #{seq} has a bad signature") from None
+        entries[seq] = head
     return entries
 
 
 class _Tampered(Exception):
-    def __init__(self, seq: int, message: str) -> None:
+    def __init__(self, seq: int | None, message: str) -> None:
         super().__init__(message)
         self.seq, self.message = seq, message
 
 
 def _check_checkpoints(checkpoints: dict[int, AuditCheckpoint], key: Ed25519PublicKey) -> None:
-    for seq, head in _witness_checkpoints().items():
+    for seq, head in _witness_checkpoints(key, len(checkpoints)).items():
         if seq not in checkpoints:
             raise _Tampered(seq, f"checkpoint #{seq} is missing from the database (the witness has it)")
         if checkpoints[seq].head_hash != head:
@@ -135,6 +155,19 @@ def _check_checkpoints(checkpoints: dict[int, AuditCheckpoint], key: Ed25519Publ
     for checkpoint in checkpoints.values():
         if not _checkpoint_signature_ok(checkpoint, key):
             raise _Tampered(checkpoint.seq, f"checkpoint #{checkpoint.seq} has a bad signature")
+
+
+def _check_verifications() -> None:
+    """Every verification result shown to auditors is one ``audit_verify`` recorded."""
+    rows = list(AuditVerification.objects.order_by("ran_at", "id"))
+    believed = verification_on_trail(rows)
+    for row in rows:
+        if not believed[row.pk]:
+            raise _Tampered(
+                None,
+                f"the verification result of {row.ran_at:%Y-%m-%d %H:%M:%S} "
+                f"({'intact' if row.is_ok else 'failed'}) is not on the audit trail: it was written by hand",
+            )
 
 
 def _walk(checkpoints: dict[int, AuditCheckpoint], chunk_size: int, counter: list[int]) -> None:
@@ -184,14 +217,16 @@ def audit_verify(
     counter = [0]
     try:
         _check_checkpoints(checkpoints, public_key())
+        _check_verifications()
         _walk(checkpoints, chunk_size, counter)
     except _Tampered as bad:
-        result = _finish(started, False, counter[0], len(checkpoints), bad.seq, bad.message, record)
+        result = _finish(started, False, counter[0], len(checkpoints), bad.seq, bad.message)
     else:
         message = f"{counter[0]} events and {len(checkpoints)} signed checkpoints verified"
-        result = _finish(started, True, counter[0], len(checkpoints), None, message, record)
+        result = _finish(started, True, counter[0], len(checkpoints), None, message)
     if record:
-        audit_record(
+        # The event first, then the result row naming it: a row is believed only with its event.
+        event = audit_record(
             actor=actor,
             actor_display=actor_display,
             action=AuditAction.AUDIT_VERIFIED,
@@ -199,21 +234,20 @@ def audit_verify(
             outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
             changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
         )
+        AuditVerification.objects.create(
+            ran_at=db_now(),
+            is_ok=result.ok,
+            events_checked=result.events_checked,
+            checkpoints_checked=result.checkpoints_checked,
+            first_bad_seq=result.first_bad_seq,
+            message=result.message,
+            duration_ms=result.duration_ms,
+            event_seq=event.seq,
+        )
     return result
 
 
 def _finish(
-    started: float, ok: bool, checked: int, checkpoints: int, bad: int | None, message: str, record: bool
+    started: float, ok: bool, checked: int, checkpoints: int, bad: int | None, message: str
 ) -> VerifyResult:
-    result = VerifyResult(ok, checked, checkpoints, bad, message, int((time.monotonic() - started) * 1000))
-    if record:
-        AuditVerification.objects.create(
-            ran_at=db_now(),
-            is_ok=ok,
-            events_checked=checked,
-            checkpoints_checked=checkpoints,
-            first_bad_seq=bad,
-            message=message,
-            duration_ms=result.duration_ms,
-        )
-    return result
+    return VerifyResult(ok, checked, checkpoints, bad, message, int((time.monotonic() - started) * 1000))

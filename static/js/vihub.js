@@ -224,6 +224,36 @@
     });
     note.focus();
   });
+  // The server failed (a 5xx) or could not be reached: say so in the panel, briefly, and keep the
+  // form and what was typed in it (nothing was swapped).
+  function failed(event, said) {
+    var panel = event.detail.target || (event.detail.elt && event.detail.elt.closest("section"));
+    if (!panel) { return; }
+    var old = panel.querySelector("[data-request-failed]");
+    if (old) { old.remove(); }
+    var note = document.createElement("div");
+    note.className = "callout danger";
+    note.setAttribute("role", "alert");
+    note.setAttribute("data-request-failed", "");
+    note.tabIndex = -1;
+    note.innerHTML = "<p><strong>Not saved: " + said + "</strong> What you typed is still here: " +
+      "try again in a moment. If it keeps happening, tell the service desk the time it happened.</p>";
+    panel.insertBefore(note, panel.firstChild);
+    note.focus();
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    failed(event, "VIHub could not do that just now (error " + status + ").");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    failed(event, "VIHub could not be reached.");
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var panel = event.detail.target;
+    var old = panel && panel.querySelector && panel.querySelector("[data-request-failed]");
+    if (old) { old.remove(); }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     stackTables(event.target);
     drawCharts(event.target);

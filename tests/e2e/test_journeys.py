@@ -677,3 +677,36 @@ def test_typed_work_survives_a_session_that_ended_on_a_full_page_form(browser: A
     assert SafeguardingAction.objects.get(task=task).notes == notes.strip()
     assert page.goto("/resume/").url.endswith("/tasks/")  # sent once: nothing is waiting any more
     context.close()
+
+
+def test_a_panel_whose_request_fails_says_so_briefly_and_keeps_what_was_typed(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 17: a server error or a lost connection behind a panel's form gives a short message
+    in the panel (never a page inside the card, never silence); the text stays, and pressing the
+    button again once VIHub answers saves it."""
+    scenario.person("kent.vid")
+    task = scenario.task("KENT", accepted=True)
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/")
+    panel = page.locator("#safeguarding")
+    panel.get_by_label("Action").select_option("safe_and_well_check")
+    notes = "Seen at school with the designated safeguarding lead."
+    panel.get_by_label("Notes").fill(notes)
+    target = f"**/tasks/{task.pk}/safeguarding/"
+    page.route(target, lambda route: route.fulfill(status=502, body="Bad gateway"))
+    panel.get_by_role("button", name="Record action").click()
+    failed = panel.locator("[data-request-failed]")
+    expect(failed).to_contain_text("Not saved: VIHub could not do that just now (error 502).")
+    expect(panel.get_by_label("Notes")).to_have_value(notes)
+    expect(panel).not_to_contain_text("Bad gateway")
+    page.unroute(target)
+    page.route(target, lambda route: route.abort("connectionrefused"))
+    panel.get_by_role("button", name="Record action").click()
+    expect(failed).to_contain_text("Not saved: VIHub could not be reached.")
+    assert not SafeguardingAction.objects.filter(task=task).exists()
+    page.unroute(target)
+    panel.get_by_role("button", name="Record action").click()
+    expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
+    expect(panel.locator("[data-request-failed]")).to_have_count(0)
+    assert SafeguardingAction.objects.get(task=task).notes == notes

@@ -99,3 +99,28 @@ def test_a_misspelt_action_is_refused_and_every_written_action_is_a_known_one(ca
     cast["essex_officer"].client.get(f"/api/v1/tasks/{task.pk}/")
     written = set(AuditEvent.objects.values_list("action", flat=True))
     assert written and written <= set(AuditAction)
+
+
+def test_the_embedded_default_s_audit_tables_refuse_update_and_delete_too() -> None:
+    """SQLite (``make run``): the migration's triggers, applied to a scratch database."""
+    import importlib
+    import sqlite3
+
+    migration = importlib.import_module("hub.migrations.0016_audit_no_escape")
+    db = sqlite3.connect(":memory:")
+
+    def on(table: str, template: str) -> str:
+        return template.format(table=table)  # the migration's own table names, never input
+
+    for table in migration.TABLES:
+        db.execute(on(table, "CREATE TABLE {table} (id INTEGER PRIMARY KEY, note TEXT)"))
+        db.execute(on(table, "INSERT INTO {table} (note) VALUES ('kept')"))
+    for _, statement in migration.sqlite_triggers():
+        db.execute(statement)
+    for table in migration.TABLES:
+        db.execute(on(table, "INSERT INTO {table} (note) VALUES ('appended')"))  # appending is allowed
+        for statement in ("UPDATE {table} SET note = 'changed'", "DELETE FROM {table}"):
+            with pytest.raises(sqlite3.DatabaseError, match=f"{table} is append-only"):
+                db.execute(on(table, statement))
+        notes = [row[0] for row in db.execute(on(table, "SELECT note FROM {table} ORDER BY id"))]
+        assert notes == ["kept", "appended"]

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+from django.utils import timezone
 
-from hub.models import AuditEvent
+from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
+from hub.selectors.audit import audit_status
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 
@@ -136,14 +142,143 @@ def test_a_forged_checkpoint_signature_is_detected(trail: list[int], settings: A
 
 
 def test_witness_copy_catches_a_deleted_checkpoint_row(
-    trail: list[int], settings: Any, tmp_path: Any
+    trail: list[int], settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.VIHUB_AUDIT_CHECKPOINT_LOG = str(tmp_path / "witness.log")
     audit_record(actor=None, action="organisation.seeded")
-    checkpoint = audit_checkpoint()
+    with django_capture_on_commit_callbacks(execute=True):
+        checkpoint = audit_checkpoint()
     assert checkpoint is not None
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE hub_auditcheckpoint DISABLE TRIGGER USER")
         cursor.execute("DELETE FROM hub_auditcheckpoint WHERE seq = %s", [checkpoint.seq])
     result = audit_verify()
     assert not result.ok and result.first_bad_seq == checkpoint.seq and "witness" in result.message
+
+
+# --- Issue 14: no escape hatch, verification results kept whole, the witness required ----------
+
+
+def _refused(statement: str) -> str:
+    """Run ``statement`` in a savepoint; the database's refusal (or "" if it was let through)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SET CONSTRAINTS ALL IMMEDIATE"
+        )  # no deferred checks pending in the test's transaction
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    except DatabaseError as exc:
+        return str(exc)
+    return ""
+
+
+def test_truncate_is_refused_even_for_a_session_that_sets_the_old_escape(trail: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET vihub.allow_audit_truncate = 'on'")
+    assert "hub_auditevent is append-only (TRUNCATE refused)" in _refused("TRUNCATE hub_auditevent")
+    assert "append-only" in _refused("TRUNCATE hub_auditcheckpoint")
+    assert AuditEvent.objects.count() >= len(trail)
+
+
+def test_verification_results_cannot_be_edited_and_one_written_by_hand_is_caught(
+    trail: list[int], cast: dict[str, Any]
+) -> None:
+    failed = audit_verify()
+    assert failed.ok
+    assert "append-only (UPDATE refused)" in _refused("UPDATE hub_auditverification SET is_ok = false")
+    assert "append-only" in _refused("DELETE FROM hub_auditverification")
+    assert "append-only" in _refused("TRUNCATE hub_auditverification")
+    # An insider inserts a reassuring row (inserting is what the app role may do).
+    forged = AuditVerification.objects.create(
+        ran_at=timezone.now(), is_ok=True, events_checked=10**6, checkpoints_checked=9,
+        message="all fine", duration_ms=1,
+    )  # fmt: skip
+    assert audit_status().last_run != forged, "the status page does not believe it"
+    auditor = Client()
+    auditor.force_login(cast["auditor"].user)
+    shown = auditor.get("/audit/verification/").content.decode()
+    assert shown.count("data-forged") == 1 and "Not on the audit trail" in shown
+    result = audit_verify(record=False)
+    assert not result.ok and "written by hand" in result.message
+
+
+def _emptied_with_its_checkpoints() -> None:
+    with connection.cursor() as cursor:  # as the tables' owner: triggers off, then TRUNCATE
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE hub_auditevent DISABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE hub_auditcheckpoint DISABLE TRIGGER USER")
+        cursor.execute("TRUNCATE hub_auditevent, hub_auditcheckpoint")
+
+
+def _newest_checkpoint_and_its_events_deleted() -> None:
+    newest = AuditCheckpoint.objects.order_by("-seq").first()
+    assert newest is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE hub_auditevent DISABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE hub_auditcheckpoint DISABLE TRIGGER USER")
+        cursor.execute("DELETE FROM hub_auditcheckpoint WHERE seq = %s", [newest.seq])
+        cursor.execute("DELETE FROM hub_auditevent WHERE seq > %s", [newest.seq - 3])
+
+
+@pytest.mark.parametrize(
+    "tamper", [_emptied_with_its_checkpoints, _newest_checkpoint_and_its_events_deleted],
+    ids=lambda f: f.__name__.strip("_"),
+)  # fmt: skip
+def test_the_witness_catches_a_trail_cut_back_with_its_checkpoints(
+    trail: list[int], settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any,
+    tamper: Callable[[], None],
+) -> None:  # fmt: skip
+    settings.VIHUB_AUDIT_CHECKPOINT_LOG = str(tmp_path / "witness.log")
+    audit_record(actor=None, action="organisation.seeded")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert audit_checkpoint() is not None
+    assert audit_verify(record=False).ok
+    tamper()
+    result = audit_verify(record=False)
+    assert not result.ok and "missing from the database (the witness has it)" in result.message, (
+        result.message
+    )
+    # Without the witness the same cut would pass: that is why production requires one.
+    settings.VIHUB_AUDIT_CHECKPOINT_LOG = ""
+    assert audit_verify(record=False).ok
+
+
+def test_a_forged_or_missing_witness_is_itself_a_finding(
+    trail: list[int], settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    witness = tmp_path / "witness.log"
+    settings.VIHUB_AUDIT_CHECKPOINT_LOG = str(witness)
+    audit_record(actor=None, action="organisation.seeded")
+    with django_capture_on_commit_callbacks(execute=True):
+        checkpoint = audit_checkpoint()
+    assert checkpoint is not None and audit_verify(record=False).ok
+    good = witness.read_text()
+    witness.write_text(good + f"{checkpoint.seq + 50} {'a' * 64} {checkpoint.signature}\n")
+    result = audit_verify(record=False)
+    assert (
+        not result.ok and "witness copy of checkpoint" in result.message and "bad signature" in result.message
+    )
+    witness.unlink()
+    result = audit_verify(record=False)
+    assert not result.ok and "is missing (the database has checkpoints)" in result.message
+
+
+def test_production_does_not_start_without_a_witness(tmp_path: Any) -> None:
+    env = {
+        "PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "DJANGO_SECRET_KEY": "x" * 50, "VIHUB_AUDIT_PUBLIC_KEY": base64.b64encode(b"k" * 32).decode(),
+        "DJANGO_ALLOWED_HOSTS": "vihub.example", "DATABASE_URL": "postgres://u:p@127.0.0.1:1/db",
+        "REDIS_URL": "redis://127.0.0.1:1/0", "VIHUB_DATA_DIR": str(tmp_path),
+    }  # fmt: skip
+    code = "import django; django.setup()"
+    missing = subprocess.run(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert missing.returncode != 0 and "VIHUB_AUDIT_CHECKPOINT_LOG" in missing.stderr
+    given = {**env, "VIHUB_AUDIT_CHECKPOINT_LOG": str(tmp_path / "witness.log")}
+    started = subprocess.run(  # noqa: S603  (our own interpreter)
+        [sys.executable, "-c", code], env=given, capture_output=True, text=True, check=False
+    )
+    assert started.returncode == 0, started.stderr[-600:]

@@ -28,6 +28,7 @@ from hub.selectors import (
     audit_timeline,
     known_actions,
     tasks_for,
+    verification_on_trail,
     with_referral_reference,
 )
 from hub.services.audit import audit_record
@@ -256,10 +257,17 @@ def audit_verification(request: AuthenticatedHttpRequest, actor: Actor) -> HttpR
             "checkpoint": checkpoint,
             "head": head,
             "unsigned": head - checkpoint.seq if checkpoint else head,
-            "history": list(AuditVerification.objects.order_by("-ran_at")[:10]),
+            "history": _history(),
             "signing_key_id": _signing_key_id(),
         },
     )
+
+
+def _history() -> list[tuple[AuditVerification, bool]]:
+    """The last ten results, each with whether its ``audit.verified`` event vouches for it."""
+    rows = list(AuditVerification.objects.order_by("-ran_at", "-id")[:10])
+    believed = verification_on_trail(rows)
+    return [(row, believed[row.pk]) for row in rows]
 
 
 def _signing_key_id() -> str:
