@@ -1,5 +1,7 @@
-"""Request-id middleware: every request gets an id, returned as X-Request-ID and put in the
-audit trail, so an auditor can tie each event to the request that caused it."""
+"""Request-id middleware: every request gets an id VIHub mints, returned as X-Request-ID and put
+in the audit trail, so an auditor can tie each event to the request that caused it. A caller's
+own X-Request-ID is never what the trail records (it could name another request's events); a
+safe one is echoed back as X-Client-Request-ID for the caller's own logs."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from hub.context import new_request_id, request_id_var
 from hub.exceptions import AuditUnavailable
@@ -20,8 +23,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        # A caller's id is kept only if it is safe to log; otherwise we mint one (no log injection).
-        request_id = incoming if _SAFE_ID.match(incoming) else new_request_id()
+        request_id = new_request_id()
         token = request_id_var.set(request_id)
         try:
             request.request_id = request_id  # type: ignore[attr-defined]
@@ -29,6 +31,23 @@ class RequestIdMiddleware:
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
+        if _SAFE_ID.match(incoming):  # echoed only if safe to log (no header or log injection)
+            response["X-Client-Request-ID"] = incoming
+        return response
+
+
+class NoStoreMiddleware:
+    """Nothing VIHub answers (pages, fragments, API, exports) is kept by a browser or a shared
+    cache: a case page left in a browser's cache on a shared machine is a disclosure. Static files
+    are served before this (WhiteNoise), with their own long cache lifetimes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
 

@@ -24,10 +24,34 @@ class UnsafeTarget(ValueError):
     """The URL resolves to an address VIHub must not send case data to."""
 
 
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries and leads to: IPv4-mapped (::ffff:a.b.c.d), 6to4
+    (2002::/16), Teredo (2001::/32), NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and the deprecated
+    IPv4-compatible form (::a.b.c.d)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in net for net in _NAT64):
+        return low
+    if int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d (not :: or ::1)
+        return low
+    return None
+
+
 def _address_allowed(address: str, *, allow_loopback: bool) -> bool:
     ip = ipaddress.ip_address(address)
     if allow_loopback and ip.is_loopback:
         return True
+    if isinstance(ip, ipaddress.IPv6Address) and (inner := _embedded_ipv4(ip)) is not None:
+        # Where it really goes: 64:ff9b::7f00:1 is 127.0.0.1 through a NAT64 gateway.
+        return inner.is_global and not inner.is_multicast
     return ip.is_global and not ip.is_multicast
 
 

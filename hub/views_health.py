@@ -58,8 +58,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
             healthy = False
         else:
             checks["sweep"] = "ok"
-    checks["database_vendor"] = connection.vendor
-    checks["debug"] = settings.DEBUG
+    if request.user.is_authenticated and request.user.is_staff:
+        # What the deployment is made of is for its operators, not for anyone who can reach it.
+        checks["database_vendor"] = connection.vendor
+        checks["debug"] = settings.DEBUG
     return JsonResponse(
         {"status": "ok" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503
     )

@@ -71,6 +71,9 @@ class MediaInputSerializer(serializers.Serializer[Any]):
 
 # A sender's clock may run a little fast; a report from the future is a mistake.
 RECEIVED_AT_SKEW = timedelta(minutes=5)
+# The oldest receipt time an agency may give (a 1901 date would jump the triage queue, which
+# puts the longest waiting first); older backlog is entered by the hub.
+RECEIVED_AT_OLDEST = timedelta(days=366)
 
 
 def printable_reference(value: str) -> None:
@@ -133,6 +136,11 @@ class ReferralCreateSerializer(serializers.Serializer[Any]):
         if value > timezone.now() + RECEIVED_AT_SKEW:
             raise serializers.ValidationError(
                 "This is in the future. Give the time the agency received the report."
+            )
+        if value < timezone.now() - RECEIVED_AT_OLDEST:
+            raise serializers.ValidationError(
+                "This is more than a year ago. Give the time the agency received the report; "
+                "ask the hub to enter an older one."
             )
         return value
 

@@ -190,10 +190,19 @@ def test_a_received_at_in_the_future_is_refused(cast: dict[str, Persona]) -> Non
     assert not Referral.objects.exists()
 
 
+def test_a_received_at_from_long_ago_is_refused(cast: dict[str, Persona]) -> None:
+    old = datetime(1901, 1, 1, tzinfo=UTC).isoformat()
+    response = cast["ncmec"].client.post(
+        "/api/v1/referrals/", {"external_id": "CT-1901", "received_at": old}, format="json"
+    )
+    assert response.status_code == 400 and "more than a year ago" in response.json()["received_at"][0]
+    assert not Referral.objects.exists()
+
+
 def test_the_triage_queue_orders_by_when_vihub_received_a_referral(cast: dict[str, Persona]) -> None:
     client = cast["ncmec"].client
     assert client.post("/api/v1/referrals/", {"external_id": "FIRST"}, format="json").status_code == 201
-    old = datetime(1901, 1, 1, tzinfo=UTC).isoformat()
+    old = (timezone.now() - timedelta(days=300)).isoformat()  # received by the agency long ago
     assert client.post("/api/v1/referrals/", {"external_id": "LATE", "received_at": old},
                        format="json").status_code == 201  # fmt: skip
     page = _web(cast["coordinator"]).get("/triage/").content.decode()

@@ -1,0 +1,69 @@
+"""Issue 14's smaller findings, each written to fail on the main it was found on."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from hub.models import AuditEvent, Referral
+from hub.outbound import UnsafeTarget, vet_url
+from tests.conftest import Persona
+from tests.factories import make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_trail_records_vihub_s_own_request_id_never_the_caller_s(cast: dict[str, Persona]) -> None:
+    client = cast["kent_officer"].client
+    answer = client.get("/api/v1/tasks/", HTTP_X_REQUEST_ID="another-requests-id-0001")
+    ours = answer["X-Request-ID"]
+    assert ours != "another-requests-id-0001" and answer["X-Client-Request-ID"] == "another-requests-id-0001"
+    assert AuditEvent.objects.filter(request_id=ours).exists()
+    assert not AuditEvent.objects.filter(request_id="another-requests-id-0001").exists()
+    unsafe = client.get("/api/v1/tasks/", HTTP_X_REQUEST_ID="x\r\nSet-Cookie: a=b")
+    assert "X-Client-Request-ID" not in unsafe
+
+
+def test_json_nested_too_deep_is_a_400_not_a_500(cast: dict[str, Persona]) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    answer = cast["ncmec"].client.post("/api/v1/referrals/", body, content_type="application/json")
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["detail"]
+    assert not Referral.objects.exists()
+
+
+def test_health_tells_a_stranger_nothing_about_what_the_service_runs_on() -> None:
+    checks = Client().get("/healthz").json()["checks"]
+    assert "database_vendor" not in checks and "debug" not in checks
+    assert "database" in checks  # what a load balancer needs stays
+
+
+def test_case_pages_and_the_api_are_never_cached(cast: dict[str, Persona]) -> None:
+    task = make_task(accepted=True)
+    web = Client()
+    web.force_login(cast["kent_officer"].user)
+    for answer in (
+        web.get(f"/tasks/{task.pk}/"),
+        cast["kent_officer"].client.get(f"/api/v1/tasks/{task.pk}/"),
+    ):
+        assert answer.status_code == 200
+        assert "no-store" in answer["Cache-Control"] and "private" in answer["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64 of 10.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254 (cloud metadata)
+        "::127.0.0.1",  # IPv4-compatible
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+    ],
+)
+def test_ipv6_literals_that_lead_to_a_private_ipv4_address_are_refused(literal: str) -> None:
+    with pytest.raises(UnsafeTarget, match="private, loopback or link-local"):
+        vet_url(f"https://[{literal}]/hook", allow_loopback=False)
+
+
+def test_a_nat64_address_of_a_public_ipv4_one_is_allowed() -> None:
+    assert vet_url("https://[64:ff9b::808:808]/hook", allow_loopback=False)[3] == "64:ff9b::808:808"
