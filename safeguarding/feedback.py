@@ -205,6 +205,12 @@ def _audit_disclosure(
     )
 
 
+def _reached(result: HttpResult) -> bool:
+    """Did the payload reach the receiver? It answered (any status), or the wait for its answer
+    timed out after the body was sent."""
+    return result.status_code is not None or "timed out" in (result.error or "")
+
+
 def _audit_end_state(event: OutboxEvent, status: str, why: str) -> None:
     audit_record(
         actor=None,
@@ -254,6 +260,13 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
         _record_attempt(event, endpoint, now, result)
         attempts = event.attempts  # counted at claim time
         code = result.status_code
+        if _reached(result):
+            # The receiver had the payload, whatever it answered: that is a disclosure.
+            ok = code is not None and 200 <= code < 300
+            why = "" if ok else f" (it answered {f'HTTP {code}' if code is not None else result.error})"
+            _audit_disclosure(
+                event, endpoint, None, f"{event.event_type} feedback to the referring agency{why}"
+            )
         if code is not None and 200 <= code < 300:
             OutboxEvent.objects.filter(pk=event.pk).update(
                 status=OutboxEvent.Status.DELIVERED,
@@ -261,7 +274,6 @@ def webhook_deliver(*, event_id: UUID | str) -> DeliveryResult:
                 delivered_at=finished,
                 lease_expires_at=None,
             )
-            _audit_disclosure(event, endpoint, None, "")
             return DeliveryResult("delivered", code)
         if code == 410:
             OutboxEvent.objects.filter(pk=event.pk).update(

@@ -197,6 +197,25 @@ def test_gone_disables_the_endpoint_and_tells_the_hub(cast: dict[str, Persona]) 
     )
 
 
+def test_a_send_the_receiver_refused_is_still_a_disclosure_on_the_trail(cast: dict[str, Persona]) -> None:
+    """Issue 14: the payload reached the receiver, whatever it answered; a send that never
+    connected disclosed nothing."""
+    with Receiver(status=500) as refusing:
+        register(refusing)
+        task = make_task(accepted=True)
+        record_outcome(task)
+        event = OutboxEvent.objects.get(referral=task.referral)
+        assert webhook_deliver(event_id=event.pk).status == "retrying"
+    disclosed = AuditEvent.objects.filter(action="referral.disclosed", referral_id=task.referral_id)
+    assert disclosed.count() == 1 and "answered HTTP 500" in disclosed.get().justification
+    assert disclosed.get().recipient.startswith("NCMEC http://127.0.0.1:")
+    # Nothing listens there now: the next attempt connects to nothing and discloses nothing.
+    WebhookEndpoint.objects.filter(agency__code="NCMEC").update(url="http://127.0.0.1:9/hook")
+    OutboxEvent.objects.filter(pk=event.pk).update(next_attempt_at=db_now() - timedelta(seconds=1))
+    webhook_deliver(event_id=event.pk)
+    assert disclosed.count() == 1
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:9/x", "https://10.1.2.3/x", "https://169.254.169.254/latest", "https://localhost/x",
