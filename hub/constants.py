@@ -108,6 +108,8 @@ class AuditAction(StrEnum):
     TASK_DEADLINE_RELAXED = "task.deadline_relaxed"
     TASK_LISTED = "task.listed"
     ESCALATION_LISTED = "escalation.listed"
+    NOTIFICATION_LISTED = "notification.listed"
+    NOTIFICATION_READ = "notification.read"
     LEAD_CREATED = "lead.created"
     CHILD_ADDED = "child.added"
     CHILD_CHECKED = "child.checked"

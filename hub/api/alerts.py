@@ -55,7 +55,14 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("unread", bool)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(self.get_queryset()) or []
+        audit_list_read(
+            actor=request.user,  # type: ignore[arg-type]
+            object_type="notification",
+            ids=[n.pk for n in page],
+            query=dict(request.query_params.items()),
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])

@@ -104,4 +104,13 @@ def notification_mark_read(*, notification: Notification, actor: User) -> Notifi
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.NOTIFICATION_READ,
+            object_type="notification",
+            object_id=notification.pk,
+            referral_id=notification.referral_id,
+            task_id=notification.task_id,
+            changes={"kind": notification.kind},
+        )
     return notification

@@ -67,3 +67,16 @@ def test_ipv6_literals_that_lead_to_a_private_ipv4_address_are_refused(literal: 
 
 def test_a_nat64_address_of_a_public_ipv4_one_is_allowed() -> None:
     assert vet_url("https://[64:ff9b::808:808]/hook", allow_loopback=False)[3] == "64:ff9b::808:808"
+
+
+def test_reading_the_inbox_and_opening_a_message_are_on_the_trail(cast: dict[str, Persona]) -> None:
+    make_task(holder="KENT")  # tells Kent's people: one message each
+    web = Client()
+    web.force_login(cast["kent_officer"].user)
+    assert web.get("/inbox/").status_code == 200
+    listed = AuditEvent.objects.filter(action="notification.listed", actor=cast["kent_officer"].user).get()
+    mine = cast["kent_officer"].user.notifications.get()  # type: ignore[attr-defined]
+    assert listed.changes["ids"] == [str(mine.pk)]
+    web.post(f"/inbox/{mine.pk}/read/")
+    opened = AuditEvent.objects.get(action="notification.read", object_id=str(mine.pk))
+    assert opened.task_id == mine.task_id

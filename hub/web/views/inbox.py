@@ -15,6 +15,7 @@ from hub.models import Membership, Notification, Task
 from hub.policies.rules import Act, Actor
 from hub.selectors import notification_list_for, tasks_for
 from hub.services.alerts import task_acknowledge
+from hub.services.audit import audit_list_read
 from hub.services.notifications import notification_mark_read
 from hub.services.tasks import task_audit_read
 from hub.web.forms import AcknowledgeForm
@@ -50,6 +51,12 @@ def inbox(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     if show == "unread":
         queryset = queryset.filter(read_at__isnull=True)
     notifications = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_list_read(
+        actor=request.user,
+        object_type="notification",
+        ids=[n.pk for n in notifications],
+        query={"page": "inbox", **request.GET.dict()},
+    )
     return page(
         request,
         "hub/inbox.html",
