@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 
 from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH, AuditAction
-from hub.context import current_request_id
+from hub.context import current_request_id, operator_var
 from hub.exceptions import AuditUnavailable
 from hub.models import AuditEvent, User
 
@@ -51,7 +51,8 @@ def compute_event_hash(event: AuditEvent) -> str:
 
 def _actor_snapshot(actor: User | None) -> tuple[str, str, str]:
     if actor is None:
-        return "system", "", ""
+        operator = operator_var.get()  # a management command: the person at the shell
+        return (f"system ({operator})" if operator else "system"), "", ""
     membership = getattr(actor, "membership", None)
     if membership is None:
         return actor.display_name, "", ""

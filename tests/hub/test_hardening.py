@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.test import Client
 
@@ -80,3 +82,20 @@ def test_reading_the_inbox_and_opening_a_message_are_on_the_trail(cast: dict[str
     web.post(f"/inbox/{mine.pk}/read/")
     opened = AuditEvent.objects.get(action="notification.read", object_id=str(mine.pk))
     assert opened.task_id == mine.task_id
+
+
+def test_a_management_command_s_events_name_the_person_at_the_shell(cast: dict[str, Persona]) -> None:
+    from django.core.management import call_command
+
+    from hub.context import operator_from_argv, operator_var
+
+    assert operator_from_argv(["manage.py", "runserver"]) == ""
+    operator = operator_from_argv(["manage.py", "set_agency_webhook", "NCMEC", "https://x"])
+    assert operator.endswith(", manage.py set_agency_webhook") and " on " in operator
+    token = operator_var.set(operator)  # what manage.py does for the whole command
+    try:
+        call_command("revoke_api_token", cast["ncmec"].user.username, "--all", stdout=io.StringIO())
+    finally:
+        operator_var.reset(token)
+    event = AuditEvent.objects.filter(action="token.revoked").latest("seq")
+    assert event.actor is None and event.actor_display == f"system ({operator})"
