@@ -122,6 +122,8 @@ def _append(
         seq, prev_hash = _lock_chain_head()
         seq += 1
         display, org, role = _actor_snapshot(actor)
+        if actor_display and actor is None and operator_var.get():
+            actor_display = f"{actor_display} ({operator_var.get()})"[:200]
         event = AuditEvent(
             seq=seq,
             occurred_at=db_now(),
