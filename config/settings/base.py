@@ -156,6 +156,10 @@ VIHUB_TOKEN_DEFAULT_DAYS = env_int("VIHUB_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 VIHUB_TOKEN_MAX_DAYS = env_int("VIHUB_TOKEN_MAX_DAYS", 365, minimum=1)
 
 # --- DRF ------------------------------------------------------------------------------------
+# Rate limits (hub/api/throttles.py), "N/s|m|h|d" as DRF writes them.
+VIHUB_RATE_FAILED_TOKENS = env_str("VIHUB_RATE_FAILED_TOKENS", "20/min")
+VIHUB_RATE_INTAKE_ACCOUNT = env_str("VIHUB_RATE_INTAKE_ACCOUNT", "600/min")
+VIHUB_RATE_INTAKE_SOURCE = env_str("VIHUB_RATE_INTAKE_SOURCE", "1200/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "hub.api.authentication.BearerTokenAuthentication",
@@ -168,6 +172,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "hub.api.exceptions.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
+    # The client address as the proxy in front saw it (X-Forwarded-For's last hop added by it).
+    "NUM_PROXIES": env_int("VIHUB_NUM_PROXIES", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VIHub API",

@@ -1,5 +1,8 @@
 """Bearer-token authentication: ``Authorization: Bearer vih_…``. Expired, revoked and unknown
-tokens all get the same 401, and each rejection is audited."""
+tokens all get the same 401. Failures are counted per source address (``FailedTokenThrottle``):
+past the limit the source gets 429 with ``Retry-After`` before any lookup. They are audited in
+aggregate: the first failure from a source in the window, and the one that trips the limit
+(with the count), not one chain-locked row per guess."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from hub.api.throttles import FailedTokenThrottle
 from hub.constants import AuditAction
 from hub.models import ApiToken, AuditEvent, User
 from hub.services.audit import audit_record
@@ -28,6 +32,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) == 0 or parts[0].lower() != self.keyword.lower():
             return None
+        self._request = request
+        throttle = FailedTokenThrottle()
+        wait = throttle.blocked(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait, detail="Too many failed tokens from this address.")
+        self._throttle = throttle
         if len(parts) != 2:
             self._reject("malformed Authorization header")
         token = (
@@ -50,15 +60,23 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return token.user, token
 
     def _reject(self, why: str, token: ApiToken | None = None) -> NoReturn:
-        audit_record(
-            actor=None,
-            actor_display=f"token {token.prefix}…" if token else "unknown token",
-            action=AuditAction.AUTH_TOKEN_REJECTED,
-            object_type="api_token",
-            object_id=token.pk if token else "",
-            changes={"reason": why},
-            outcome=AuditEvent.Outcome.DENIED,
-        )
+        throttle = self._throttle
+        failures = throttle.record_failure(self._request)
+        if failures in (1, throttle.num_requests):  # the first in the window, and the limit
+            audit_record(
+                actor=None,
+                actor_display=f"token {token.prefix}…" if token else "unknown token",
+                action=AuditAction.AUTH_TOKEN_REJECTED,
+                object_type="api_token",
+                object_id=token.pk if token else "",
+                changes={
+                    "reason": why,
+                    "failures_in_window": failures,
+                    "limit_reached": failures >= throttle.num_requests,
+                    "source": throttle.get_ident(self._request),
+                },
+                outcome=AuditEvent.Outcome.DENIED,
+            )
         # One message for every failure: a caller learns nothing about which tokens exist.
         raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
 

@@ -12,9 +12,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
 from hub.api.base import HubViewSet, bool_param, expected_version
 from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
+from hub.api.throttles import IntakeAccountThrottle, IntakeSourceThrottle
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
 from hub.models import (
@@ -325,6 +327,12 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         "matches": Act.MATCH_LIST,
         "rematch": Act.MATCH_RUN,
     }
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Intake is limited per account and per source address (429 with Retry-After)."""
+        if self.action == "create":
+            return [IntakeAccountThrottle(), IntakeSourceThrottle()]
+        return super().get_throttles()
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome", "team")
