@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -25,14 +28,46 @@ def _audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         audit_record(actor=user, action=AuditAction.AUTH_LOGOUT, object_type="user", object_id=user.pk)
 
 
+def _failures(username: str, request: Any) -> int:
+    """Failures of this (account, source) in the current window, as django-axes counts them
+    (its receiver runs before this one: ``axes`` comes before ``hub`` in INSTALLED_APPS)."""
+    address = getattr(request, "axes_ip_address", None)
+    if address is None and request is not None:
+        address = request.META.get("REMOTE_ADDR")
+    attempt = AccessAttempt.objects.filter(username=username, ip_address=address).first()
+    return attempt.failures_since_start if attempt is not None else 1
+
+
 @receiver(user_login_failed)
 def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    # Only the username attempted is kept (never the password, which Django has already masked).
+    """Audited in aggregate: the first failure of an (account, source) in the window; the lockout
+    is its own event (below). Guesses beyond that are counted by axes, not one audit row each.
+    Only the username attempted is kept (never the password, which Django has masked)."""
     username = str(credentials.get("username", ""))
+    failures = _failures(username, request)
+    if failures != 1:
+        return
     audit_record(
         actor=None,
         actor_display=failed_login_display(username),
         action=AuditAction.AUTH_LOGIN_FAILED,
         object_type="user",
         outcome=AuditEvent.Outcome.DENIED,
+        changes={"source": getattr(request, "axes_ip_address", "") or "", "failures_in_window": failures},
+    )
+
+
+@receiver(user_locked_out)
+def _audit_locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+    """Once per lockout: when the failures reach the limit (later tries keep it locked)."""
+    failures = _failures(username, request)
+    if failures > settings.AXES_FAILURE_LIMIT:
+        return
+    audit_record(
+        actor=None,
+        actor_display=failed_login_display(username),
+        action=AuditAction.AUTH_LOCKED_OUT,
+        object_type="user",
+        outcome=AuditEvent.Outcome.DENIED,
+        changes={"source": ip_address, "failures_in_window": failures},
     )

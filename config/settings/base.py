@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "django_htmx",
+    "axes",  # sign-in lockouts per account and source (before hub: its receivers run first)
     "hub",
     "spokes",
     "safeguarding",
@@ -49,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "hub.middleware.AuditUnavailableMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,6 +128,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "hub.backends.SourceLockoutBackend",  # django-axes: refuses a locked (account, source) first
     "hub.backends.LockoutModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -140,6 +143,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 VIHUB_LOGIN_MAX_FAILURES = env_int("VIHUB_LOGIN_MAX_FAILURES", 5, minimum=1)
 VIHUB_LOGIN_LOCKOUT_MINUTES = env_int("VIHUB_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# django-axes: 5 failed sign-ins for one account from one source address lock that pair (not the
+# account: a stranger elsewhere cannot lock someone out) for 15 minutes, restarted by each try
+# during the lockout; answered 429 with Retry-After (hub/web/kept.py: locked_out).
+AXES_FAILURE_LIMIT = VIHUB_LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=VIHUB_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are on the audit trail already
+AXES_LOCKOUT_CALLABLE = "hub.web.kept.locked_out"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

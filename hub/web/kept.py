@@ -162,3 +162,20 @@ class SignInView(LoginView):
             samesite="Lax",
         )
         return response
+
+
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """django-axes' lockout answer (``AXES_LOCKOUT_CALLABLE``): the sign-in page again, 429 with
+    Retry-After, saying plainly that this account is locked from this device for a while (the
+    same for a username that does not exist, so it tells nobody which ones do)."""
+    from django.shortcuts import render
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = render(
+        request,
+        "registration/login.html",
+        {"locked_minutes": minutes, "form": None, "next": ""},
+        status=429,
+    )
+    response["Retry-After"] = str(minutes * 60)
+    return response

@@ -244,18 +244,27 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert (tmp_path / "demo-webhook-secret").read_text().strip() == kept
 
 
-def test_five_failed_sign_ins_lock_the_account_without_saying_so(client) -> None:  # type: ignore[no-untyped-def]
+def test_five_failed_sign_ins_lock_that_account_from_that_device_only(client) -> None:  # type: ignore[no-untyped-def]
     make_persona("locky", "KENT", "officer")
+    here = {"REMOTE_ADDR": "192.0.2.10"}
     for _ in range(5):
-        response = client.post("/login/", {"username": "locky", "password": "wrong-password-guess"})
-        assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
-    locked = client.post("/login/", {"username": "locky", "password": "correct-horse-battery-staple"})
+        response = client.post("/login/", {"username": "locky", "password": "wrong-password-guess"}, **here)
+        assert response.wsgi_request.user.is_authenticated is False
+    locked = client.post("/login/", {"username": "locky", "password": "correct-horse-battery-staple"}, **here)
+    assert locked.status_code == 429 and int(locked["Retry-After"]) == 15 * 60
     assert not locked.wsgi_request.user.is_authenticated  # the right password, refused while locked
-    same_message = b"Please enter a correct username and password"
-    assert same_message in locked.content and same_message in response.content  # no tell-tale
+    assert b"cannot sign in from this device for 15 minutes" in locked.content
+    # Audited in aggregate: the first failure and the lockout, not one row per guess.
+    failed = AuditEvent.objects.filter(action="auth.login_failed", actor_display="unauthenticated (locky)")
+    assert failed.count() == 1
     locked_out = AuditEvent.objects.filter(action="auth.locked_out", actor_display="unauthenticated (locky)")
-    assert locked_out.exists()
-    other = client.post("/login/", {"username": "kent-other", "password": "correct-horse-battery-staple"})
-    assert not other.wsgi_request.user.is_authenticated  # unknown user: same refusal
-    make_persona("kent-other", "KENT", "officer")
-    assert client.login(username="kent-other", password="correct-horse-battery-staple")  # others unaffected
+    assert locked_out.count() == 1 and locked_out.get().changes["source"] == "192.0.2.10"
+    # A name that does not exist locks the same way: nothing tells which accounts exist.
+    for _ in range(6):
+        ghost = client.post("/login/", {"username": "nobody-here", "password": "guess-guess-guess"}, **here)
+    assert ghost.status_code == 429
+    # The real person, from their own device, is not locked out by whoever guessed.
+    elsewhere = client.post(
+        "/login/", {"username": "locky", "password": "correct-horse-battery-staple"}, REMOTE_ADDR="192.0.2.99"
+    )
+    assert elsewhere.wsgi_request.user.is_authenticated
