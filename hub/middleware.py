@@ -6,13 +6,18 @@ safe one is echoed back as X-Client-Request-ID for the caller's own logs."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from hub.constants import AuditAction
 from hub.context import new_request_id, request_id_var
 from hub.exceptions import AuditUnavailable
+from hub.services.audit import audit_record
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -34,6 +39,41 @@ class RequestIdMiddleware:
         if _SAFE_ID.match(incoming):  # echoed only if safe to log (no header or log injection)
             response["X-Client-Request-ID"] = incoming
         return response
+
+
+class SessionLimitsMiddleware:
+    """A signed-in session ends after ``VIHUB_SESSION_IDLE_SECONDS`` without a request (15
+    minutes) and ``VIHUB_SESSION_MAX_SECONDS`` after signing in (12 hours), whatever the cookie
+    says. The request then goes on as a signed-out one, so a page asks to sign in again and a
+    form's POST is kept for after that (hub/web/kept.py). The last-seen time is written at most
+    once a minute, not on every request. API tokens are not sessions: not affected."""
+
+    SEEN, STARTED = "vihub_last_seen", "vihub_signed_in_at"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
+            session = request.session
+            started = float(session.get(self.STARTED) or now)
+            seen = float(session.get(self.SEEN) or now)
+            if (
+                now - seen > settings.VIHUB_SESSION_IDLE_SECONDS
+                or now - started > settings.VIHUB_SESSION_MAX_SECONDS
+            ):
+                ended = "idle" if now - seen > settings.VIHUB_SESSION_IDLE_SECONDS else "max_age"
+                audit_record(actor=user, action=AuditAction.AUTH_SESSION_ENDED, object_type="user",
+                             object_id=user.pk, changes={"why": ended})  # fmt: skip
+                logout(request)  # a fresh, empty session; request.user is anonymous from here
+            else:
+                if self.STARTED not in session:
+                    session[self.STARTED] = now
+                if now - seen >= 60 or self.SEEN not in session:
+                    session[self.SEEN] = now
+        return self.get_response(request)
 
 
 class NoStoreMiddleware:

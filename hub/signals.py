@@ -3,6 +3,7 @@ never by signals; logins come from Django's auth framework, so we listen to it h
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -19,6 +20,9 @@ from hub.services.audit import audit_record
 
 @receiver(user_logged_in)
 def _audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        # The 12-hour limit counts from here (hub.middleware.SessionLimitsMiddleware).
+        request.session["vihub_signed_in_at"] = request.session["vihub_last_seen"] = time.time()
     audit_record(actor=user, action=AuditAction.AUTH_LOGIN, object_type="user", object_id=user.pk)
 
 

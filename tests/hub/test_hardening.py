@@ -99,3 +99,48 @@ def test_a_management_command_s_events_name_the_person_at_the_shell(cast: dict[s
         operator_var.reset(token)
     event = AuditEvent.objects.filter(action="token.revoked").latest("seq")
     assert event.actor is None and event.actor_display == f"system ({operator})"
+
+
+def test_a_session_ends_after_15_idle_minutes_and_12_hours_in_all(cast: dict[str, Persona]) -> None:
+    import time_machine
+    from django.utils import timezone
+
+    task = make_task(accepted=True)
+    page = f"/tasks/{task.pk}/"
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        web = Client()
+        assert (
+            web.post(
+                "/login/", {"username": "kent_officer", "password": "correct-horse-battery-staple"}
+            ).status_code
+            == 302
+        )
+        assert web.get(page).status_code == 200
+        clock.shift(14 * 60)
+        assert web.get(page).status_code == 200, "14 minutes idle: still signed in"
+        clock.shift(16 * 60)
+        ended = web.get(page)
+        assert ended.status_code == 302 and ended["Location"].startswith("/login/"), "16 minutes idle"
+        assert AuditEvent.objects.filter(action="auth.session_ended", changes__why="idle").exists()
+        # Busy all day, never idle: still ended 12 hours after signing in.
+        web.post("/login/", {"username": "kent_officer", "password": "correct-horse-battery-staple"})
+        minutes = 0
+        while minutes < 13 * 60:
+            clock.shift(10 * 60)
+            minutes += 10
+            last = web.get(page)
+            if last.status_code != 200:
+                break
+        assert last.status_code == 302 and 12 * 60 <= minutes <= 12 * 60 + 10, minutes
+        assert AuditEvent.objects.filter(action="auth.session_ended", changes__why="max_age").exists()
+
+
+def test_passwords_are_at_least_15_characters_and_not_a_common_one() -> None:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 15 characters"):
+        validate_password("Short-but-ok1")
+    with pytest.raises(ValidationError, match="too common"):
+        validate_password("polniypizdec0211")  # 16 characters, on the list
+    validate_password("a-long-unusual-passphrase-7")
