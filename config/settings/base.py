@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "django_htmx",
+    "csp",
     "axes",  # sign-in lockouts per account and source (before hub: its receivers run first)
     "hub",
     "spokes",
@@ -42,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hub.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -73,6 +75,25 @@ TEMPLATES = [
         },
     }
 ]
+
+# Content Security Policy (django-csp): scripts only from our own files, never inline; no
+# plugins, frames, or forms posting elsewhere. Style attributes stay allowed (the templates use
+# them for layout), style elements do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL selects the database; the embedded default is a SQLite file in the data dir.

@@ -66,8 +66,17 @@ def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    return context.new_page()
+def page(context: BrowserContext) -> Iterator[Page]:
+    """A page that fails its test if the browser refused anything under the Content Security
+    Policy (an inline script or style element, an eval, a foreign source)."""
+    made = context.new_page()
+    refused: list[str] = []
+    made.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    yield made
+    assert refused == [], "the Content Security Policy refused:\n" + "\n".join(refused)
 
 
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:

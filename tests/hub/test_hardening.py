@@ -144,3 +144,11 @@ def test_passwords_are_at_least_15_characters_and_not_a_common_one() -> None:
     with pytest.raises(ValidationError, match="too common"):
         validate_password("polniypizdec0211")  # 16 characters, on the list
     validate_password("a-long-unusual-passphrase-7")
+
+
+def test_every_page_carries_a_content_security_policy_without_inline_script() -> None:
+    policy = Client().get("/login/")["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'" and directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'" and directives["form-action"] == "'self'"
+    assert "unsafe-inline" not in directives["style-src"]
