@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from hub.constants import JUSTICE_OUTCOMES, SAFEGUARDING_OUTCOMES, WebhookEvent
+from hub.crypto import EncryptedTextField
 from hub.models import Organisation, Referral, Task
 
 
@@ -110,8 +111,9 @@ class WebhookEndpoint(models.Model):
     agency = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="webhook")
     url = models.URLField(max_length=500)
     event_types = models.JSONField(default=list)
-    secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, blank=True)
+    # Encrypted at rest under VIHUB_SECRETS_KEYS (hub/crypto.py); plain in Python.
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

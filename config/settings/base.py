@@ -265,6 +265,8 @@ VIHUB_ALLOW_LOOPBACK_WEBHOOKS = env_bool("VIHUB_ALLOW_LOOPBACK_WEBHOOKS", False)
 # database; optionally the public key alone for verifiers, and a file that receives a copy of
 # every checkpoint (a witness outside the database).
 VIHUB_AUDIT_SIGNING_KEY = env_secret("VIHUB_AUDIT_SIGNING_KEY")
+# Fernet keys for secrets kept at rest (hub/crypto.py), comma-separated, the first encrypting.
+VIHUB_SECRETS_KEYS = env_secret("VIHUB_SECRETS_KEYS") or ""
 VIHUB_AUDIT_PUBLIC_KEY = env_str("VIHUB_AUDIT_PUBLIC_KEY", "")
 VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", "")
 # Outcome webhooks: retry with exponential backoff and jitter from this base, for this long.

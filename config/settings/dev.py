@@ -40,7 +40,20 @@ def _local_audit_key() -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _local_secrets_key() -> str:
+    """Dev only: a Fernet key for secrets at rest, generated into the data dir."""
+    configured = env_secret("VIHUB_SECRETS_KEYS")
+    if configured:
+        return configured
+    path = DATA_DIR / "secrets_key"
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
 SECRET_KEY = _local_secret_key()
+VIHUB_SECRETS_KEYS = _local_secrets_key()
 VIHUB_AUDIT_SIGNING_KEY = _local_audit_key()
 # The witness of the embedded default lives in its data dir (production's is off-host); make
 # run signs a checkpoint at start-up, so a trail emptied behind its back fails verify_audit.

@@ -28,6 +28,7 @@ if not VIHUB_AUDIT_CHECKPOINT_LOG:
         "Set VIHUB_AUDIT_CHECKPOINT_LOG to the audit witness file, on storage off this host "
         "that the database cannot write (docs/deploy.md)"
     )
+VIHUB_SECRETS_KEYS = require("VIHUB_SECRETS_KEYS")  # agencies' webhook secrets, encrypted at rest
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names VIHub serves")

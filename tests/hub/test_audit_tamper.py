@@ -271,6 +271,7 @@ def test_production_does_not_start_without_a_witness(tmp_path: Any) -> None:
         "DJANGO_SECRET_KEY": "x" * 50, "VIHUB_AUDIT_PUBLIC_KEY": base64.b64encode(b"k" * 32).decode(),
         "DJANGO_ALLOWED_HOSTS": "vihub.example", "DATABASE_URL": "postgres://u:p@127.0.0.1:1/db",
         "REDIS_URL": "redis://127.0.0.1:1/0", "VIHUB_DATA_DIR": str(tmp_path),
+        "VIHUB_SECRETS_KEYS": "tDC4uSAzzmKxzHLF0g9r5X3o2yfiQHy5hpYKlgxZCWU=",
     }  # fmt: skip
     code = "import django; django.setup()"
     missing = subprocess.run(  # noqa: S603  (our own interpreter)

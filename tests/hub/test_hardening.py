@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -152,3 +153,33 @@ def test_every_page_carries_a_content_security_policy_without_inline_script() ->
     assert directives["script-src"] == "'self'" and directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'" and directives["form-action"] == "'self'"
     assert "unsafe-inline" not in directives["style-src"]
+
+
+def test_webhook_secrets_are_encrypted_at_rest_and_survive_a_key_rotation(settings: Any) -> None:
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+    from django.db import connection
+
+    from hub.models import Organisation
+    from safeguarding.feedback import webhook_endpoint_set
+    from safeguarding.models import WebhookEndpoint
+
+    settings.VIHUB_ALLOW_LOOPBACK_WEBHOOKS = True
+    ncmec = Organisation.objects.get(code="NCMEC")
+    endpoint, secret = webhook_endpoint_set(agency=ncmec, url="http://127.0.0.1:9/hook", actor=None)
+    assert secret and secret.startswith("whsec_")
+
+    def stored() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT secret FROM safeguarding_webhookendpoint")
+            return str(cursor.fetchone()[0])
+
+    assert stored().startswith("fernet:") and secret not in stored(), "never in the clear in the database"
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+    # A new key first, the old one still there: the secret reads; re-encrypted, the old key can go.
+    old = settings.VIHUB_SECRETS_KEYS
+    settings.VIHUB_SECRETS_KEYS = f"{Fernet.generate_key().decode()},{old}"
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+    call_command("reencrypt_secrets", stdout=io.StringIO())
+    settings.VIHUB_SECRETS_KEYS = settings.VIHUB_SECRETS_KEYS.split(",")[0]
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
