@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Least
 
 from hub.models import (
+    Notification,
     Organisation,
     Referral,
     Task,
@@ -147,6 +148,21 @@ def task_search(queryset: QuerySet[Task], q: str) -> QuerySet[Task]:
     except ValueError:
         return queryset.filter(referral__external_id__startswith=q)
     return queryset.filter(Q(pk=wanted) | Q(referral_id=wanted))
+
+
+def notification_search(queryset: QuerySet[Notification], q: str) -> QuerySet[Notification]:
+    """Within the caller's own messages: those about a referral whose agency reference is ``q``
+    or starts with it, or about the referral, task or message whose VIHub id is ``q``."""
+    q = q.strip()
+    try:
+        wanted = uuid.UUID(q)
+    except ValueError:
+        return queryset.filter(
+            Q(referral__external_id__startswith=q) | Q(task__referral__external_id__startswith=q)
+        )
+    return queryset.filter(
+        Q(pk=wanted) | Q(referral_id=wanted) | Q(task_id=wanted) | Q(task__referral_id=wanted)
+    )
 
 
 def team_suggested(referral: Referral) -> Team | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
@@ -204,6 +205,12 @@ def flash_errors_of_hidden_form(request: HttpRequest, form: forms.Form | None, *
     for field in form:
         for error in field.errors:
             messages.error(request, f"{field.label}: {error}")
+
+
+def list_query(**params: str) -> str:
+    """The query string a list's pager links carry on (its filters and search), without the
+    empty ones: ``list_query(show="all", q="CT-1")`` is ``show=all&q=CT-1``."""
+    return urlencode({name: value for name, value in params.items() if value})
 
 
 def page(

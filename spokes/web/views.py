@@ -9,12 +9,11 @@ and the task page offers exactly the forms ``available_actions`` allows now.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -41,6 +40,7 @@ from hub.web.shortcuts import (
     AuthenticatedHttpRequest,
     attempt,
     flash_errors_of_hidden_form,
+    list_query,
     page,
     policy_view,
     scoped_get,
@@ -180,9 +180,7 @@ def task_list(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "show_param": "all" if show == "all" else "",
             "q": q,
             "counts": counts,
-            "query": "&".join(
-                part for part in ("show=all" if show == "all" else "", f"q={quote(q)}" if q else "") if part
-            ),
+            "query": list_query(show="all" if show == "all" else "", q=q),
             "is_region": actor.org.kind == Organisation.Kind.REGION,
             "offered": sum(1 for row in rows if row.task.status == Task.Status.OFFERED),
             "inbox": inbox_rows(request, actor.membership, unread[:5]),
@@ -504,9 +502,11 @@ def _conferences_page(
     answer: tuple[UUID, ConferenceAnswerForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    requests = conference_list_consult(
-        actor=request.user, requests=list(_conferences(actor.membership)[:200])
-    )
+    q = request.GET.get("q", "").strip()[:100]
+    scoped = _conferences(actor.membership)
+    if q:
+        scoped = scoped.filter(task__in=task_search(Task.objects.all(), q))
+    requests = conference_list_consult(actor=request.user, requests=list(scoped[:200]))
     rows = []
     for item in requests:
         form = None
@@ -517,7 +517,7 @@ def _conferences_page(
                 else ConferenceAnswerForm(prefix=f"conf-{item.pk}", auto_id=f"conf-{item.pk}-%s")
             )
         rows.append({"request": item, "form": form})
-    return page(request, "spokes/conferences.html", {"rows": rows}, status=status)
+    return page(request, "spokes/conferences.html", {"rows": rows, "q": q}, status=status)
 
 
 @policy_view(Act.CONFERENCE_LIST)
@@ -719,8 +719,17 @@ def _handoffs_page(
     revoke: tuple[UUID, HandoffRevokeForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    scoped = _handoffs(actor.membership)
+    if q:  # by the child's reference, or an id: never by the case (a receiver sees only the child)
+        try:
+            wanted = UUID(q)
+        except ValueError:
+            scoped = scoped.filter(child__reference__startswith=q)
+        else:
+            scoped = scoped.filter(Q(pk=wanted) | Q(child_id=wanted))
     handoffs = handoff_list_consult(
-        actor=request.user, handoffs=list(_handoffs(actor.membership).prefetch_related("child__checks")[:200])
+        actor=request.user, handoffs=list(scoped.prefetch_related("child__checks")[:200])
     )
     rows = []
     for handoff in handoffs:
@@ -746,7 +755,7 @@ def _handoffs_page(
                 "received": handoff.to_org_id == actor.org.pk,
             }
         )
-    return page(request, "spokes/handoffs.html", {"rows": rows}, status=status)
+    return page(request, "spokes/handoffs.html", {"rows": rows, "q": q}, status=status)
 
 
 @policy_view(Act.HANDOFF_LIST)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from hub.models import AuditEvent, Referral
+from hub.models import AuditEvent, Organisation, Referral
 from safeguarding.services import outcome_record
 from tests.conftest import Persona
 from tests.factories import acting, make_referral, make_task
@@ -224,3 +224,31 @@ def test_a_force_s_tasks_and_an_agency_s_referrals_are_found_by_reference(cast: 
     theirs = agency.get("/agency/", {"q": "CT-2025-0041"}).content.decode()
     assert "CT-2025-004105" in theirs and "CT-2025-009999" not in theirs
     assert "No referral matches" in agency.get("/agency/", {"q": "NOPE"}).content.decode()
+
+
+def test_the_inbox_conferences_and_hand_offs_are_searchable_too(cast: dict[str, Persona]) -> None:
+    from spokes.models import ConferenceRequest
+    from spokes.services import child_add, handoff_offer
+
+    wanted = _named(make_task(holder="KENT", accepted=True), "CT-2025-004105")
+    other = _named(make_task(holder="KENT", accepted=True), "CT-2025-009999")
+    officer = web(cast["kent_officer"])
+    inbox = officer.get("/inbox/", {"q": "CT-2025-0041"}).content.decode()
+    listed = inbox.split('id="inbox-list"', 1)[1].split("</ul>", 1)[0]
+    assert "CT-2025-004105" in listed and "CT-2025-009999" not in listed
+    assert "No message matches" in officer.get("/inbox/", {"q": "NOPE"}).content.decode()
+    for task in (wanted, other):
+        ConferenceRequest.objects.create(
+            task=task, requested_by=cast["kent_officer"].user, note="shared media"
+        )
+    hub = web(cast["coordinator"])
+    conferences = hub.get("/conferences/", {"q": "CT-2025-0041"}).content.decode()
+    assert conferences.count('data-conference="') == 1 and "CT-2025-004105" in conferences
+    kid = child_add(task=wanted, actor=acting("KENT"), reference="K-CHILD-7", relation="reachable")
+    child_add(task=other, actor=acting("KENT"), reference="K-OTHER-1", relation="reachable")
+    handoff_offer(child=kid, actor=acting("KENT"), to_org=Organisation.objects.get(code="ESSEX"))
+    essex = web(cast["essex_officer"])
+    found = essex.get("/handoffs/", {"q": "K-CHILD"}).content.decode()
+    assert found.count('data-handoff="') == 1
+    # The receiver sees only the child: the case's reference finds nothing for it.
+    assert essex.get("/handoffs/", {"q": "CT-2025-0041"}).content.decode().count('data-handoff="') == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 
@@ -12,7 +10,7 @@ from hub.policies.rules import Act, Actor
 from hub.selectors import referral_list_for, referral_search
 from hub.services.audit import audit_list_read
 from hub.web.presenters import outcome_display
-from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view
+from hub.web.shortcuts import AuthenticatedHttpRequest, list_query, page, policy_view
 from hub.web.views.referrals import AGENCY_STATUS_TEXT, PAGE_SIZE
 
 
@@ -37,5 +35,5 @@ def agency_referrals(request: AuthenticatedHttpRequest, actor: Actor) -> HttpRes
         ids=[referral.pk for referral in referrals],
         query={"page": "agency", **request.GET.dict()},
     )
-    context = {"referrals": referrals, "rows": rows, "q": q, "query": f"q={quote(q)}" if q else ""}
+    context = {"referrals": referrals, "rows": rows, "q": q, "query": list_query(q=q)}
     return page(request, "hub/agency_referrals.html", context)

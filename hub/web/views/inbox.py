@@ -13,14 +13,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from hub.models import Membership, Notification, Task
 from hub.policies.rules import Act, Actor
-from hub.selectors import notification_list_for, tasks_for
+from hub.selectors import notification_list_for, notification_search, tasks_for
 from hub.services.alerts import task_acknowledge
 from hub.services.audit import audit_list_read
 from hub.services.notifications import notification_mark_read
 from hub.services.tasks import task_audit_read
 from hub.web.forms import AcknowledgeForm
 from hub.web.presenters import deadline_for, inbox_rows
-from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
+from hub.web.shortcuts import AuthenticatedHttpRequest, list_query, page, policy_view, submit
 
 PAGE_SIZE = 50
 
@@ -46,10 +46,13 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 @policy_view(Act.NOTIFICATION_LIST)
 def inbox(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
     show = "all" if request.GET.get("show") == "all" else "unread"
+    q = request.GET.get("q", "").strip()[:100]
     queryset = notification_list_for(request.user)
     unread_count = queryset.filter(read_at__isnull=True).count()
     if show == "unread":
         queryset = queryset.filter(read_at__isnull=True)
+    if q:
+        queryset = notification_search(queryset, q)
     notifications = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     audit_list_read(
         actor=request.user,
@@ -64,8 +67,10 @@ def inbox(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             "notifications": notifications,
             "rows": inbox_rows(request, actor.membership, notifications),
             "show": show,
+            "show_param": "all" if show == "all" else "",
+            "q": q,
             "unread_count": unread_count,
-            "query": "show=all" if show == "all" else "",
+            "query": list_query(show="all" if show == "all" else "", q=q),
         },
     )
 
