@@ -135,6 +135,10 @@ class SuspectEvent(models.Model):
     occurred_at = models.DateTimeField()
     override_reason = models.TextField(blank=True)
     unchecked_at_the_time = models.JSONField(default=list, blank=True)
+    # For the annual statistics the inquiry recommends (domain.md §9, Recs 10 and 11): the
+    # suspect was assessed as a suicide risk, and their family was signposted to support.
+    suicide_risk_flagged = models.BooleanField(default=False)
+    family_signposted = models.BooleanField(default=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 

@@ -177,3 +177,32 @@ def oldest_waiting_requests(limit: int = 10) -> list[ExternalRequest]:
         .select_related("task__referral", "task__assignee_org")
         .order_by("sent_at", "id")[:limit]
     )
+
+
+def suspect_welfare_statistics(*, since: Any, referrals: Any = None) -> list[dict[str, Any]]:
+    """The annual statistics the inquiry asks for (Recs 10 and 11), per holding organisation:
+    suspects arrested since ``since`` (one per task), how many were assessed as a suicide risk,
+    and how many families were signposted to support. Counted from the suspect events."""
+    events = SuspectEvent.objects.filter(occurred_at__gte=since)
+    if referrals is not None:
+        events = events.filter(task__referral__in=referrals)
+    per_task: dict[Any, dict[str, Any]] = {}
+    for task_id, org_code, org_name, kind, risk, signposted in events.values_list(
+        "task_id", "task__assignee_org__code", "task__assignee_org__name", "kind",
+        "suicide_risk_flagged", "family_signposted",
+    ):  # fmt: skip
+        row = per_task.setdefault(task_id, {"org": org_code, "name": org_name, "arrested": False,
+                                            "risk": False, "signposted": False})  # fmt: skip
+        row["arrested"] |= kind == SuspectEvent.Kind.ARRESTED
+        row["risk"] |= risk
+        row["signposted"] |= signposted
+    totals: dict[str, dict[str, Any]] = {}
+    for row in per_task.values():
+        if not row["arrested"]:
+            continue
+        total = totals.setdefault(row["org"], {"org": row["org"], "name": row["name"], "arrested": 0,
+                                                "suicide_risk": 0, "family_signposted": 0})  # fmt: skip
+        total["arrested"] += 1
+        total["suicide_risk"] += row["risk"]
+        total["family_signposted"] += row["signposted"]
+    return [totals[code] for code in sorted(totals)]

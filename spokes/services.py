@@ -250,7 +250,14 @@ def child_check(
 
 @transaction.atomic(durable=True)
 def suspect_event_record(
-    *, task: Task, actor: User, kind: str, occurred_at: datetime | None = None, override_reason: str = ""
+    *,
+    task: Task,
+    actor: User,
+    kind: str,
+    occurred_at: datetime | None = None,
+    override_reason: str = "",
+    suicide_risk_flagged: bool = False,
+    family_signposted: bool = False,
 ) -> SuspectEvent:
     """Record what happened to the suspect. Bail or release while a child the suspect can reach
     has no check is refused (409, naming the children) unless a supervisor overrides with a
@@ -274,6 +281,7 @@ def suspect_event_record(
     event = SuspectEvent.objects.create(
         task=task, kind=kind, occurred_at=occurred_at, override_reason=override_reason if unchecked else "",
         unchecked_at_the_time=[str(child.pk) for child in unchecked], recorded_by=actor,
+        suicide_risk_flagged=suicide_risk_flagged, family_signposted=family_signposted,
     )  # fmt: skip
     if unchecked:
         ref = f"{task.referral.agency.code} {task.referral.external_id}"
@@ -292,7 +300,8 @@ def suspect_event_record(
         referral_id=task.referral_id,
         task_id=task.pk,
         changes={"kind": kind, "occurred_at": occurred_at.isoformat(),
-                 "unchecked_reachable_children": event.unchecked_at_the_time},
+                 "unchecked_reachable_children": event.unchecked_at_the_time,
+                 "suicide_risk_flagged": suicide_risk_flagged, "family_signposted": family_signposted},
         justification=override_reason if unchecked else "",
     )  # fmt: skip
     return event

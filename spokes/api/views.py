@@ -280,7 +280,7 @@ class SuspectEventOutputSerializer(serializers.ModelSerializer[SuspectEvent]):
     class Meta:
         model = SuspectEvent
         fields = ["id", "task", "kind", "occurred_at", "override_reason", "unchecked_at_the_time",
-                  "recorded_by", "recorded_at"]  # fmt: skip
+                  "suicide_risk_flagged", "family_signposted", "recorded_by", "recorded_at"]  # fmt: skip
         read_only_fields = fields
 
 
@@ -288,6 +288,8 @@ class SuspectEventInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=SuspectEvent.Kind.choices)
     occurred_at = serializers.DateTimeField(required=False)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    suicide_risk_flagged = serializers.BooleanField(required=False, default=False)
+    family_signposted = serializers.BooleanField(required=False, default=False)
 
 
 class ExternalRequestSerializer(serializers.ModelSerializer[ExternalRequest]):

@@ -161,6 +161,14 @@ class SuspectEventForm(PageForm):
         max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Only a supervisor can; the hub is told at once.",
     )  # fmt: skip
+    suicide_risk_flagged = forms.BooleanField(
+        label="The suspect was assessed as a suicide risk", required=False,
+        help_text="Counted for the annual suicide statistics (never shown outside the force and the hub).",
+    )  # fmt: skip
+    family_signposted = forms.BooleanField(
+        label="The suspect's family was signposted to support", required=False,
+        help_text="E.g. to the Lucy Faithfull Foundation's family support, at arrest.",
+    )  # fmt: skip
 
 
 class HandoffForm(PageForm):

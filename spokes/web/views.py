@@ -8,6 +8,7 @@ and the task page offers exactly the forms ``available_actions`` allows now.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -57,6 +58,7 @@ from spokes.selectors import (
     lead_list_for,
     release_checks,
     request_list_for,
+    suspect_welfare_statistics,
 )
 from spokes.services import (
     EXPOSURE_LIMIT_MINUTES,
@@ -851,6 +853,7 @@ def safeguarding_review_view(request: AuthenticatedHttpRequest, actor: Actor) ->
     releases = release_checks(referrals=referrals)
     custody = custody_timelines(referrals=referrals)
     unanswered = list(handoffs_never_accepted(referrals=referrals))
+    welfare = suspect_welfare_statistics(since=timezone.now() - timedelta(days=365), referrals=referrals)
     audit_record(
         actor=request.user,
         action=AuditAction.SAFEGUARDING_REVIEWED,
@@ -865,5 +868,12 @@ def safeguarding_review_view(request: AuthenticatedHttpRequest, actor: Actor) ->
     return page(
         request,
         "spokes/review.html",
-        {"releases": releases, "custody": custody, "unanswered": unanswered, "limit": REVIEW_LIMIT, "q": q},
+        {
+            "releases": releases,
+            "custody": custody,
+            "unanswered": unanswered,
+            "limit": REVIEW_LIMIT,
+            "q": q,
+            "welfare": welfare,
+        },  # fmt: skip
     )

@@ -437,3 +437,34 @@ def test_an_auditor_sees_checks_before_each_release_custody_and_unaccepted_hand_
     officer_page = Client()
     officer_page.force_login(cast["kent_officer"].user)
     assert officer_page.get("/review/").status_code == 403, "a force officer does not review every force"
+
+
+def test_suicide_risk_and_family_signposting_at_arrest_are_counted_for_the_annual_statistics(
+    cast: dict[str, Persona],
+) -> None:
+    """Domain §9 story 17 (Recs 10 and 11): recorded with the arrest, shown on the task, counted
+    per holder on the hub's safeguarding review; an arrest without them counts too."""
+    flagged, plain = make_task(accepted=True), make_task(accepted=True)
+    officer = cast["kent_officer"].client
+    answer = officer.post(
+        f"/api/v1/tasks/{flagged.pk}/suspect-events/",
+        {"kind": "arrested", "suicide_risk_flagged": True, "family_signposted": True},
+        format="json",
+    )
+    assert answer.status_code == 201 and answer.json()["suicide_risk_flagged"] is True
+    assert officer.post(f"/api/v1/tasks/{plain.pk}/suspect-events/", {"kind": "arrested"},
+                        format="json").json()["family_signposted"] is False  # fmt: skip
+    # v1's body still works, and a later event on the same suspect is not a second arrest.
+    assert officer.post(f"/api/v1/tasks/{flagged.pk}/suspect-events/", {"kind": "interviewed"},
+                        format="json").status_code == 201  # fmt: skip
+    web = Client()
+    web.force_login(cast["kent_officer"].user)
+    assert "data-suicide-risk" in web.get(f"/tasks/{flagged.pk}/").content.decode()
+    hub = Client()
+    hub.force_login(cast["coordinator"].user)
+    review = hub.get("/review/").content.decode()
+    row = review.split('<tr data-org="KENT">', 1)[1].split("</tr>", 1)[0]
+    assert 'data-col="arrested">2<' in row and 'data-col="suicide-risk">1<' in row
+    assert 'data-col="signposted">1<' in row
+    recorded = AuditEvent.objects.filter(action="suspect_event.recorded", task_id=flagged.pk).first()
+    assert recorded is not None and recorded.changes["suicide_risk_flagged"] is True
