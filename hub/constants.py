@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOCKED_OUT = "auth.locked_out"
     AUTH_SESSION_ENDED = "auth.session_ended"
+    RESEARCH_EXPORTED = "research.exported"
     AUTH_TOKEN_REJECTED = "auth.token_rejected"  # noqa: S105  (an action name, not a secret)
     TOKEN_CREATED = "token.created"  # noqa: S105  (an action name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an action name, not a secret)

@@ -121,6 +121,9 @@ _ROWS = {
     ),
     Act.FEEDBACK_STATS: Rule(r.READ_ALL_ROLES, "Outcome feedback is run by the hub."),
     Act.REPORT_VIEW: Rule(r.READ_ALL_ROLES, "Accountability reports are for the hub and auditors."),
+    Act.RESEARCH_EXPORT: Rule(
+        r.HUB_ROLES, "Only the hub releases the anonymised research extract (audited as a disclosure)."
+    ),
 }
 for _act, _rule in _ROWS.items():
     register(_act, _rule)

@@ -109,6 +109,7 @@ class Act(StrEnum):
     AGENCY_DELIVERY_LOG = "webhook.agency_delivery_log"
     FEEDBACK_STATS = "feedback.stats"
     REPORT_VIEW = "report.view"
+    RESEARCH_EXPORT = "research.export"
     AUDIT_SEARCH = "audit.search"
     AUDIT_EXPORT = "audit.export"
     AUDIT_STATUS = "audit.status"

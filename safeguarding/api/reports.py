@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,6 +23,7 @@ from hub.models import Membership, Task
 from hub.policies.rules import Act
 from hub.services.audit import audit_record
 from safeguarding.reports import Period, attrition_funnel, spoke_report
+from safeguarding.research import COLUMNS, research_export
 
 PERIOD_PARAMS = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Start (inclusive); default a year ago"),
@@ -63,7 +67,7 @@ class FunnelSerializer(serializers.Serializer[Any]):
 
 class ReportViewSet(HubViewSet):
     queryset = Task.objects.none()
-    policies = {"spokes": Act.REPORT_VIEW, "funnel": Act.REPORT_VIEW}
+    policies = {"spokes": Act.REPORT_VIEW, "funnel": Act.REPORT_VIEW, "research": Act.RESEARCH_EXPORT}
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
         return Task.objects.none()
@@ -89,3 +93,34 @@ class ReportViewSet(HubViewSet):
         period = parse_period(request.query_params)
         self._audit(request, "funnel", period)
         return Response({"since": period.since, "until": period.until, **attrition_funnel(period=period)})
+
+    @extend_schema(
+        parameters=[
+            *PERIOD_PARAMS,
+            OpenApiParameter("recipient", str, required=True, description="Who receives the extract"),
+            OpenApiParameter(
+                "approval", str, required=True, description="The research approval: reference and purpose"
+            ),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        description="The anonymised research extract as CSV (safeguarding/research.py): no names, no free "
+        "text, pseudonymous case ids that link to nothing, months not dates. Audited as a disclosure.",
+    )
+    @action(detail=False, methods=["get"])
+    def research(self, request: Request) -> HttpResponse:
+        period = parse_period(request.query_params)
+        rows = research_export(
+            actor=request.user,  # type: ignore[arg-type]
+            period=period,
+            recipient=request.query_params.get("recipient", ""),
+            approval=request.query_params.get("approval", ""),
+        )
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="vihub-research-{period.since:%Y%m}-{period.until:%Y%m}.csv"'
+        )
+        return response

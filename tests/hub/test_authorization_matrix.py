@@ -163,6 +163,8 @@ OPS = [
     Op("get", "/api/v1/audit/verification/", Act.AUDIT_STATUS),
     Op("get", "/api/v1/reports/spokes/", Act.REPORT_VIEW),
     Op("get", "/api/v1/reports/funnel/", Act.REPORT_VIEW),
+    Op("get", "/api/v1/reports/research/", Act.RESEARCH_EXPORT,
+       body=lambda _: {"recipient": "University study team", "approval": "REC 24/0042: attrition study"}),
     Op("get", "/api/v1/leads/{id}/", Act.LEAD_VIEW),
     Op("patch", "/api/v1/leads/{id}/", Act.LEAD_UPDATE, body=lambda _: {"status": "in_progress"}),
 ]  # fmt: skip
@@ -263,6 +265,7 @@ AUDIT_ON_SUCCESS: dict[tuple[str, str], str | None] = {
     ("get", "/api/v1/audit/events/export/"): "audit.exported",
     ("get", "/api/v1/audit/verification/"): "audit.status_viewed",
     ("get", "/api/v1/reports/spokes/"): "report.spokes_viewed",
+    ("get", "/api/v1/reports/research/"): "research.exported",
     ("get", "/api/v1/reports/funnel/"): "report.funnel_viewed",
     ("get", "/api/v1/leads/{id}/"): "lead.viewed",
     ("patch", "/api/v1/leads/{id}/"): "lead.updated",
