@@ -49,29 +49,26 @@ def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any =
     Only the username attempted is kept (never the password, which Django has masked)."""
     username = str(credentials.get("username", ""))
     failures = _failures(username, request)
-    if failures != 1:
-        return
-    audit_record(
-        actor=None,
-        actor_display=failed_login_display(username),
-        action=AuditAction.AUTH_LOGIN_FAILED,
-        object_type="user",
-        outcome=AuditEvent.Outcome.DENIED,
-        changes={"source": getattr(request, "axes_ip_address", "") or "", "failures_in_window": failures},
-    )
+    if failures == 1:
+        _audit_refused_sign_in(
+            AuditAction.AUTH_LOGIN_FAILED, username, getattr(request, "axes_ip_address", ""), failures
+        )
 
 
 @receiver(user_locked_out)
 def _audit_locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
     """Once per lockout: when the failures reach the limit (later tries keep it locked)."""
     failures = _failures(username, request)
-    if failures > settings.AXES_FAILURE_LIMIT:
-        return
+    if failures <= settings.AXES_FAILURE_LIMIT:
+        _audit_refused_sign_in(AuditAction.AUTH_LOCKED_OUT, username, ip_address, failures)
+
+
+def _audit_refused_sign_in(action: AuditAction, username: str, source: str | None, failures: int) -> None:
     audit_record(
         actor=None,
         actor_display=failed_login_display(username),
-        action=AuditAction.AUTH_LOCKED_OUT,
+        action=action,
         object_type="user",
         outcome=AuditEvent.Outcome.DENIED,
-        changes={"source": ip_address, "failures_in_window": failures},
+        changes={"source": source or "", "failures_in_window": failures},
     )

@@ -16,7 +16,6 @@ from hub.api.pagination import DefaultCursorPagination
 from hub.models import Alert, Membership, Notification, User
 from hub.policies.rules import Act
 from hub.selectors import escalation_list_for, notification_list_for
-from hub.services.audit import audit_list_read
 from hub.services.notifications import notification_mark_read
 
 
@@ -55,14 +54,7 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("unread", bool)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
-        audit_list_read(
-            actor=request.user,  # type: ignore[arg-type]
-            object_type="notification",
-            ids=[n.pk for n in page],
-            query=dict(request.query_params.items()),
-        )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.audited_list(request, "notification")
 
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])
@@ -120,11 +112,4 @@ class EscalationViewSet(mixins.ListModelMixin, HubViewSet):
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
-        audit_list_read(
-            actor=request.user,  # type: ignore[arg-type]
-            object_type="escalation",
-            ids=[a.pk for a in page],
-            query=dict(request.query_params.items()),
-        )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.audited_list(request, "escalation")

@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from rest_framework import viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from hub.exceptions import DomainError
 from hub.policies.rules import Act
 from hub.selectors import membership_for
+from hub.services.audit import audit_list_read
 
 
 def bool_param(params: Any, name: str) -> bool | None:
@@ -60,3 +62,15 @@ class HubViewSet(viewsets.GenericViewSet[Any]):
     @property
     def membership(self) -> Any:
         return membership_for(self.request.user)
+
+    def audited_list(self, request: Request, object_type: str) -> Response:
+        """A list page of the (filtered) queryset, its ids recorded as a consultation
+        (``<object_type>.listed``) before it is answered."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        audit_list_read(
+            actor=request.user,  # type: ignore[arg-type]
+            object_type=object_type,
+            ids=[item.pk for item in page],
+            query=dict(request.query_params.items()),
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

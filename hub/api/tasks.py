@@ -29,7 +29,6 @@ from hub.selectors import (
     with_escalation_flag,
 )
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
-from hub.services.audit import audit_list_read
 from hub.services.tasks import task_allocate, task_audit_read, task_cancel, task_reassign
 
 
@@ -182,15 +181,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        page = page if page is not None else []
-        audit_list_read(
-            actor=request.user,  # type: ignore[arg-type]
-            object_type="task",
-            ids=[t.pk for t in page],
-            query=dict(request.query_params.items()),
-        )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.audited_list(request, "task")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
