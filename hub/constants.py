@@ -82,6 +82,7 @@ class AuditAction(StrEnum):
     AUTH_LOCKED_OUT = "auth.locked_out"
     AUTH_SESSION_ENDED = "auth.session_ended"
     RESEARCH_EXPORTED = "research.exported"
+    SECRETS_REENCRYPTED = "webhook.secrets_reencrypted"  # noqa: S105  (an action name)
     AUTH_TOKEN_REJECTED = "auth.token_rejected"  # noqa: S105  (an action name, not a secret)
     TOKEN_CREATED = "token.created"  # noqa: S105  (an action name, not a secret)
     TOKEN_REVOKED = "token.revoked"  # noqa: S105  (an action name, not a secret)

@@ -181,5 +181,6 @@ def test_webhook_secrets_are_encrypted_at_rest_and_survive_a_key_rotation(settin
     settings.VIHUB_SECRETS_KEYS = f"{Fernet.generate_key().decode()},{old}"
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
     call_command("reencrypt_secrets", stdout=io.StringIO())
+    assert AuditEvent.objects.get(action="webhook.secrets_reencrypted").changes == {"endpoints": 1}
     settings.VIHUB_SECRETS_KEYS = settings.VIHUB_SECRETS_KEYS.split(",")[0]
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret

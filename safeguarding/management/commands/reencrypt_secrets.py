@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from hub.constants import AuditAction
+from hub.services.audit import audit_record
 from safeguarding.models import WebhookEndpoint
 
 
@@ -23,6 +25,12 @@ class Command(BaseCommand):
                     secret=_fresh(endpoint.secret), previous_secret=_fresh(endpoint.previous_secret)
                 )
                 count += 1
+            audit_record(
+                actor=None,
+                action=AuditAction.SECRETS_REENCRYPTED,
+                object_type="webhook_endpoint",
+                changes={"endpoints": count},
+            )
         self.stdout.write(f"{count} endpoint{'s' if count != 1 else ''} re-encrypted")
 
 
