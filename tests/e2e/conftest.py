@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from config.celery import app as celery_app
 from tests.conftest import PASSWORD
@@ -94,7 +94,9 @@ def sign_out(page: Page) -> None:
 
 def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot to test-artifacts/ (git-ignored) for a human to look at."""
-    page.wait_for_function("!document.querySelector('.loading') && !document.querySelector('.htmx-request')")
+    # A locator, not wait_for_function: polling a string expression is an eval, which the
+    # Content Security Policy (rightly) refuses.
+    expect(page.locator(".loading, .htmx-request")).to_have_count(0)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
