@@ -114,8 +114,46 @@
     });
   }
 
+  // The review timer on a task page: start it when reviewing begins; stop puts the minutes
+  // (rounded up, at least 1) in the exposure form's box and moves the focus to "Log time".
+  // Nothing is sent until the officer logs it; a reload loses only the running timer.
+  function reviewTimer(root) {
+    root.querySelectorAll("button[data-review-timer]").forEach(function (button) {
+      if (button.dataset.ready) { return; }
+      button.dataset.ready = "1";
+      var form = button.closest("form");
+      var minutes = form.querySelector("input[name=minutes]");
+      var shown = form.querySelector("[data-review-timer-shown]");
+      var submit = form.querySelector("button[type=submit]");
+      var started = null;
+      var tick = null;
+      button.hidden = false;
+      function elapsed() { return Math.max(1, Math.ceil((Date.now() - started) / 60000)); }
+      button.addEventListener("click", function () {
+        if (started === null) {
+          started = Date.now();
+          button.textContent = "Stop review timer";
+          button.setAttribute("aria-pressed", "true");
+          shown.textContent = "Timing your review…";
+          tick = window.setInterval(function () {
+            shown.textContent = "Reviewing for " + elapsed() + " min";
+          }, 30000);
+        } else {
+          window.clearInterval(tick);
+          minutes.value = String(elapsed());
+          shown.textContent = minutes.value + " min timed: press Log time to record it.";
+          started = null;
+          button.textContent = "Start review timer";
+          button.setAttribute("aria-pressed", "false");
+          submit.focus();
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     menu();
+    reviewTimer(document);
     stackTables(document);
     drawCharts(document);
     copyButtons(document);

@@ -710,3 +710,27 @@ def test_a_panel_whose_request_fails_says_so_briefly_and_keeps_what_was_typed(
     expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
     expect(panel.locator("[data-request-failed]")).to_have_count(0)
     assert SafeguardingAction.objects.get(task=task).notes == notes
+
+
+def test_an_officer_times_a_media_review_on_the_task_page_and_logs_it(page: Page, live_server: Any) -> None:
+    """Issue 16: the timer on the task page does the counting; the officer logs what it timed,
+    and the header's "Reviewed today" shows it."""
+    from spokes.models import ExposureLog
+
+    scenario.person("kent.vid")
+    task = scenario.task("KENT", accepted=True)
+    page.clock.install()
+    sign_in(page, "kent.vid")
+    page.goto(f"/tasks/{task.pk}/")
+    form = page.locator("#exposure-form")
+    timer = form.get_by_role("button", name="Start review timer")
+    timer.click()
+    expect(form.get_by_role("button", name="Stop review timer")).to_have_attribute("aria-pressed", "true")
+    page.clock.fast_forward("24:30")  # 24 minutes 30 seconds of review
+    form.get_by_role("button", name="Stop review timer").click()
+    expect(form.get_by_label("Minutes spent reviewing material")).to_have_value("25")  # rounded up
+    expect(form.get_by_role("button", name="Log time")).to_be_focused()
+    assert not ExposureLog.objects.exists(), "nothing is sent until the officer logs it"
+    form.get_by_role("button", name="Log time").click()
+    expect(page.locator("#exposure-today")).to_contain_text("Reviewed today: 25 min")
+    assert ExposureLog.objects.get().minutes == 25
