@@ -44,4 +44,6 @@ def outcome_task_for(user: object, membership: Membership, referral: Referral) -
 
 
 def safeguarding_actions_of(task: Task) -> list[SafeguardingAction]:
-    return list(SafeguardingAction.objects.filter(task=task).select_related("recorded_by"))
+    return list(
+        SafeguardingAction.objects.filter(task=task).select_related("recorded_by__membership__organisation")
+    )

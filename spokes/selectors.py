@@ -14,7 +14,9 @@ from spokes.models import Child, ConferenceRequest, ExternalRequest, Handoff, Le
 
 def lead_list_for(membership: Membership) -> QuerySet[Lead]:
     """Leads on tasks in the member's scope (a lead is as visible as its task)."""
-    return Lead.objects.filter(task__in=task_list_for(membership)).select_related("task", "created_by")
+    return Lead.objects.filter(task__in=task_list_for(membership)).select_related(
+        "task", "created_by__membership__organisation"
+    )
 
 
 def child_list_for(membership: Membership) -> QuerySet[Child]:
@@ -23,7 +25,9 @@ def child_list_for(membership: Membership) -> QuerySet[Child]:
 
 
 def children_of(task: Task) -> list[Child]:
-    return list(Child.objects.filter(task=task).prefetch_related("checks__checked_by"))
+    return list(
+        Child.objects.filter(task=task).prefetch_related("checks__checked_by__membership__organisation")
+    )
 
 
 def unchecked_reachable(task: Task) -> list[Child]:
@@ -36,11 +40,13 @@ def unchecked_reachable(task: Task) -> list[Child]:
 
 
 def suspect_events_of(task: Task) -> list[SuspectEvent]:
-    return list(SuspectEvent.objects.filter(task=task).select_related("recorded_by"))
+    return list(
+        SuspectEvent.objects.filter(task=task).select_related("recorded_by__membership__organisation")
+    )
 
 
 def leads_of(task: Task) -> list[Lead]:
-    return list(Lead.objects.filter(task=task).select_related("created_by", "task"))
+    return list(Lead.objects.filter(task=task).select_related("created_by__membership__organisation", "task"))
 
 
 def handoff_list_for(membership: Membership) -> QuerySet[Handoff]:
@@ -64,7 +70,10 @@ def request_list_for(membership: Membership) -> QuerySet[ExternalRequest]:
 def conference_list_for(membership: Membership) -> QuerySet[ConferenceRequest]:
     """Conference requests: all for the hub and auditors; a holder's own tasks' for a spoke."""
     queryset = ConferenceRequest.objects.select_related(
-        "task__referral__agency", "task__assignee_org", "requested_by", "answered_by"
+        "task__referral__agency",
+        "task__assignee_org",
+        "requested_by__membership__organisation",
+        "answered_by__membership__organisation",
     ).order_by("-requested_at", "id")
     if membership.role in READ_ALL_ROLES:
         return queryset
@@ -84,9 +93,9 @@ def release_checks(limit: int = REVIEW_LIMIT, referrals: Any = None) -> list[dic
     if referrals is not None:
         events_of = events_of.filter(task__referral__in=referrals)
     events = list(
-        events_of.select_related("task__referral", "task__assignee_org", "recorded_by").order_by(
-            "-occurred_at"
-        )[:limit]
+        events_of.select_related(
+            "task__referral", "task__assignee_org", "recorded_by__membership__organisation"
+        ).order_by("-occurred_at")[:limit]
     )
     reachable: dict[Any, list[Child]] = {}
     for child in (

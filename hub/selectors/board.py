@@ -89,7 +89,11 @@ class BoardFilters:
 
 def task_board(queryset: QuerySet[Task], filters: BoardFilters, now: datetime) -> QuerySet[Task]:
     queryset = with_escalation_flag(queryset).select_related(
-        "assignee_org", "assignee_org__parent", "referral", "referral__agency", "accepted_by"
+        "assignee_org",
+        "assignee_org__parent",
+        "referral",
+        "referral__agency",
+        "accepted_by__membership__organisation",  # named "Sam Fletcher (KENT)" on the board
     )
     if filters.status:
         queryset = queryset.filter(status=filters.status)

@@ -1,0 +1,49 @@
+"""Naming a person with their organisation ("Sam Fletcher (KENT)") must not cost queries per
+row: the lists load each person's membership and organisation with the rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from spokes.services import lead_create
+from tests.conftest import Persona
+from tests.factories import acting, make_task
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_board_costs_the_same_queries_for_5_or_25_named_people(cast: dict[str, Persona]) -> None:
+    web = Client()
+    web.force_login(cast["coordinator"].user)
+    for _ in range(5):
+        make_task(accepted=True)
+    few = _queries(web, "/board/")
+    for _ in range(20):
+        make_task(accepted=True)
+    assert _queries(web, "/board/") == few
+
+
+def test_a_task_page_costs_the_same_queries_for_2_or_8_leads(cast: dict[str, Persona]) -> None:
+    """Leads name who added them. (Children still cost queries each: a permission check and a
+    hand-off lookup per child; noted on issue 16.)"""
+    task = make_task(accepted=True)
+    web = Client()
+    web.force_login(cast["kent_officer"].user)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            lead_create(task=task, actor=acting("KENT"), kind="device", description=f"Lead {i}")
+
+    add(2)
+    few = _queries(web, f"/tasks/{task.pk}/")
+    add(6)
+    assert _queries(web, f"/tasks/{task.pk}/") == few
