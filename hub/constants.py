@@ -81,6 +81,11 @@ class AuditAction(StrEnum):
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_LOCKED_OUT = "auth.locked_out"
     AUTH_SESSION_ENDED = "auth.session_ended"
+    AUTH_SECOND_FACTOR = "auth.second_factor"
+    AUTH_SECOND_FACTOR_FAILED = "auth.second_factor_failed"
+    AUTH_FACTOR_ENROLLED = "auth.factor_enrolled"
+    AUTH_FACTORS_RESET = "auth.factors_reset"
+    PEOPLE_LISTED = "person.listed"
     RESEARCH_EXPORTED = "research.exported"
     SECRETS_REENCRYPTED = "webhook.secrets_reencrypted"  # noqa: S105  (an action name)
     AUTH_TOKEN_REJECTED = "auth.token_rejected"  # noqa: S105  (an action name, not a secret)
@@ -159,6 +164,10 @@ class AuditAction(StrEnum):
     NOTIFICATION_EMAILED = "notification.emailed"
     NOTIFICATION_EMAIL_FAILED = "notification.email_failed"
     WEBHOOK_REGISTERED = "webhook.registered"
+    WEBHOOK_CHANGE_PROPOSED = "webhook.change_proposed"
+    WEBHOOK_CHANGE_APPROVED = "webhook.change_approved"
+    WEBHOOK_CHANGE_REFUSED = "webhook.change_refused"
+    WEBHOOK_CHANGES_LISTED = "webhook.changes_listed"
     WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"  # noqa: S105  (an action name, not a secret)
     WEBHOOK_DELIVERIES_VIEWED = "webhook.deliveries_viewed"
     WEBHOOK_FAILED = "webhook.failed"

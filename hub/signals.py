@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from hub.backends import failed_login_display
+from hub.backends import failed_login_display, lockout_cool_off, lockout_counted
 from hub.constants import AuditAction
 from hub.models import AuditEvent
 from hub.services.audit import audit_record
@@ -57,18 +57,30 @@ def _audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any =
 
 @receiver(user_locked_out)
 def _audit_locked_out(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
-    """Once per lockout: when the failures reach the limit (later tries keep it locked)."""
+    """Once per lockout: when the failures reach the limit (later tries keep it locked). Each
+    lockout of the pair in a day makes the next one twice as long (``lockout_cool_off``)."""
     failures = _failures(username, request)
     if failures <= settings.AXES_FAILURE_LIMIT:
-        _audit_refused_sign_in(AuditAction.AUTH_LOCKED_OUT, username, ip_address, failures)
+        lockouts = lockout_counted(request, username)
+        minutes = int(lockout_cool_off(request).total_seconds() // 60)
+        _audit_refused_sign_in(
+            AuditAction.AUTH_LOCKED_OUT,
+            username,
+            ip_address,
+            failures,
+            lockouts_today=lockouts,
+            locked_for_minutes=minutes,
+        )
 
 
-def _audit_refused_sign_in(action: AuditAction, username: str, source: str | None, failures: int) -> None:
+def _audit_refused_sign_in(
+    action: AuditAction, username: str, source: str | None, failures: int, **more: int
+) -> None:
     audit_record(
         actor=None,
         actor_display=failed_login_display(username),
         action=action,
         object_type="user",
         outcome=AuditEvent.Outcome.DENIED,
-        changes={"source": source or "", "failures_in_window": failures},
+        changes={"source": source or "", "failures_in_window": failures, **more},
     )

@@ -27,13 +27,13 @@ from django.utils import timezone
 
 from hub.clock import db_now
 from hub.constants import AuditAction, WebhookEvent, webhook_event
-from hub.exceptions import DomainError
+from hub.exceptions import DomainError, NotPermitted
 from hub.jobs import enqueue_now, enqueue_on_commit
 from hub.models import Organisation, Referral, User
 from hub.policies.rules import Act, authorize
 from hub.services.alerts import notify_hub
 from hub.services.audit import audit_record
-from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookEndpoint
+from safeguarding.models import DeliveryAttempt, OutboxEvent, Outcome, WebhookChange, WebhookEndpoint
 from safeguarding.webhooks import HttpResult, UnsafeTarget, new_secret, post, signature_header, vet_url
 
 log = logging.getLogger(__name__)
@@ -365,14 +365,9 @@ def delivery_replay(*, event: OutboxEvent, actor: User, reason: str) -> Delivery
 # --- Endpoints ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def webhook_endpoint_set(
-    *, agency: Organisation, url: str, actor: User | None, event_types: list[str] | None = None
-) -> tuple[WebhookEndpoint, str | None]:
-    """Register (or re-point) an agency's endpoint. Returns the secret when a new one was made
-    (first registration); it is shown once. The URL is vetted now and again at every send.
-    ``actor=None`` is the shell operator (``set_agency_webhook``)."""
-    authorize(actor, Act.WEBHOOK_SET)
+def _endpoint_checked(agency: Organisation, url: str, event_types: list[str] | None) -> list[str]:
+    """The agency is an agency, the URL is one VIHub may send to, the events exist: the event
+    list as stored (sorted, default when none). Checked at the proposal and again at approval."""
     if agency.kind != Organisation.Kind.AGENCY:
         raise DomainError(f"{agency.code} is not an upstream agency", field="agency")
     try:
@@ -383,19 +378,46 @@ def webhook_endpoint_set(
     unknown = set(events) - set(WebhookEvent.values)
     if unknown:
         raise DomainError(f"Unknown event types: {', '.join(sorted(unknown))}", field="event_types")
+    return events
+
+
+def _endpoint_apply(
+    agency: Organisation, url: str, events: list[str], *, new_secret_always: bool
+) -> tuple[WebhookEndpoint, str | None, dict[str, Any] | None]:
+    """Point the agency's endpoint at ``url`` (created if none): (endpoint, the new secret if
+    one was made, what it was before). ``new_secret_always``: a re-pointed endpoint gets a new
+    secret too (the old one is not for the new receiver: no overlap)."""
     endpoint = WebhookEndpoint.objects.select_for_update().filter(agency=agency).first()
     secret: str | None = None
     if endpoint is None:
         secret = new_secret()
         endpoint = WebhookEndpoint.objects.create(agency=agency, url=url, event_types=events, secret=secret)
-        before: dict[str, Any] | None = None
-    else:
-        before = {"url": endpoint.url, "event_types": endpoint.event_types, "is_active": endpoint.is_active}
-        endpoint.url, endpoint.event_types = url, events
-        endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
-        endpoint.save(
-            update_fields=["url", "event_types", "is_active", "disabled_at", "disabled_reason", "updated_at"]
-        )
+        return endpoint, secret, None
+    before = {"url": endpoint.url, "event_types": endpoint.event_types, "is_active": endpoint.is_active}
+    endpoint.url, endpoint.event_types = url, events
+    endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = True, None, ""
+    fields = ["url", "event_types", "is_active", "disabled_at", "disabled_reason", "updated_at"]
+    if new_secret_always:
+        secret = new_secret()
+        endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_expires_at = secret, "", None
+        fields += ["secret", "previous_secret", "previous_secret_expires_at"]
+    endpoint.save(update_fields=fields)
+    return endpoint, secret, before
+
+
+@transaction.atomic
+def webhook_endpoint_set(
+    *, agency: Organisation, url: str, actor: User | None, event_types: list[str] | None = None
+) -> tuple[WebhookEndpoint, str | None]:
+    """The shell operator's registration (``set_agency_webhook``, actor None): register or
+    re-point an agency's endpoint at once. Returns the secret when a new one was made (first
+    registration); it is shown once. People in the hub propose a change instead
+    (``webhook_change_propose``), which a second coordinator approves."""
+    authorize(actor, Act.WEBHOOK_SET)
+    if actor is not None:
+        raise NotPermitted("An endpoint change is proposed by one hub coordinator and approved by another.")
+    events = _endpoint_checked(agency, url, event_types)
+    endpoint, secret, before = _endpoint_apply(agency, url, events, new_secret_always=False)
     audit_record(
         actor=actor,
         action=AuditAction.WEBHOOK_REGISTERED,
@@ -403,6 +425,78 @@ def webhook_endpoint_set(
         object_id=endpoint.pk,
         recipient=agency.code,
         changes={"before": before, "after": {"url": url, "event_types": events}},
+    )
+    return endpoint, secret
+
+
+@transaction.atomic
+def webhook_change_propose(
+    *, agency: Organisation, url: str, actor: User, event_types: list[str] | None = None
+) -> WebhookChange:
+    """A hub coordinator proposes where an agency's disclosures go (a first endpoint, or a new
+    URL or events for its endpoint). Nothing changes until another coordinator approves; a
+    newer proposal for the same agency replaces a pending one."""
+    authorize(actor, Act.WEBHOOK_SET)
+    events = _endpoint_checked(agency, url, event_types)
+    Organisation.objects.select_for_update().filter(pk=agency.pk).first()  # one proposal at a time
+    replaced = WebhookChange.objects.filter(agency=agency, status=WebhookChange.Status.PENDING).update(
+        status=WebhookChange.Status.SUPERSEDED, decided_at=timezone.now()
+    )
+    current = WebhookEndpoint.objects.filter(agency=agency).first()
+    change = WebhookChange.objects.create(agency=agency, url=url, event_types=events, proposed_by=actor)
+    audit_record(
+        actor=actor,
+        action=AuditAction.WEBHOOK_CHANGE_PROPOSED,
+        object_type="webhook_change",
+        object_id=change.pk,
+        recipient=agency.code,
+        changes={
+            "before": {"url": current.url, "event_types": current.event_types} if current else None,
+            "after": {"url": url, "event_types": events},
+            "replaced_pending": replaced,
+        },
+    )
+    return change
+
+
+@transaction.atomic
+def webhook_change_decide(
+    *, change: WebhookChange, actor: User, approve: bool, reason: str = ""
+) -> tuple[WebhookEndpoint | None, str | None]:
+    """A second hub coordinator approves (the endpoint moves, with a new secret shown once to
+    them) or refuses (with the reason) a pending change. Queued deliveries are signed at each
+    send, so from approval on they go to the new URL with the new secret, and never before."""
+    change = WebhookChange.objects.select_for_update().select_related("agency").get(pk=change.pk)
+    authorize(actor, Act.WEBHOOK_CHANGE_DECIDE, change)
+    reason = reason.strip()
+    change.decided_by, change.decided_at, change.reason = actor, timezone.now(), reason[:500]
+    if not approve:
+        if not reason:
+            raise DomainError("Say why the change is refused.", field="reason")
+        change.status = WebhookChange.Status.REFUSED
+        change.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+        audit_record(actor=actor, action=AuditAction.WEBHOOK_CHANGE_REFUSED, object_type="webhook_change",
+                     object_id=change.pk, recipient=change.agency.code, justification=reason,
+                     changes={"url": change.url, "proposed_by": str(change.proposed_by_id)})  # fmt: skip
+        return None, None
+    events = _endpoint_checked(change.agency, change.url, change.event_types)  # vetted again now
+    endpoint, secret, before = _endpoint_apply(change.agency, change.url, events, new_secret_always=True)
+    change.status = WebhookChange.Status.APPROVED
+    change.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.WEBHOOK_CHANGE_APPROVED,
+        object_type="webhook_endpoint",
+        object_id=endpoint.pk,
+        recipient=change.agency.code,
+        justification=reason,
+        changes={
+            "change": str(change.pk),
+            "proposed_by": str(change.proposed_by_id),
+            "before": before,
+            "after": {"url": change.url, "event_types": events},
+            "secret": "new",
+        },
     )
     return endpoint, secret
 

@@ -125,6 +125,47 @@ class WebhookEndpoint(models.Model):
         return f"{self.agency.code} → {self.url}"
 
 
+class WebhookChange(models.Model):
+    """A proposed registration or re-pointing of an agency's endpoint (issue 14): where
+    disclosures go is decided by two hub coordinators. Until a second one approves, nothing
+    changes (queued deliveries keep going to the current endpoint, signed as now); on approval
+    the endpoint points at the new URL with a new secret, shown once to the approver."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second coordinator"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        SUPERSEDED = "superseded", "Replaced by a later proposal"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="webhook_changes")
+    url = models.URLField(max_length=500)
+    event_types = models.JSONField(default=list)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency"],
+                condition=models.Q(status="pending"),
+                name="one_pending_webhook_change_per_agency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency.code} → {self.url} ({self.status})"
+
+
 class OutboxEvent(models.Model):
     """A message to an agency, written in the same transaction as the change it reports.
 

@@ -16,7 +16,7 @@ from hub.policies.rules import (
     register_visibility,
     task_accepted,
 )
-from safeguarding.models import OutboxEvent, Outcome, WebhookEndpoint
+from safeguarding.models import OutboxEvent, Outcome, WebhookChange, WebhookEndpoint
 from safeguarding.selectors import endpoints_for, outbox_events_for, outcome_task_for
 
 ENDPOINT_READERS = r.READ_ALL_ROLES | r.AGENCY_ROLES
@@ -25,6 +25,8 @@ HOLDER_OR_HUB = "Only the organisation holding this referral's task, or the hub,
 register_visibility(
     WebhookEndpoint, lambda actor, endpoint: endpoints_for(actor.membership).filter(pk=endpoint.pk).exists()
 )
+# Proposed endpoint changes: the hub decides them, auditors read them.
+register_visibility(WebhookChange, lambda actor, change: actor.role in r.READ_ALL_ROLES)
 register_visibility(
     OutboxEvent, lambda actor, event: outbox_events_for(actor.membership).filter(pk=event.pk).exists()
 )
@@ -68,6 +70,16 @@ def _replayable(actor: Actor, event: OutboxEvent) -> None:
         raise DomainError("The agency has no active webhook endpoint", code="no_endpoint")
 
 
+def _not_the_proposer(actor: Actor, change: WebhookChange) -> bool:
+    return change.proposed_by_id != actor.user.pk
+
+
+def _change_pending(actor: Actor, change: WebhookChange) -> None:
+    if change.status != WebhookChange.Status.PENDING:
+        label = WebhookChange.Status(change.status).label.lower()
+        raise InvalidTransition(f"This change is no longer waiting: {label}", code="not_pending")
+
+
 def _outcomes_sendable(actor: Actor, endpoint: WebhookEndpoint) -> None:
     if not endpoint.is_active:
         raise InvalidTransition("This endpoint is switched off", code="inactive")
@@ -104,7 +116,19 @@ _ROWS = {
     ),
     Act.WEBHOOK_LIST: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub."),
     Act.WEBHOOK_VIEW: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
-    Act.WEBHOOK_SET: Rule(r.HUB_ROLES, "Only hub coordinators register agencies' endpoints.", operator=True),
+    Act.WEBHOOK_SET: Rule(
+        r.HUB_ROLES, "Only hub coordinators register agencies' endpoints.", operator=True, step_up=True
+    ),
+    Act.WEBHOOK_CHANGE_LIST: Rule(r.READ_ALL_ROLES, "Outcome feedback is run by the hub."),
+    Act.WEBHOOK_CHANGE_DECIDE: Rule(
+        r.HUB_ROLES,
+        "A change to where an agency's disclosures go is approved by another hub coordinator "
+        "than the one who proposed it.",
+        on=WebhookChange,
+        scope=_not_the_proposer,
+        state=_change_pending,
+        step_up=True,
+    ),
     Act.WEBHOOK_SEND_OUTSTANDING: Rule(
         r.HUB_ROLES,
         "Only hub coordinators send an agency its outstanding outcomes.",
@@ -112,17 +136,23 @@ _ROWS = {
         state=_outcomes_sendable,
     ),
     Act.WEBHOOK_ROTATE: Rule(
-        r.HUB_ROLES, "Only hub coordinators rotate signing secrets.", on=WebhookEndpoint, operator=True
+        r.HUB_ROLES,
+        "Only hub coordinators rotate signing secrets.",
+        on=WebhookEndpoint,
+        operator=True,
+        step_up=True,
     ),
     Act.DELIVERY_LOG: Rule(ENDPOINT_READERS, "Outcome feedback is run by the hub.", on=WebhookEndpoint),
     Act.AGENCY_DELIVERY_LOG: Rule(r.AGENCY_ROLES, "This delivery log is for referring agencies."),
     Act.DELIVERY_REPLAY: Rule(
-        r.HUB_ROLES, "Only hub coordinators re-send events.", on=OutboxEvent, state=_replayable
+        r.HUB_ROLES, "Only hub coordinators re-send events.", on=OutboxEvent, state=_replayable, step_up=True
     ),
     Act.FEEDBACK_STATS: Rule(r.READ_ALL_ROLES, "Outcome feedback is run by the hub."),
     Act.REPORT_VIEW: Rule(r.READ_ALL_ROLES, "Accountability reports are for the hub and auditors."),
     Act.RESEARCH_EXPORT: Rule(
-        r.HUB_ROLES, "Only the hub releases the anonymised research extract (audited as a disclosure)."
+        r.HUB_ROLES,
+        "Only the hub releases the anonymised research extract (audited as a disclosure).",
+        step_up=True,
     ),
 }
 for _act, _rule in _ROWS.items():

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from hub.models import Membership, Referral, Task
 from hub.policies import roles as r
 from hub.selectors import task_list_for
-from safeguarding.models import OutboxEvent, SafeguardingAction, WebhookEndpoint
+from safeguarding.models import OutboxEvent, SafeguardingAction, WebhookChange, WebhookEndpoint
 
 
 def endpoints_for(membership: Membership) -> QuerySet[WebhookEndpoint]:
@@ -47,3 +47,9 @@ def safeguarding_actions_of(task: Task) -> list[SafeguardingAction]:
     return list(
         SafeguardingAction.objects.filter(task=task).select_related("recorded_by__membership__organisation")
     )
+
+
+def webhook_changes_for(membership: Membership) -> QuerySet[WebhookChange]:
+    """Proposed endpoint changes: the hub and auditors see them all; nobody else any."""
+    queryset = WebhookChange.objects.select_related("agency", "proposed_by", "decided_by")
+    return queryset if membership.role in r.READ_ALL_ROLES else queryset.none()

@@ -26,7 +26,8 @@ from hub.models import Notification, OnCallShift, Task, User
 from hub.policies.rules import Act
 from hub.services.alerts import alerts_sweep, task_pause
 from hub.services.matching import referral_match_media
-from safeguarding.feedback import webhook_endpoint_set
+from hub.services.organisations import membership_set
+from safeguarding.feedback import webhook_change_propose, webhook_endpoint_set
 from safeguarding.models import OutboxEvent
 from safeguarding.services import outcome_record
 from spokes.services import (
@@ -109,6 +110,13 @@ def notification_for_kent_officer() -> Notification:
 
 def endpoint() -> Any:
     return webhook_endpoint_set(agency=org("NCMEC"), url="http://127.0.0.1:9/hook", actor=None)[0]
+
+
+def webhook_change() -> Any:
+    """IWF's first endpoint, proposed by a hub coordinator who is not the coordinator persona
+    (nobody decides their own proposal)."""
+    proposer = membership_set(username="second-coordinator", org_code="NCA", role="coordinator", actor=None)
+    return webhook_change_propose(agency=org("IWF"), url="http://127.0.0.1:9/iwf", actor=proposer.user)
 
 
 def outbox_event() -> Any:
@@ -263,6 +271,8 @@ CASES: dict[Act, Case] = {
     Act.WEBHOOK_LIST: Case(None, row(OK, OK, OK, OK, 403, 403, 403, 403, 403, 403)),
     Act.WEBHOOK_VIEW: Case(endpoint, ENDPOINT),
     Act.WEBHOOK_SET: Case(None, HUB_ONLY),
+    Act.WEBHOOK_CHANGE_LIST: Case(None, HUB_AND_AUDITOR),
+    Act.WEBHOOK_CHANGE_DECIDE: Case(webhook_change, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),
     Act.WEBHOOK_ROTATE: Case(endpoint, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
     Act.WEBHOOK_SEND_OUTSTANDING: Case(endpoint, row(OK, 403, 403, 404, 404, 404, 404, 404, 404, 404)),
     Act.DELIVERY_LOG: Case(endpoint, ENDPOINT),
@@ -274,6 +284,10 @@ CASES: dict[Act, Case] = {
     Act.ONCALL_LIST: Case(None, HUB_AND_AUDITOR),
     Act.ONCALL_SET: Case(None, HUB_ONLY),
     Act.ONCALL_REMOVE: Case(shift, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),
+    Act.PEOPLE_LIST: Case(None, row(OK, 403, 403, 403, 403, OK, 403, 403, 403, 403)),
+    # A Kent officer's second factor: the hub or a Kent supervisor resets it; outside Kent (and
+    # the hub and auditors) the person does not exist.
+    Act.FACTORS_RESET: Case(lambda: acting("KENT"), row(OK, 403, 404, 404, 403, OK, 404, 404, 404, 404)),
     Act.AUDIT_SEARCH: Case(None, AUDITOR_ONLY),
     Act.AUDIT_EXPORT: Case(None, AUDITOR_ONLY),
     Act.AUDIT_STATUS: Case(None, AUDITOR_ONLY),

@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "csp",
+    "django_otp",  # second factors: TOTP apps and one-time recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",  # sign-in lockouts per account and source (before hub: its receivers run first)
     "hub",
     "spokes",
@@ -48,6 +51,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "hub.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -171,12 +175,20 @@ VIHUB_LOGIN_LOCKOUT_MINUTES = env_int("VIHUB_LOGIN_LOCKOUT_MINUTES", 15, minimum
 # account: a stranger elsewhere cannot lock someone out) for 15 minutes, restarted by each try
 # during the lockout; answered 429 with Retry-After (hub/web/kept.py: locked_out).
 AXES_FAILURE_LIMIT = VIHUB_LOGIN_MAX_FAILURES
-AXES_COOLOFF_TIME = timedelta(minutes=VIHUB_LOGIN_LOCKOUT_MINUTES)
+AXES_COOLOFF_TIME = "hub.backends.lockout_cool_off"  # 15 minutes, doubling per lockout in a day
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are on the audit trail already
 AXES_LOCKOUT_CALLABLE = "hub.web.kept.locked_out"
 AXES_VERBOSE = False
+# Two factors (hub/web/factors.py): a TOTP app enrolled at first sign-in, with recovery codes;
+# "step-up" asks for a factor again before the rows marked ``step_up`` when the last one is older
+# than VIHUB_STEP_UP_SECONDS.
+OTP_TOTP_ISSUER = "VIHub"
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next is tried
+OTP_STATIC_THROTTLE_FACTOR = 1
+VIHUB_STEP_UP_SECONDS = env_int("VIHUB_STEP_UP_SECONDS", 5 * 60, minimum=30)
+VIHUB_RECOVERY_CODES = 10
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -202,7 +214,7 @@ VIHUB_RATE_INTAKE_SOURCE = env_str("VIHUB_RATE_INTAKE_SOURCE", "1200/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "hub.api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "hub.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["hub.api.permissions.ActionPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

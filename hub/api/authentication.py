@@ -82,3 +82,17 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, for a session that passed both factors only: a password
+    alone (the second factor not yet entered, hub/web/factors.py) is no session for the API."""
+
+    def authenticate(self, request: Request) -> tuple[User, None] | None:
+        found = super().authenticate(request)
+        if found is None:
+            return None
+        verified = getattr(request._request.user, "is_verified", None)
+        if verified is None or not verified():
+            return None
+        return found

@@ -17,7 +17,9 @@ from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from hub.policies.rules import Act, actor_for, authorize
+from hub.exceptions import NotPermitted
+from hub.policies.rules import Act, actor_for, authorize, rule_for
+from hub.web.factors import factor_recent
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ def act_for(view: Any) -> Act | None:
     return act
 
 
+def _stepped_up(request: Request, act: Act) -> None:
+    """A row marked ``step_up`` asked through a browser session needs a recent second factor
+    (hub/web/factors.py); a bearer token is not a session and is not asked."""
+    if rule_for(act).step_up and request.auth is None and not factor_recent(request._request):
+        raise NotPermitted(
+            "Enter a code from your authenticator app again before this (at /two-factor/confirm/).",
+            code="step_up_required",
+        )
+
+
 class ActionPermission(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -45,6 +57,7 @@ class ActionPermission(BasePermission):
         act = act_for(view)
         if act is None:
             return False
+        _stepped_up(request, act)
         if getattr(view, "detail", False):
             return True  # decided in has_object_permission, after the scoped lookup (404 first)
         authorize(user, act, state=False)

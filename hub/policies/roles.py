@@ -33,3 +33,5 @@ HANDOFF_RECEIVER_ROLES = ALL_ROLES - AUDITOR_ROLES
 # Who reviews material (and logs exposure); who looks after their welfare.
 EXPOSURE_ROLES = TASK_WORKER_ROLES | HUB_ROLES
 WELFARE_ROLES = SUPERVISOR_ROLES | HUB_ROLES
+# Who looks after people's accounts: the hub for everyone, a supervisor for their own organisation.
+PEOPLE_ADMIN_ROLES = HUB_ROLES | SUPERVISOR_ROLES

@@ -103,6 +103,8 @@ class Act(StrEnum):
     WEBHOOK_VIEW = "webhook.view"
     WEBHOOK_SET = "webhook.set"
     WEBHOOK_ROTATE = "webhook.rotate_secret"
+    WEBHOOK_CHANGE_LIST = "webhook.change_list"
+    WEBHOOK_CHANGE_DECIDE = "webhook.change_decide"
     DELIVERY_LOG = "webhook.delivery_log"
     DELIVERY_REPLAY = "webhook.replay"
     WEBHOOK_SEND_OUTSTANDING = "webhook.send_outstanding"
@@ -120,6 +122,8 @@ class Act(StrEnum):
     ONCALL_LIST = "on_call.list"
     ONCALL_SET = "on_call.set"
     ONCALL_REMOVE = "on_call.remove"
+    PEOPLE_LIST = "person.list"
+    FACTORS_RESET = "person.factors_reset"
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,9 @@ class Rule:
 
     ``on`` is the model the action is taken on (None for a collection or a page with no object);
     ``subject`` maps that object to the one whose visibility decides the 404 (a lead → its task);
-    ``operator`` lets a shell operator (a management command, actor None) do it.
+    ``operator`` lets a shell operator (a management command, actor None) do it; ``step_up``
+    asks a person signed in on a page for a second factor again when theirs is older than a few
+    minutes (hub/web/factors.py; API tokens are not sessions and are not asked).
     """
 
     roles: frozenset[str]
@@ -163,6 +169,7 @@ class Rule:
     state: State | None = None
     subject: Callable[[Any], Any] | None = None
     operator: bool = False
+    step_up: bool = False
 
 
 RULES: dict[Act, Rule] = {}
@@ -377,6 +384,17 @@ register_visibility(
 )
 register_visibility(OnCallShift, lambda actor, shift: actor.role in r.READ_ALL_ROLES)
 
+
+def _resets_factors_of(actor: Actor, person: User) -> bool:
+    """The hub for anyone; a supervisor for the people of their own organisation; never
+    oneself (someone else checks that it is really you)."""
+    if person.pk == actor.user.pk:
+        return False
+    return (
+        actor.is_hub or getattr(getattr(person, "membership", None), "organisation_id", None) == actor.org.pk
+    )
+
+
 _ROWS: dict[Act, Rule] = {
     Act.ORGANISATION_LIST: Rule(r.ALL_ROLES, "Organisations are for signed-in members."),
     Act.ORGANISATION_VIEW: Rule(r.ALL_ROLES, "Organisations are for signed-in members.", on=Organisation),
@@ -468,9 +486,22 @@ _ROWS: dict[Act, Rule] = {
     Act.ONCALL_LIST: Rule(r.READ_ALL_ROLES, "The on-call rota is the hub's."),
     Act.ONCALL_SET: Rule(r.HUB_ROLES, "Only hub coordinators change the on-call rota."),
     Act.ONCALL_REMOVE: Rule(r.HUB_ROLES, "Only hub coordinators change the on-call rota.", on=OnCallShift),
+    # People's accounts.
+    Act.PEOPLE_LIST: Rule(
+        r.PEOPLE_ADMIN_ROLES, "People's accounts are looked after by the hub and supervisors."
+    ),
+    Act.FACTORS_RESET: Rule(
+        r.PEOPLE_ADMIN_ROLES,
+        "A second factor is reset by the hub, or by a supervisor of the person's own organisation "
+        "(never by the person themselves).",
+        on=User,
+        scope=_resets_factors_of,
+        operator=True,
+        step_up=True,
+    ),
     # The audit trail.
     Act.AUDIT_SEARCH: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY),
-    Act.AUDIT_EXPORT: Rule(r.AUDITOR_ROLES, "Only auditors may export the audit trail."),
+    Act.AUDIT_EXPORT: Rule(r.AUDITOR_ROLES, "Only auditors may export the audit trail.", step_up=True),
     Act.AUDIT_STATUS: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY),
     Act.AUDIT_VERIFY: Rule(r.AUDITOR_ROLES, "Only auditors may verify the audit trail.", operator=True),
     Act.AUDIT_TIMELINE: Rule(r.AUDITOR_ROLES, AUDITORS_ONLY, on=Task),

@@ -57,6 +57,7 @@ from hub.selectors.scoping import (
     membership_for,
     notification_list_for,
     organisation_list,
+    people_for,
     referral_list_for,
     region_holder_ids,
     task_list_for,
@@ -64,6 +65,7 @@ from hub.selectors.scoping import (
 )
 
 __all__ = [
+    "people_for",
     "AuditFilters",
     "AuditStatus",
     "BOARD_DEADLINE_FILTERS",

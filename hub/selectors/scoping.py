@@ -21,6 +21,7 @@ from hub.models import (
     Referral,
     Task,
     TaskGroupObjectPermission,
+    User,
 )
 from hub.policies.roles import READ_ALL_ROLES, SPOKE_ROLES
 from hub.selectors.deadlines import with_escalation_flag
@@ -129,3 +130,12 @@ def tasks_for(membership: Membership) -> QuerySet[Task]:
     return with_escalation_flag(task_list_for(membership)).select_related(
         "assignee_org", "assignee_org__parent", "referral", "referral__agency", "accepted_by"
     )
+
+
+def people_for(membership: Membership) -> QuerySet[User]:
+    """The people a member may see: the hub and auditors everyone with a membership, others the
+    people of their own organisation (the registry's visibility of a person, as a queryset)."""
+    people = User.objects.filter(membership__isnull=False).select_related("membership__organisation")
+    if membership.role not in READ_ALL_ROLES:
+        people = people.filter(membership__organisation_id=membership.organisation_id)
+    return people.order_by("membership__organisation__code", "last_name", "first_name", "username")

@@ -37,6 +37,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.csrf import csrf_failure as django_csrf_failure
 
+from hub.web.factors import factor_pending, second_factor_redirect
+
 SESSION_KEY = "vihub_kept_post"
 OWNER_COOKIE = "vihub_last_user"
 OWNER_SALT = "vihub.kept-work"
@@ -107,8 +109,9 @@ def kept_post(request: HttpRequest) -> dict[str, Any] | None:
 
 
 def signed_in(view: Callable[..., Resp]) -> Callable[..., Resp]:
-    """``login_required`` that keeps what was typed: an anonymous POST is kept before the
-    redirect to sign in; a signed-in POST to the page a kept copy was meant for clears it."""
+    """``login_required`` that keeps what was typed and wants both factors: an anonymous POST
+    is kept before the redirect to sign in (a password-only one before the code); a signed-in
+    POST to the page a kept copy was meant for clears it."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Resp:
@@ -116,6 +119,10 @@ def signed_in(view: Callable[..., Resp]) -> Callable[..., Resp]:
             # As login_required does, with a kept POST sent on to the resume page.
             to = reverse("resume") if keep_post(request) else request.get_full_path()
             return redirect_to_login(to)  # type: ignore[return-value]
+        if factor_pending(request):
+            # The password alone is not enough: the code first (a POST is kept for after it).
+            to = reverse("resume") if keep_post(request) else request.get_full_path()
+            return second_factor_redirect(request, to)  # type: ignore[return-value]
         kept = request.session.get(SESSION_KEY) if request.method == "POST" else None
         if kept and kept.get("path") == request.path:
             request.session.pop(SESSION_KEY, None)
@@ -146,9 +153,9 @@ class SignInView(LoginView):
         return context
 
     def get_success_url(self) -> str:
-        if kept_post(self.request) is not None:
-            return reverse("resume")
-        return super().get_success_url()
+        to = reverse("resume") if kept_post(self.request) is not None else super().get_success_url()
+        # The password is the first factor: the code comes next, then where they were going.
+        return str(second_factor_redirect(self.request, to)["Location"])
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
@@ -170,7 +177,9 @@ def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwar
     same for a username that does not exist, so it tells nobody which ones do)."""
     from django.shortcuts import render
 
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    from hub.backends import lockout_cool_off
+
+    minutes = int(lockout_cool_off(request).total_seconds() // 60)
     response = render(
         request,
         "registration/login.html",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from django import forms
@@ -26,6 +26,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
@@ -36,7 +37,8 @@ from hub.models import AuditEvent, Membership, User
 from hub.policies.rules import Act, authorize, rule_for
 from hub.selectors import membership_for, notification_list_for
 from hub.services.audit import audit_record
-from hub.web.kept import signed_in
+from hub.web.factors import factor_recent, step_up_redirect
+from hub.web.kept import keep_post, signed_in
 
 M = TypeVar("M", bound=Model)
 Resp = TypeVar("Resp", bound=HttpResponseBase)  # a page, or a streamed download
@@ -137,6 +139,10 @@ def policy_view(
             except DomainError as exc:
                 refuse(exc)
                 raise
+            if rule_for(act_now).step_up and not factor_recent(request):
+                # A code again first; a form's POST is kept and offered back after it.
+                to = reverse("resume") if keep_post(request) else _current_page(request)
+                return step_up_redirect(request, to)  # type: ignore[return-value]
             if lookup is None:
                 return view(request, actor, **kwargs)
             return view(request, actor, obj, **kwargs)
@@ -145,6 +151,15 @@ def policy_view(
         return signed_in(refusals_audited(require_http_methods(list(acts))(wrapper)))
 
     return decorator
+
+
+def _current_page(request: HttpRequest) -> str:
+    """The page to come back to after a step-up: this one for a GET, the page the form was on
+    (an htmx panel's page, or the referring page) for a POST that was not kept."""
+    if request.method == "GET":
+        return request.get_full_path()
+    source = urlsplit(request.headers.get("HX-Current-URL") or request.headers.get("Referer") or "")
+    return source.path if source.netloc == request.get_host() and source.path else reverse("home")
 
 
 def attempt(request: HttpRequest, form: forms.Form | None, call: Callable[[], T]) -> tuple[T | None, int]:

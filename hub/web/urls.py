@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
+from hub.web import factors
 from hub.web.kept import SignInView
-from hub.web.views import agency, audit, board, inbox, landing, oncall, referrals
+from hub.web.views import agency, audit, board, inbox, landing, oncall, people, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
     path("triage/", referrals.triage, name="triage"),
@@ -30,6 +31,8 @@ hub_patterns: list[URLPattern | URLResolver] = [
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<uuid:pk>/read/", inbox.notification_read, name="notification-read"),
     path("tasks/<uuid:pk>/acknowledge/", inbox.task_acknowledge_view, name="task-acknowledge"),
+    path("people/", people.people, name="people"),
+    path("people/<uuid:pk>/reset-factors/", people.factors_reset_view, name="factors-reset"),
     path("audit/", audit.audit_trail, name="audit"),
     path("audit/export/", audit.audit_export, name="audit-export"),
     path("audit/verification/", audit.audit_verification, name="audit-verification"),
@@ -40,6 +43,9 @@ hub_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", landing.home, name="home"),
     path("login/", SignInView.as_view(), name="login"),
+    path("two-factor/", factors.second_factor, name="two-factor"),
+    path("two-factor/enrol/", factors.enrol, name="two-factor-enrol"),
+    path("two-factor/confirm/", factors.step_up, name="step-up"),
     path("resume/", landing.resume, name="resume"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((hub_patterns, "hub"))),

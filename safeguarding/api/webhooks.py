@@ -22,11 +22,12 @@ from safeguarding.feedback import (
     delivery_replay,
     feedback_stats,
     outcomes_outstanding_send,
-    webhook_endpoint_set,
+    webhook_change_decide,
+    webhook_change_propose,
     webhook_secret_rotate,
 )
-from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
-from safeguarding.selectors import endpoints_for, outbox_events_for
+from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookChange, WebhookEndpoint
+from safeguarding.selectors import endpoints_for, outbox_events_for, webhook_changes_for
 
 
 class EndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
@@ -63,6 +64,30 @@ class EndpointInputSerializer(serializers.Serializer[Any]):
         required=False,
         allow_empty=False,
     )
+
+
+class WebhookChangeSerializer(serializers.ModelSerializer[WebhookChange]):
+    agency = serializers.CharField(source="agency.code")
+    proposed_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = WebhookChange
+        fields = ["id", "agency", "url", "event_types", "status", "proposed_by", "proposed_at", "decided_by",
+                  "decided_at", "reason"]  # fmt: skip
+        read_only_fields = fields
+
+
+class DecisionInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefusalInputSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=500)
 
 
 class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
@@ -125,18 +150,23 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
     def scoped_queryset(self, membership: Membership) -> QuerySet[WebhookEndpoint]:
         return endpoints_for(membership)
 
-    @extend_schema(request=EndpointInputSerializer, responses={201: EndpointWithSecretSerializer})
+    @extend_schema(
+        request=EndpointInputSerializer,
+        responses={202: WebhookChangeSerializer},
+        description="Propose an agency's endpoint (a first one, or a new URL or events): nothing "
+        "changes until another hub coordinator approves it at /webhook-changes/{id}/approve/, "
+        "which answers with the new signing secret, once.",
+    )
     def create(self, request: Request) -> Response:
         data = EndpointInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint, secret = webhook_endpoint_set(
+        change = webhook_change_propose(
             agency=data.validated_data["agency"],
             url=data.validated_data["url"],
             actor=request.user,  # type: ignore[arg-type]
             event_types=data.validated_data.get("event_types"),
         )
-        body = {**EndpointSerializer(endpoint).data, "secret": secret}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(WebhookChangeSerializer(change).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=EndpointWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -172,6 +202,57 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSe
         )
         for_agency = self.membership.role in r.AGENCY_ROLES
         return Response(DeliverySerializer(events, many=True, context={"for_agency": for_agency}).data)
+
+
+class WebhookChangeViewSet(mixins.ListModelMixin, HubViewSet):
+    """/webhook-changes/: endpoint changes proposed by one hub coordinator, approved or refused
+    by another (a new signing secret, shown once to the approver)."""
+
+    queryset = WebhookChange.objects.all()
+    serializer_class = WebhookChangeSerializer
+    pagination_class = None
+    policies = {
+        "list": Act.WEBHOOK_CHANGE_LIST,
+        "approve": Act.WEBHOOK_CHANGE_DECIDE,
+        "refuse": Act.WEBHOOK_CHANGE_DECIDE,
+    }
+
+    def scoped_queryset(self, membership: Membership) -> QuerySet[WebhookChange]:
+        return webhook_changes_for(membership)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        changes = list(self.get_queryset()[:200])
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=AuditAction.WEBHOOK_CHANGES_LISTED,
+            object_type="webhook_change",
+            changes={"ids": [str(change.pk) for change in changes]},
+        )
+        return Response(WebhookChangeSerializer(changes, many=True).data)
+
+    @extend_schema(request=DecisionInputSerializer, responses=EndpointWithSecretSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint, secret = webhook_change_decide(
+            change=self.get_object(), actor=request.user, approve=True,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )  # fmt: skip
+        return Response({**EndpointSerializer(endpoint).data, "secret": secret})
+
+    @extend_schema(request=RefusalInputSerializer, responses=WebhookChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request: Request, pk: str | None = None) -> Response:
+        data = RefusalInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = self.get_object()
+        webhook_change_decide(
+            change=change, actor=request.user, approve=False,  # type: ignore[arg-type]
+            reason=data.validated_data["reason"],
+        )  # fmt: skip
+        change.refresh_from_db()
+        return Response(WebhookChangeSerializer(change).data)
 
 
 class DeliveryViewSet(HubViewSet):

@@ -221,6 +221,23 @@ class EndpointForm(PageForm):
         return agency
 
 
+class ChangeDecisionForm(PageForm):
+    """Approve or refuse another coordinator's proposed endpoint change."""
+
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[("approve", "Approve"), ("refuse", "Refuse")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether to approve or refuse the change."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=500,
+        help_text="Needed to refuse; kept on the audit trail either way.",
+    )
+
+
 class ReplayForm(forms.Form):
     """Re-send one event to the agency, with the reason recorded as the disclosure's."""
 

@@ -27,5 +27,10 @@ urlpatterns = [
         feedback.endpoint_send_outstanding,
         name="endpoint-send-outstanding",
     ),
+    path(
+        "feedback/changes/<uuid:pk>/decide/",
+        feedback.webhook_change_decide_view,
+        name="webhook-change-decide",
+    ),
     path("feedback/deliveries/<uuid:pk>/replay/", feedback.delivery_replay_view, name="delivery-replay"),
 ]

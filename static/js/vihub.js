@@ -173,26 +173,48 @@
     }
   });
 
-  // Sign in again without leaving the page: the sign-in form's own token, then the sign-in
-  // itself. Resolves with "" when signed in, or with the sign-in page's own message.
-  function signInAgain(username, password) {
+  // Sign in again without leaving the page: the sign-in form's own token, the sign-in itself,
+  // then the code from the person's app on the second-factor page it leads to. Resolves with ""
+  // when signed in, or with the page's own message.
+  function tokenOf(html) {
+    var token = new DOMParser().parseFromString(html, "text/html").querySelector("[name=csrfmiddlewaretoken]");
+    return token ? token.value : "";
+  }
+  function problemOf(html, fallback) {
+    var said = new DOMParser().parseFromString(html, "text/html").querySelector(".error-summary p");
+    return (said && said.textContent.trim()) || fallback;
+  }
+  function pathOf(answer) { return new URL(answer.url).pathname; }
+  function enterCode(answer, code) {
+    if (/^\/two-factor\/enrol\/?$/.test(pathOf(answer))) {
+      return "Set up your second factor first: sign in in a new tab.";
+    }
+    if (!/^\/two-factor\/?$/.test(pathOf(answer))) { return ""; }  // both factors done
+    return answer.text().then(function (html) {
+      var body = new URLSearchParams();
+      body.set("code", code);
+      body.set("next", new URL(answer.url).searchParams.get("next") || "/");
+      body.set("csrfmiddlewaretoken", tokenOf(html));
+      return fetch(answer.url, { method: "POST", body: body, credentials: "same-origin" });
+    }).then(function (again) {
+      if (!/^\/two-factor\/?$/.test(pathOf(again))) { return ""; }
+      return again.text().then(function (html) { return problemOf(html, "That code did not sign you in."); });
+    });
+  }
+  function signInAgain(username, password, code) {
     return fetch("/login/", { credentials: "same-origin" }).then(function (answer) {
-      if (!/^\/login\/?$/.test(new URL(answer.url).pathname)) { return ""; }  // signed in elsewhere
+      if (!/^\/login\/?$/.test(pathOf(answer))) { return enterCode(answer, code); }  // signed in elsewhere
       return answer.text().then(function (html) {
-        var form = new DOMParser().parseFromString(html, "text/html");
-        var token = form.querySelector("[name=csrfmiddlewaretoken]");
         var body = new URLSearchParams();
         body.set("username", username);
         body.set("password", password);
-        body.set("csrfmiddlewaretoken", token ? token.value : "");
+        body.set("csrfmiddlewaretoken", tokenOf(html));
         return fetch("/login/", { method: "POST", body: body, credentials: "same-origin" });
       }).then(function (answer) {
-        if (!/^\/login\/?$/.test(new URL(answer.url).pathname)) { return ""; }
-        return answer.text().then(function (html) {
-          var page = new DOMParser().parseFromString(html, "text/html");
-          var said = page.querySelector(".error-summary p");
-          return (said && said.textContent.trim()) || "Those details did not sign you in.";
-        });
+        if (/^\/login\/?$/.test(pathOf(answer))) {
+          return answer.text().then(function (html) { return problemOf(html, "Those details did not sign you in."); });
+        }
+        return enterCode(answer, code);
       });
     });
   }
@@ -225,6 +247,8 @@
       "<input id=\"" + id + "-u\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\"></div>" +
       "<div class=\"field\"><label for=\"" + id + "-p\">Password</label>" +
       "<input id=\"" + id + "-p\" type=\"password\" autocomplete=\"current-password\"></div>" +
+      "<div class=\"field\"><label for=\"" + id + "-c\">Code from your app</label>" +
+      "<input id=\"" + id + "-c\" type=\"text\" autocomplete=\"one-time-code\" autocapitalize=\"none\"></div>" +
       "<button type=\"button\">Sign in and save</button>" +
       "<p class=\"error\" data-signin-error hidden></p>" +
       "<p class=\"fine\">Or <a href=\"/login/\" target=\"_blank\" rel=\"noopener\">sign in in a new tab</a>, " +
@@ -235,13 +259,14 @@
     function go() {
       var username = note.querySelector("#" + id + "-u").value;
       var password = note.querySelector("#" + id + "-p").value;
-      if (!username || !password) {
-        error.textContent = "Enter your username and password.";
+      var code = note.querySelector("#" + id + "-c").value;
+      if (!username || !password || !code) {
+        error.textContent = "Enter your username, password and the code from your app.";
         error.hidden = false;
         return;
       }
       button.disabled = true;
-      signInAgain(username, password).then(function (problem) {
+      signInAgain(username, password, code).then(function (problem) {
         button.disabled = false;
         if (problem) { error.textContent = problem; error.hidden = false; return; }
         note.remove();

@@ -12,7 +12,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from config.celery import app as celery_app
+from hub.models import User
 from tests.conftest import PASSWORD
+from tests.web import code_now, enrolled
 
 # Playwright's sync API runs an asyncio event loop in this thread; Django would otherwise refuse
 # ORM calls made from the test body (SynchronousOnlyOperation). Only the e2e tests need this.
@@ -80,10 +82,20 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign in as a person does: the password, then the code their app shows (an app is set
+    up for them first if they have none; tests/web.py)."""
+    device = enrolled(User.objects.get(username=username))
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/two-factor/**")
+    enter_code(page, code_now(device))
+
+
+def enter_code(page: Page, code: str, button: str = "Continue") -> None:
+    page.get_by_label("Code", exact=True).fill(code)
+    page.get_by_role("button", name=button).click()
     page.wait_for_load_state()
 
 

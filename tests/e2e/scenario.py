@@ -20,6 +20,7 @@ from tests.factories import acting, hub_user
 PEOPLE = {
     # username: (org, role, first name, last name)
     "priya.coord": ("NCA", "coordinator", "Priya", "Shah"),
+    "omar.coord": ("NCA", "coordinator", "Omar", "Haddad"),
     "dan.audit": ("NCA", "auditor", "Daniel", "Okafor"),
     "kent.vid": ("KENT", "officer", "Sam", "Fletcher"),
     "kent.sup": ("KENT", "supervisor", "Jo", "Okafor"),

@@ -15,6 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from spokes.services import child_add, handoff_offer
+from tests.conftest import PASSWORD
 from tests.e2e import scenario
 from tests.e2e.conftest import screenshot, sign_in, sign_out
 from tests.factories import acting
@@ -50,10 +51,10 @@ def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Pag
     referral = task.referral
     pages = {
         "priya.coord": ["/triage/", f"/referrals/{referral.pk}/", "/board/", "/inbox/", "/conferences/",
-                        "/review/", "/reports/", "/on-call/"],
+                        "/review/", "/reports/", "/on-call/", "/people/", "/two-factor/confirm/"],
         "dan.audit": ["/audit/", f"/audit/tasks/{task.pk}/", "/review/"],
         "kent.vid": ["/tasks/", f"/tasks/{task.pk}/", "/handoffs/"],
-        "kent.sup": ["/welfare/"],
+        "kent.sup": ["/welfare/", "/people/"],
         "ncmec.api": ["/agency/"],
     }  # fmt: skip
     # Screenshots at 390 px for the README (test-artifacts/).
@@ -69,6 +70,15 @@ def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Pag
                     screenshot(page, phone_shots[url])
         page.set_viewport_size({"width": 1280, "height": 900})
         sign_out(page)
+    # The second-factor pages, as someone signing in for the first time sees them.
+    scenario.person("essex.vid")
+    page.goto("/login/")
+    page.get_by_label("Username").fill("essex.vid")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    for width in WIDTHS:
+        problems += _violations(axe, page, page.url.removeprefix(live_server.url), width)
+    screenshot(page, "14-enrol-second-factor")
     assert problems == [], "\n".join(problems)
 
 

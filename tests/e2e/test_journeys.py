@@ -16,7 +16,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import AuditEvent, Notification, Referral, Task
+from hub.models import AuditEvent, Notification, Referral, Task, User
 from hub.services.alerts import alerts_sweep
 from hub.services.audit_integrity import audit_checkpoint
 from safeguarding.feedback import webhook_deliver
@@ -24,8 +24,9 @@ from safeguarding.models import OutboxEvent, Outcome, SafeguardingAction, Webhoo
 from spokes.models import Lead
 from tests.conftest import PASSWORD
 from tests.e2e import scenario
-from tests.e2e.conftest import screenshot, sign_in, sign_out
+from tests.e2e.conftest import enter_code, screenshot, sign_in, sign_out
 from tests.e2e.receiver import Receiver
+from tests.web import code_now, enrolled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
 
@@ -459,19 +460,34 @@ def test_hub_registers_an_agency_endpoint_and_replays_a_delivery_the_agency_sees
     page: Page, live_server: Any
 ) -> None:
     scenario.person("priya.coord")
+    scenario.person("omar.coord")
     scenario.person("ncmec.api")
     worked = scenario.worked_task()
     with Receiver(503) as receiver:  # the agency's system: down for the first attempt
-        sign_in(page, "priya.coord")
+        # One coordinator proposes where NCMEC's outcomes go ...
+        sign_in(page, "omar.coord")
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback").click()
         form = page.locator("#register-form")
         form.get_by_label("Agency").select_option("NCMEC")
-        form.get_by_role("button", name="Save endpoint").click()
+        form.get_by_role("button", name="Propose the change").click()
         expect(page.get_by_role("alert")).to_contain_text("Enter the URL of the agency's receiver.")
         expect(form.get_by_label("Agency")).to_have_value("NCMEC")
         expect(form.get_by_label("Outcome recorded")).to_be_checked()
         form.get_by_label("Endpoint URL").fill(receiver.url)
-        form.get_by_role("button", name="Save endpoint").click()
+        form.get_by_role("button", name="Propose the change").click()
+        change = page.locator('#changes [data-change="NCMEC"]')
+        expect(change).to_contain_text("you proposed it: another coordinator decides")
+        expect(change.get_by_role("button", name="Record the decision")).to_have_count(0)
+        assert not WebhookEndpoint.objects.filter(agency__code="NCMEC").exists()
+        sign_out(page)
+        # ... and another approves it, and is the one who sees the signing secret, once.
+        sign_in(page, "priya.coord")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback").click()
+        change = page.locator('#changes [data-change="NCMEC"]')
+        expect(change).to_contain_text("Proposed by Omar Haddad")
+        screenshot(page, "14-endpoint-change-waiting")
+        change.get_by_label("Approve").check()
+        change.get_by_role("button", name="Record the decision").click()
         endpoint = WebhookEndpoint.objects.get(agency__code="NCMEC")
         expect(page.locator("#new-secret")).to_have_text(endpoint.secret)  # shown once, here
         screenshot(page, "17-hub-endpoint-secret-once")
@@ -620,14 +636,23 @@ def test_typed_work_survives_a_session_that_ended_in_a_panel(page: Page, live_se
     # A wrong password says so where they are, and nothing is sent.
     ended.get_by_label("Username").fill("kent.vid")
     ended.get_by_label("Password").fill("not-the-password")
+    ended.get_by_label("Code from your app").fill("123456")
     ended.get_by_role("button", name="Sign in and save").click()
     expect(ended.locator("[data-signin-error]")).to_contain_text(
         "Please enter a correct username and password"
     )
     assert not SafeguardingAction.objects.filter(task=task).exists()
-    # Signing in again in the panel sends what was typed.
+    # A wrong code after the right password: said there too, nothing sent.
     ended.get_by_label("Password").fill(PASSWORD)
-    ended.get_by_label("Password").press("Enter")
+    device = enrolled(User.objects.get(username="kent.vid"))
+    wrong = "000000" if code_now(device) != "000000" else "111111"
+    ended.get_by_label("Code from your app").fill(wrong)
+    ended.get_by_role("button", name="Sign in and save").click()
+    expect(ended.locator("[data-signin-error]")).to_contain_text("That code is not right")
+    assert not SafeguardingAction.objects.filter(task=task).exists()
+    # Both factors in the panel send what was typed.
+    ended.get_by_label("Code from your app").fill(code_now(enrolled(User.objects.get(username="kent.vid"))))
+    ended.get_by_label("Code from your app").press("Enter")
     expect(panel.get_by_role("status")).to_have_text("Safeguarding action recorded.")
     assert SafeguardingAction.objects.get(task=task).notes == notes.strip(), "what was typed is kept"
     assert AuditEvent.objects.filter(action="auth.login", actor__username="kent.vid").count() == 2
@@ -669,6 +694,7 @@ def test_typed_work_survives_a_session_that_ended_on_a_full_page_form(browser: A
     page.get_by_label("Username").fill("kent.vid")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    enter_code(page, code_now(enrolled(User.objects.get(username="kent.vid"))))
     expect(page).to_have_url(re.compile(r"/resume/$"))
     expect(page.locator("[data-kept]")).to_contain_text("sister (9) to be seen at school")
     screenshot(page, "17-kept-work")
@@ -734,3 +760,61 @@ def test_an_officer_times_a_media_review_on_the_task_page_and_logs_it(page: Page
     form.get_by_role("button", name="Log time").click()
     expect(page.locator("#exposure-today")).to_contain_text("Reviewed today: 25 min")
     assert ExposureLog.objects.get().minutes == 25
+
+
+def test_a_new_auditor_enrols_a_second_factor_is_signed_out_when_idle_and_steps_up_to_export(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 14: first sign-in sets up an authenticator app (the QR code's key, typed as a
+    person would) and shows ten recovery codes once; a recovery code signs in once; fifteen
+    idle minutes end the session; an export six minutes after the last code asks for one again
+    and then downloads."""
+    import base64
+
+    import time_machine
+    from django_otp.oath import TOTP
+
+    scenario.person("dan.audit")
+    page.goto("/login/")
+    page.get_by_label("Username").fill("dan.audit")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your second factor")
+    expect(page.locator("header nav")).to_have_count(0)  # nothing of VIHub before the code
+    secret = page.locator("[data-secret]").inner_text().replace(" ", "")
+    app = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)))
+    enter_code(page, f"{app.token():06d}", button="Confirm")
+    codes = page.locator("[data-recovery-codes] code").all_inner_texts()
+    assert len(codes) == 10
+    screenshot(page, "14-recovery-codes")
+    page.get_by_role("link", name="I have kept them: continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit trail")
+    sign_out(page)
+
+    # The phone is at home: a recovery code, once.
+    page.get_by_label("Username").fill("dan.audit")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    screenshot(page, "14-enter-code")
+    enter_code(page, codes[0])
+    expect(page.get_by_role("status").first).to_contain_text("You used a recovery code: 9 left")
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=True):
+        page.goto("/audit/")
+        expect(page).to_have_url(re.compile(r"/login/\?next=/audit/"))
+    assert AuditEvent.objects.filter(action="auth.session_ended", changes__why="idle").exists()
+
+    sign_in(page, "dan.audit")
+    with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=True):
+        page.goto("/audit/")
+        page.get_by_label("Purpose of the export").fill("IOPC request 2026/114")
+        page.get_by_role("button", name="CSV").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it is you")
+        screenshot(page, "14-step-up")
+        device = enrolled(User.objects.get(username="dan.audit"))
+        page.get_by_label("Code", exact=True).fill(code_now(device))
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Confirm and continue").click()
+        assert download.value.suggested_filename.endswith(".csv")
+    assert AuditEvent.objects.filter(action="audit.exported", actor__username="dan.audit").count() == 1
+    assert AuditEvent.objects.filter(action="auth.second_factor", changes__purpose="step_up").count() == 1

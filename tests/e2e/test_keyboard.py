@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from hub.models import Referral
+from hub.models import Referral, User
 from tests.conftest import PASSWORD
 from tests.e2e import scenario
 from tests.e2e.conftest import screenshot
+from tests.web import code_now, enrolled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
 
@@ -42,6 +43,7 @@ def test_an_officer_signs_in_and_records_an_outcome_with_the_keyboard_alone(
     scenario.person("kent.vid")
     task = scenario.task("KENT", accepted=True)
     reference = task.referral.external_id
+    device = enrolled(User.objects.get(username="kent.vid"))
     page.goto("/login/")
 
     # The first Tab is the skip link, shown when focused.
@@ -55,6 +57,11 @@ def test_an_officer_signs_in_and_records_an_outcome_with_the_keyboard_alone(
     page.keyboard.press("Tab")
     expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    # The second factor: the code field has the focus already.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
+    expect(page.get_by_label("Code", exact=True)).to_be_focused()
+    page.keyboard.type(code_now(device))
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Kent Police: our tasks")
 

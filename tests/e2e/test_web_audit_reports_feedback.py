@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 from django.http import StreamingHttpResponse
-from django.test import Client
 
 from hub.api.audit import EXPORT_FIELDS
 from hub.models import AuditEvent, AuditVerification
 from hub.services.audit_integrity import _Tampered, audit_checkpoint
 from safeguarding.feedback import webhook_deliver, webhook_endpoint_set
-from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
+from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookChange, WebhookEndpoint
 from safeguarding.services import outcome_record
-from tests.conftest import Persona
+from tests.conftest import Persona, make_persona
 from tests.e2e.receiver import Receiver
 from tests.factories import acting, make_task, org
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -246,35 +246,69 @@ def test_the_feedback_page_is_for_the_hub_and_auditors(cast: dict[str, Persona])
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_registering_an_endpoint_shows_its_secret_once(cast: dict[str, Persona]) -> None:
+def test_an_endpoint_change_needs_a_second_coordinator_and_its_secret_is_shown_once(
+    cast: dict[str, Persona],
+) -> None:
+    """Issue 14: one coordinator proposes where an agency's disclosures go; nothing changes until
+    another approves; the approver sees the new secret once; the proposer cannot approve."""
     hub = web(cast["coordinator"])
-    created = hub.post(
+    second = make_persona("second.coord", "NCA", "coordinator")
+    other = web(second)
+    proposed = hub.post(
         "/feedback/",
         {"agency": "IWF", "url": "http://127.0.0.1:9/iwf", "event_types": ["referral.outcome_recorded"]},
     )
+    assert proposed.status_code == 302 and proposed["Location"] == "/feedback/#changes"
+    assert not WebhookEndpoint.objects.filter(agency__code="IWF").exists(), "nothing until approved"
+    change = WebhookChange.objects.get(agency__code="IWF", status="pending")
+    assert events("webhook.change_proposed", actor=cast["coordinator"].user)
+    decide = f"/feedback/changes/{change.pk}/decide/"
+    approve = {f"change-{change.pk}-decision": "approve", f"change-{change.pk}-reason": ""}
+    own = hub.get("/feedback/").content.decode()
+    assert "you proposed it: another coordinator decides" in own and decide not in own
+    assert hub.post(decide, approve).status_code == 403, "nobody approves their own proposal"
+    assert decide in other.get("/feedback/").content.decode()
+
+    approved = other.post(decide, approve)
     endpoint = WebhookEndpoint.objects.get(agency__code="IWF")
-    body = created.content.decode()
-    assert created.status_code == 200 and created["Cache-Control"] == "no-store"
-    assert endpoint.secret.startswith("whsec_") and endpoint.secret in body
-    assert "Copy it now" in body
-    assert events("webhook.registered", actor=cast["coordinator"].user)
-    # Never again: not on the log, the overview, to the agency, nor when re-pointed.
+    body = approved.content.decode()
+    assert approved.status_code == 200 and approved["Cache-Control"] == "no-store"
+    assert endpoint.secret.startswith("whsec_") and endpoint.secret in body and "Copy it now" in body
+    assert events("webhook.change_approved", actor=second.user)
+    # Never again: not on the log, the overview, to the agency.
     for url in [f"/feedback/endpoints/{endpoint.pk}/", "/feedback/"]:
         assert endpoint.secret not in hub.get(url).content.decode(), url
     iwf = web(cast["iwf"])
     for url in [f"/feedback/endpoints/{endpoint.pk}/", "/feedback/ours/", "/agency/"]:
         page = iwf.get(url)
         assert page.status_code == 200 and endpoint.secret not in page.content.decode(), url
-    moved = hub.post(
-        "/feedback/",
-        {"agency": "IWF", "url": "http://127.0.0.1:9/v2", "event_types": ["referral.outcome_recorded"]},
-        follow=True,
+    assert other.post(decide, approve).status_code == 409, "decided once"
+
+    # Re-pointing: proposed, refused with a reason (nothing moves), proposed again, approved with
+    # a new secret (the old receiver's secret is not the new one's).
+    old_secret = endpoint.secret
+    hub.post("/feedback/", {"agency": "IWF", "url": "http://127.0.0.1:9/v2",
+                            "event_types": ["referral.outcome_recorded"]})  # fmt: skip
+    change = WebhookChange.objects.get(agency__code="IWF", status="pending")
+    decide = f"/feedback/changes/{change.pk}/decide/"
+    no_reason = other.post(decide, {f"change-{change.pk}-decision": "refuse"})
+    assert no_reason.status_code == 400 and "Say why the change is refused." in no_reason.content.decode()
+    other.post(
+        decide, {f"change-{change.pk}-decision": "refuse", f"change-{change.pk}-reason": "Not IWF's host"}
     )
-    body = moved.content.decode()
-    assert moved.redirect_chain == [(f"/feedback/endpoints/{endpoint.pk}/", 302)]
-    assert "Its signing secret is unchanged." in body and endpoint.secret not in body
     endpoint.refresh_from_db()
-    assert endpoint.url == "http://127.0.0.1:9/v2"
+    assert endpoint.url == "http://127.0.0.1:9/iwf" and endpoint.secret == old_secret
+    hub.post("/feedback/", {"agency": "IWF", "url": "http://127.0.0.1:9/v2",
+                            "event_types": ["referral.outcome_recorded"]})  # fmt: skip
+    change = WebhookChange.objects.get(agency__code="IWF", status="pending")
+    confirmed = {
+        f"change-{change.pk}-decision": "approve",
+        f"change-{change.pk}-reason": "Confirmed by phone",
+    }
+    other.post(f"/feedback/changes/{change.pk}/decide/", confirmed)
+    endpoint.refresh_from_db()
+    assert endpoint.url == "http://127.0.0.1:9/v2" and endpoint.secret != old_secret
+    assert endpoint.previous_secret == ""
 
 
 def test_a_refused_endpoint_keeps_what_was_typed(cast: dict[str, Persona]) -> None:

@@ -9,12 +9,12 @@ import io
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from hub.models import AuditEvent, Organisation, Referral
 from safeguarding.services import outcome_record
 from tests.conftest import Persona
 from tests.factories import acting, make_referral, make_task
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,11 @@ with CSRF checks on: what is kept, what never is, and that it reaches only its o
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from safeguarding.models import SafeguardingAction
 from tests.conftest import PASSWORD
 from tests.e2e import scenario
+from tests.web import Client, sign_in_through_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,7 @@ def _form() -> dict[str, str]:
 
 def _signed_in(username: str) -> Client:
     client = Client(enforce_csrf_checks=True)
-    token = _token(client, "/login/")
-    page = client.post("/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-                       HTTP_ORIGIN=ORIGIN)  # fmt: skip
+    page = sign_in_through_pages(client, username, PASSWORD, HTTP_ORIGIN=ORIGIN)
     assert page.status_code == 302, page.content[:300]
     return client
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from hub.models import AuditEvent
@@ -27,6 +26,7 @@ from hub.policies.rules import Act
 from tests.conftest import Persona
 from tests.hub.test_authorization_matrix import AUDIT_ON_SUCCESS, OPS
 from tests.policy_cases import CASES, OK, PERSONAS, pause_until_local
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +129,9 @@ PAGES = [
     Page("spokes:exposure-log", "POST", Act.EXPOSURE_LOG, None, audit="exposure.logged",
          data=lambda task: {"task": str(task.pk), "minutes": "30"}),
     Page("spokes:welfare", "GET", Act.WELFARE_TEAM, None, audit="welfare.viewed"),
+    Page("hub:people", "GET", Act.PEOPLE_LIST, None, audit="person.listed"),
+    Page("hub:factors-reset", "POST", Act.FACTORS_RESET, audit="auth.factors_reset",
+         data=lambda person: {f"reset-{person.pk}-reason": "Phone lost"}),
     Page("spokes:welfare-debrief", "POST", Act.WELFARE_DEBRIEF, None, audit="welfare.debrief_recorded",
          data=lambda person: {"person": person.username, "kind": "debrief", "held_on": "2026-11-30"}),
     Page("spokes:media-review", "POST", Act.MEDIA_REVIEW, audit="media.reviewed",
@@ -161,7 +164,10 @@ PAGES = [
     Page("safeguarding:feedback", "GET", Act.WEBHOOK_LIST, None),
     Page("safeguarding:feedback", "POST", Act.WEBHOOK_SET, None,
          data=lambda _: {"agency": "IWF", "url": "http://127.0.0.1:9/iwf",
-                         "event_types": ["referral.outcome_recorded"]}, audit="webhook.registered"),
+                         "event_types": ["referral.outcome_recorded"]}, audit="webhook.change_proposed"),
+    Page("safeguarding:webhook-change-decide", "POST", Act.WEBHOOK_CHANGE_DECIDE,
+         audit="webhook.change_approved",
+         data=lambda change: {f"change-{change.pk}-decision": "approve", f"change-{change.pk}-reason": ""}),
     Page("safeguarding:our-deliveries", "GET", Act.AGENCY_DELIVERY_LOG, None),
     Page("safeguarding:endpoint", "GET", Act.DELIVERY_LOG, audit="webhook.deliveries_viewed"),
     Page("safeguarding:endpoint-send-outstanding", "POST", Act.WEBHOOK_SEND_OUTSTANDING, data=lambda _: {},

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, DeadlinePolicy, Notification, Referral, Task, TriageDecision
@@ -20,6 +19,7 @@ from spokes.services import lead_create, task_decline
 from tests.conftest import PASSWORD, Persona
 from tests.factories import acting, make_referral, make_task, make_triaged
 from tests.policy_cases import pause_until_local
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,8 @@ def test_sign_in_uses_csrf_and_sign_out_is_a_post(cast: dict[str, Persona]) -> N
     signed_in = client.post(
         "/login/", {"username": "kent_officer", "password": PASSWORD, "csrfmiddlewaretoken": token}
     )
-    assert signed_in.status_code == 302 and signed_in["Location"] == "/"
+    # The password is the first factor: the second comes next, then the landing page.
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/two-factor/enrol/?next=%2F"
     assert client.get("/logout/").status_code == 405
     assert events("auth.login", actor=cast["kent_officer"].user)
 

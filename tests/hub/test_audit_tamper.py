@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
 from hub.selectors.audit import audit_status
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
+from tests.web import Client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

@@ -18,6 +18,7 @@ from safeguarding.models import OutboxEvent, WebhookEndpoint
 from safeguarding.webhooks import signature_header
 from spokes.models import Handoff
 from tests.conftest import make_persona
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +175,9 @@ def test_weak_password_is_refused_and_nothing_is_stored(monkeypatch) -> None:  #
     assert not Membership.objects.filter(user__username="weak").exists()
 
 
-def test_user_without_membership_gets_403(client) -> None:  # type: ignore[no-untyped-def]
-    User.objects.create_user("nobody", password="x-long-password-1")
-    client.login(username="nobody", password="x-long-password-1")
+def test_user_without_membership_gets_403() -> None:
+    client = Client()
+    client.force_login(User.objects.create_user("nobody", password="x-long-password-1"))
     assert client.get("/api/v1/organisations/").status_code == 403
 
 
@@ -242,6 +243,37 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert Task.objects.filter(referral__external_id="CT-DEMO-0005").count() == 1
     assert OutboxEvent.objects.filter(referral__external_id="CT-DEMO-0006").count() == 1
     assert (tmp_path / "demo-webhook-secret").read_text().strip() == kept
+
+
+def test_each_lockout_of_the_same_account_and_source_in_a_day_doubles_the_next(client) -> None:  # type: ignore[no-untyped-def]
+    """Progressive delay: 15 minutes, then 30, then 60 for a guesser who keeps coming back from
+    the same address; a new address, or a day later, starts at 15 again. Each lockout is
+    audited with its length."""
+    import time_machine
+
+    make_persona("patient", "KENT", "officer")
+    here = {"REMOTE_ADDR": "192.0.2.44"}
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for expected in (15, 30, 60):
+            for _ in range(5):
+                client.post("/login/", {"username": "patient", "password": "wrong-password-guess"}, **here)
+            locked = client.post("/login/", {"username": "patient", "password": "still-wrong-guess"}, **here)
+            assert locked.status_code == 429 and int(locked["Retry-After"]) == expected * 60
+            assert f"for {expected} minutes".encode() in locked.content
+            clock.shift(timedelta(minutes=expected - 1))
+            right = {"username": "patient", "password": "correct-horse-battery-staple"}
+            still = client.post("/login/", right, **here)
+            assert still.status_code == 429, f"{expected - 1} minutes into a {expected}-minute lockout"
+            clock.shift(timedelta(minutes=expected + 1))  # a whole cool-off after the last try
+        audited = AuditEvent.objects.filter(
+            action="auth.locked_out", actor_display="unauthenticated (patient)"
+        )
+        assert sorted(e.changes["locked_for_minutes"] for e in audited) == [15, 30, 60]
+        elsewhere = {"REMOTE_ADDR": "192.0.2.45"}
+        for _ in range(6):
+            other = client.post("/login/", {"username": "patient", "password": "wrong-password-guess"},
+                                **elsewhere)  # fmt: skip
+        assert int(other["Retry-After"]) == 15 * 60, "another source starts again at 15 minutes"
 
 
 def test_five_failed_sign_ins_lock_that_account_from_that_device_only(client) -> None:  # type: ignore[no-untyped-def]

@@ -6,12 +6,12 @@ import io
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from hub.models import AuditEvent, Referral
 from hub.outbound import UnsafeTarget, vet_url
 from tests.conftest import Persona
 from tests.factories import make_task
+from tests.web import Client, sign_in_through_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -110,12 +110,7 @@ def test_a_session_ends_after_15_idle_minutes_and_12_hours_in_all(cast: dict[str
     page = f"/tasks/{task.pk}/"
     with time_machine.travel(timezone.now(), tick=False) as clock:
         web = Client()
-        assert (
-            web.post(
-                "/login/", {"username": "kent_officer", "password": "correct-horse-battery-staple"}
-            ).status_code
-            == 302
-        )
+        assert sign_in_through_pages(web, "kent_officer", "correct-horse-battery-staple").status_code == 302
         assert web.get(page).status_code == 200
         clock.shift(14 * 60)
         assert web.get(page).status_code == 200, "14 minutes idle: still signed in"
@@ -124,7 +119,7 @@ def test_a_session_ends_after_15_idle_minutes_and_12_hours_in_all(cast: dict[str
         assert ended.status_code == 302 and ended["Location"].startswith("/login/"), "16 minutes idle"
         assert AuditEvent.objects.filter(action="auth.session_ended", changes__why="idle").exists()
         # Busy all day, never idle: still ended 12 hours after signing in.
-        web.post("/login/", {"username": "kent_officer", "password": "correct-horse-battery-staple"})
+        sign_in_through_pages(web, "kent_officer", "correct-horse-battery-staple")
         minutes = 0
         while minutes < 13 * 60:
             clock.shift(10 * 60)

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
-from django.test import Client
 
 from config.celery import app
 from hub.clock import db_now
@@ -23,6 +22,7 @@ from hub.jobs import enqueue_now
 from hub.models import Alert, AuditEvent, Heartbeat
 from hub.tasks import deadline_sweep_job, heartbeat_job
 from tests.factories import make_task
+from tests.web import Client
 
 
 @pytest.mark.redis

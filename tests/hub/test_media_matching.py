@@ -14,7 +14,6 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, KnownHash, MediaMatch, Notification, PdqEntry, Referral
@@ -22,6 +21,7 @@ from hub.services.matching import pdq_search, referral_match_media
 from tests.conftest import Persona
 from tests.factories import make_task
 from tests.media import cropped, distance, pdq_hex, picture, reencoded, rotated
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.core import checks
-from django.test import Client
 from django.utils import timezone
 
 from hub.exceptions import DomainError, InvalidTransition, NotFound, NotPermitted
@@ -39,6 +38,7 @@ from tests.policy_cases import (
     paused,
     region_held,
 )
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -148,11 +148,20 @@ def test_a_service_called_directly_by_someone_the_registry_refuses_raises(
 
 def test_a_shell_operator_may_do_only_what_the_rows_allow_an_operator() -> None:
     """actor=None is the management command's operator: allowed on rows marked operator (the
-    webhook command, verify_audit), refused on every other row."""
+    webhook command, verify_audit, reset_factors), refused on every other row."""
     operator_rows = {act for act, rule in RULES.items() if rule.operator}
-    assert operator_rows == {Act.WEBHOOK_SET, Act.WEBHOOK_ROTATE, Act.AUDIT_VERIFY}
+    assert operator_rows == {Act.WEBHOOK_SET, Act.WEBHOOK_ROTATE, Act.AUDIT_VERIFY, Act.FACTORS_RESET}
     with pytest.raises(NotPermitted):
         task_accept(task=make_task(), actor=None)  # type: ignore[arg-type]
+
+
+def test_step_up_guards_disclosures_and_changes_to_who_is_told_or_who_signs_in() -> None:
+    """The rows a session needs a fresh second factor for (hub/web/factors.py): bulk exports,
+    webhook changes and re-sends (where disclosures go), and resetting someone's factors."""
+    assert {act for act, rule in RULES.items() if rule.step_up} == {
+        Act.AUDIT_EXPORT, Act.RESEARCH_EXPORT, Act.WEBHOOK_SET, Act.WEBHOOK_CHANGE_DECIDE,
+        Act.WEBHOOK_ROTATE, Act.DELIVERY_REPLAY, Act.FACTORS_RESET,
+    }  # fmt: skip
 
 
 def test_the_state_machine_is_the_registrys_too() -> None:

@@ -5,12 +5,12 @@ beside the hub's grade."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from hub.models import AuditEvent, Notification, Referral, Team, TriageDecision
 from hub.services.organisations import team_member_add
 from tests.conftest import Persona
 from tests.factories import make_referral, make_task
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

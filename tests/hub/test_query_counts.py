@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from spokes.services import lead_create
 from tests.conftest import Persona
 from tests.factories import acting, make_task
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from hub.models import AuditEvent, Notification, OnCallShift, Page, User
@@ -20,6 +20,7 @@ from hub.tasks import notification_email_job
 from tests.conftest import PASSWORD, Persona
 from tests.e2e.receiver import Receiver
 from tests.factories import make_referral, make_triaged
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

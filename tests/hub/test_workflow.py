@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, MediaHash, Referral, Task, TaskGroupObjectPermission, TriageDecision
 from tests.conftest import Persona
 from tests.factories import make_referral, make_task, make_triaged
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

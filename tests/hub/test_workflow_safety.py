@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, Notification, Referral, User
@@ -26,6 +25,7 @@ from spokes.services import task_accept
 from tests.conftest import Persona
 from tests.e2e.receiver import Receiver
 from tests.factories import acting, hub_user, make_task, make_triaged, org
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

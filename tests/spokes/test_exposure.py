@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, Notification
 from spokes.models import ExposureLog, WelfareDebrief
 from tests.conftest import Persona, make_persona
 from tests.factories import make_task
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from hub.models import AuditEvent, Notification
@@ -15,6 +14,7 @@ from spokes.models import Child, Handoff, SuspectEvent
 from spokes.services import handoffs_overdue
 from tests.conftest import Persona
 from tests.factories import make_task
+from tests.web import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -30,12 +30,14 @@ from safeguarding.feedback import (
     delivery_replay,
     feedback_stats,
     outcomes_outstanding_send,
-    webhook_endpoint_set,
+    webhook_change_decide,
+    webhook_change_propose,
     webhook_secret_rotate,
 )
-from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookEndpoint
-from safeguarding.selectors import endpoints_for, outbox_events_for
+from safeguarding.models import DeliveryAttempt, OutboxEvent, WebhookChange, WebhookEndpoint
+from safeguarding.selectors import endpoints_for, outbox_events_for, webhook_changes_for
 from safeguarding.web.forms import (
+    ChangeDecisionForm,
     EndpointForm,
     ReplayForm,
 )
@@ -72,10 +74,18 @@ def _feedback_page(
     actor: Actor,
     *,
     form: EndpointForm | None = None,
+    change_form: tuple[UUID, ChangeDecisionForm] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     is_hub = allowed(request.user, Act.WEBHOOK_SET)
     endpoints = {e.agency_id: e for e in endpoints_for(actor.membership)}
+    changes = []
+    for change in webhook_changes_for(actor.membership).filter(status=WebhookChange.Status.PENDING):
+        decide: ChangeDecisionForm | None = None
+        if allowed(request.user, Act.WEBHOOK_CHANGE_DECIDE, change):
+            kept = change_form[1] if change_form and change_form[0] == change.pk else None
+            decide = kept or ChangeDecisionForm(prefix=f"change-{change.pk}")
+        changes.append({"change": change, "current": endpoints.get(change.agency_id), "form": decide})
     agencies = list(organisation_list().filter(kind=Organisation.Kind.AGENCY).order_by("name"))
     if is_hub and form is None:
         form = EndpointForm(initial=_endpoint_initial(request.GET.get("agency", ""), endpoints.values()))
@@ -98,6 +108,7 @@ def _feedback_page(
             "p95": duration_text(stats["outcome_to_delivery_seconds_p95"]),
             "form": form if is_hub else None,
             "is_hub": is_hub,
+            "changes": changes,
         },
         status=status,
     )
@@ -125,31 +136,61 @@ def feedback(request: AuthenticatedHttpRequest, actor: Actor) -> HttpResponse:
             return redirect(reverse("hub:agency") + "#feedback")
         return _feedback_page(request, actor)
 
-    def registered(done: tuple[WebhookEndpoint, str | None]) -> HttpResponse:
+    def proposed(change: WebhookChange) -> HttpResponse:
+        messages.success(
+            request,
+            f"Proposed: {change.agency.name}'s endpoint → {change.url}. Nothing changes until another hub "
+            "coordinator approves it below; they will see the new signing secret once.",
+        )
+        return redirect(reverse("safeguarding:feedback") + "#changes")
+
+    return submit(
+        request,
+        EndpointForm(request.POST),
+        lambda data: webhook_change_propose(
+            agency=data["agency"], url=data["url"], actor=request.user, event_types=data["event_types"]
+        ),
+        again=lambda form, status: _feedback_page(request, actor, form=form, status=status),
+        done=proposed,
+    )
+
+
+@policy_view(Act.WEBHOOK_CHANGE_DECIDE, methods=["POST"], lookup=webhook_changes_for)
+def webhook_change_decide_view(
+    request: AuthenticatedHttpRequest, actor: Actor, change: WebhookChange
+) -> HttpResponse:
+    """Approve (the endpoint moves; its new secret shown once, here) or refuse, with a reason."""
+    form = ChangeDecisionForm(request.POST, prefix=f"change-{change.pk}")
+
+    def decided(done: tuple[WebhookEndpoint | None, str | None]) -> HttpResponse:
         endpoint, secret = done
-        if secret is None:
-            messages.success(
-                request,
-                f"{endpoint.agency.name}'s endpoint now points to {endpoint.url}. "
-                "Its signing secret is unchanged.",
-            )
-            return redirect("safeguarding:endpoint", pk=endpoint.pk)
+        if endpoint is None:
+            messages.success(request, f"Refused: {change.agency.name}'s endpoint stays as it was.")
+            return redirect(reverse("safeguarding:feedback") + "#changes")
         return _no_store(
             page(
                 request,
                 "safeguarding/webhook_secret.html",
-                {"endpoint": endpoint, "secret": secret, "created": True, "note": SECRET_NOTE},
+                {
+                    "endpoint": endpoint,
+                    "secret": secret,
+                    "created": True,
+                    "approved": True,
+                    "note": SECRET_NOTE,
+                },
             )
         )
 
     return submit(
         request,
-        EndpointForm(request.POST),
-        lambda data: webhook_endpoint_set(
-            agency=data["agency"], url=data["url"], actor=request.user, event_types=data["event_types"]
+        form,
+        lambda data: webhook_change_decide(
+            change=change, actor=request.user, approve=data["decision"] == "approve", reason=data["reason"]
         ),
-        again=lambda form, status: _feedback_page(request, actor, form=form, status=status),
-        done=registered,
+        again=lambda form, status: _feedback_page(
+            request, actor, change_form=(change.pk, form), status=status
+        ),
+        done=decided,
     )
 
 
