@@ -202,6 +202,8 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert roles == set(Membership.Role.values)
     assert User.objects.get(username="demo-kent-officer").check_password("demo-password-long-enough")
     assert "4 demo referrals" in out.getvalue()
+    assert "sets up an authenticator app" in out.getvalue() and "reset_factors" in out.getvalue()
+    assert Membership.objects.filter(user__username__startswith="demo-", role="coordinator").count() == 2
     # A worked case shows every part of the task page: children, a check, a pending hand-off.
     worked = Task.objects.get(referral__external_id="CT-DEMO-0005")
     assert worked.status == "accepted" and worked.children.count() == 3  # type: ignore[attr-defined]

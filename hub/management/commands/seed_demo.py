@@ -21,6 +21,8 @@ from hub.services.referrals import referral_create
 
 PEOPLE = [
     ("demo-coordinator", "NCA", "coordinator", "Priya", "Shah"),
+    # A second coordinator: a change to where an agency's disclosures go needs two.
+    ("demo-coordinator-2", "NCA", "coordinator", "Omar", "Haddad"),
     ("demo-auditor", "NCA", "auditor", "Alex", "Morgan"),
     ("demo-ersou", "ERSOU", "regional_coordinator", "Dana", "Reid"),
     ("demo-kent-officer", "KENT", "officer", "Sam", "Fletcher"),
@@ -103,6 +105,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo users (password for all: {password}):")
         for username, org, role, *_ in PEOPLE:
             self.stdout.write(f"  {username:22} {role:22} {org}")
+        self.stdout.write(
+            "Second factor: at their first sign-in each person sets up an authenticator app (scan the\n"
+            "  QR code, or type the key shown, into any TOTP app: Microsoft or Google Authenticator,\n"
+            "  FreeOTP, or `oathtool --totp -b KEY` in a shell) and is shown ten recovery codes once.\n"
+            "  Every sign-in then asks for the app's code. Lost it: a coordinator resets it on People,\n"
+            "  or `manage.py reset_factors USERNAME --reason ...` here."
+        )
         waiting = Referral.objects.filter(external_id__contains="-DEMO-", status="received").count()
         self.stdout.write(f"{waiting} demo referrals in the triage queue.")
         for seeder in demo_seeders():
