@@ -85,6 +85,7 @@ class AuditAction(StrEnum):
     AUTH_SECOND_FACTOR_FAILED = "auth.second_factor_failed"
     AUTH_FACTOR_ENROLLED = "auth.factor_enrolled"
     AUTH_FACTORS_RESET = "auth.factors_reset"
+    AUTH_RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PEOPLE_LISTED = "person.listed"
     RESEARCH_EXPORTED = "research.exported"
     SECRETS_REENCRYPTED = "webhook.secrets_reencrypted"  # noqa: S105  (an action name)

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp",  # second factors: TOTP apps and one-time recovery codes
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",  # passkeys as a second factor (hub/web/passkeys.py)
     "axes",  # sign-in lockouts per account and source (before hub: its receivers run first)
     "hub",
     "spokes",
@@ -189,6 +190,12 @@ OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next
 OTP_STATIC_THROTTLE_FACTOR = 1
 VIHUB_STEP_UP_SECONDS = env_int("VIHUB_STEP_UP_SECONDS", 5 * 60, minimum=30)
 VIHUB_RECOVERY_CODES = 10
+OTP_WEBAUTHN_RP_NAME = "VIHub"
+OTP_WEBAUTHN_HELPER_CLASS = "hub.web.passkeys.SiteHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False  # a second factor, never instead of the password
+# The relying party and the allowed origin come from the host Django admitted (ALLOWED_HOSTS),
+# per request (hub.web.passkeys.SiteHelper), not from two fixed settings the library checks for.
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E010", "otp_webauthn.E030"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -245,6 +252,10 @@ SPECTACULAR_SETTINGS = {
         "DeclineReasonEnum": "hub.models.task.Task.DeclineReason",
         "NonActionableReasonEnum": "hub.models.referral.Referral.NonActionableReason",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.referral_for_caller_any_of",
+    ],
 }
 
 # --- i18n / time ----------------------------------------------------------------------------

@@ -179,7 +179,14 @@ class AuditEventViewSet(mixins.ListModelMixin, HubViewSet):
 
     @extend_schema(
         parameters=[*FILTER_PARAMS, OpenApiParameter("format", str, enum=["csv", "json"])],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            # The events in chain order, one object each (EXPORT_FIELDS).
+            (200, "application/json"): {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": True},
+            },
+        },
         description="The filtered trail in chain order, streamed. The export itself is audited.",
     )
     @action(detail=False, methods=["get"])

@@ -52,5 +52,5 @@ class OutcomeInternalSerializer(OutcomeSummarySerializer):
     recorded_by = serializers.CharField()
     recorded_org = serializers.CharField()
     task = serializers.UUIDField(allow_null=True)
-    suspect_has_access_to_children = serializers.BooleanField()
-    safeguarding_needed = serializers.BooleanField()
+    suspect_has_access_to_children = serializers.BooleanField(allow_null=True)
+    safeguarding_needed = serializers.BooleanField(allow_null=True)

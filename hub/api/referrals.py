@@ -7,7 +7,12 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -233,6 +238,16 @@ class ReferralOutputSerializer(ReferralAgencyOutputSerializer):
         return referral_version(referral)
 
 
+# What GET /referrals/ and /referrals/{id}/ answer depends on who asks: the whole record for the
+# hub, spokes and auditors, the thin one (status, outcome codes) for an agency. ``anyOf`` in the
+# document (hub.api.schema.referral_for_caller_any_of), since the whole record also fits the thin.
+REFERRAL_FOR_CALLER = PolymorphicProxySerializer(
+    component_name="ReferralForCaller",
+    serializers=[ReferralOutputSerializer, ReferralAgencyOutputSerializer],
+    resource_type_field_name=None,
+)
+
+
 class TriageInputSerializer(serializers.Serializer[Any]):
     version = serializers.CharField(
         required=False,
@@ -372,7 +387,12 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             OpenApiParameter("team", str, description="A named team's code: the referrals routed to it"),
             OpenApiParameter("q", str, description="The agency's reference (exact or prefix) or VIHub's id"),
         ],
-        responses=ReferralOutputSerializer(many=True),
+        responses=PolymorphicProxySerializer(
+            component_name="ReferralForCaller",
+            serializers=[ReferralOutputSerializer, ReferralAgencyOutputSerializer],
+            resource_type_field_name=None,
+            many=True,
+        ),
         description="Referrals the caller may see; an agency sees only its own (status, outcome).",
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -388,7 +408,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         data = self.get_serializer(rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    @extend_schema(responses=ReferralOutputSerializer)
+    @extend_schema(responses=REFERRAL_FOR_CALLER)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         referral = self.get_object()
         referral_audit_read(actor=request.user, referral=referral)  # type: ignore[arg-type]

@@ -68,6 +68,10 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
     risk_factors = serializers.ListField(
         source="referral.risk_factors", child=serializers.CharField(), read_only=True
     )
+    # "" until a task is declined (the model's blank choice, which a read-only field's schema drops).
+    decline_reason = serializers.ChoiceField(
+        choices=Task.DeclineReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Task

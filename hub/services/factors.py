@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from hub.models import User
 
@@ -23,6 +24,10 @@ def app_device(user: Any) -> TOTPDevice | None:
 
 def recovery_device(user: Any) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def passkeys(user: Any) -> list[WebAuthnCredential]:
+    return list(WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"))
 
 
 def recovery_codes_left(user: Any) -> int:
@@ -46,10 +51,10 @@ def issue_recovery_codes(user: Any) -> list[str]:
 
 def factors_remove(user: User) -> int:
     """Every second factor of ``user`` gone (the caller audits it): they enrol again."""
-    apps, codes = TOTPDevice.objects.filter(user=user), StaticDevice.objects.filter(user=user)
-    removed = int(apps.count() + codes.count())
-    apps.delete()
-    codes.delete()
+    kinds = [model.objects.filter(user=user) for model in (TOTPDevice, StaticDevice, WebAuthnCredential)]
+    removed = sum(int(devices.count()) for devices in kinds)
+    for devices in kinds:
+        devices.delete()
     return removed
 
 
@@ -62,9 +67,16 @@ def with_factors(people: QuerySet[User]) -> QuerySet[User]:
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )
+    keys = (
+        WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
     return people.annotate(
         app_enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
         recovery_left=Coalesce(Subquery(codes), 0),
+        passkey_count=Coalesce(Subquery(keys), 0),
     )
 
 

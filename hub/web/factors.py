@@ -41,6 +41,7 @@ from hub.services.audit import audit_record
 from hub.services.factors import (
     app_device,
     issue_recovery_codes,
+    passkeys,
     pending_app_device,
     recovery_codes_left,
     recovery_device,
@@ -203,7 +204,8 @@ def second_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
                     "administrator to reset your second factor.",
                 )
             return redirect(to)
-    return _render(request, "registration/two_factor.html", {"error": error, "next": to}, status)
+    context = {"error": error, "next": to, "has_passkey": bool(passkeys(request.user))}
+    return _render(request, "registration/two_factor.html", context, status)
 
 
 @password_signed_in
@@ -274,6 +276,6 @@ def step_up(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _render(
         request,
         "registration/step_up.html",
-        {"error": error, "next": to, "minutes": minutes},
+        {"error": error, "next": to, "minutes": minutes, "has_passkey": bool(passkeys(request.user))},
         status,
     )

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from hub.web import factors
+from hub.web import factors, passkeys
 from hub.web.kept import SignInView
-from hub.web.views import agency, audit, board, inbox, landing, oncall, people, referrals
+from hub.web.views import account, agency, audit, board, inbox, landing, oncall, people, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
     path("triage/", referrals.triage, name="triage"),
@@ -46,6 +46,8 @@ urlpatterns = [
     path("two-factor/", factors.second_factor, name="two-factor"),
     path("two-factor/enrol/", factors.enrol, name="two-factor-enrol"),
     path("two-factor/confirm/", factors.step_up, name="step-up"),
+    path("two-factor/manage/", account.manage, name="two-factor-manage"),
+    path("two-factor/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
     path("resume/", landing.resume, name="resume"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((hub_patterns, "hub"))),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -31,6 +31,10 @@ PERIOD_PARAMS = [
 ]
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def parse_period(params: Any) -> Period:
     field = serializers.DateTimeField()
     now = timezone.now()
@@ -45,6 +49,10 @@ def parse_period(params: Any) -> Period:
         raise DomainError("since/until is out of range", field="since") from None
     if since >= until:
         raise DomainError("since must be before until", field="since")
+    # VIHub's reports cover this century; a period in year 244 is a typo (and its local time
+    # would carry London's 1847 mean-time offset, which no client can parse).
+    if since < EARLIEST or until > LATEST:
+        raise DomainError("since/until must fall between 2000 and 2100", field="since")
     return Period(since=since, until=until)
 
 

@@ -93,7 +93,7 @@ class TaskSafeguardingViewSet(TaskScopedViewSet):
     }
 
     @extend_schema(responses=SafeguardingActionOutputSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="safeguarding-actions")
+    @action(detail=True, methods=["get"], url_path="safeguarding-actions", pagination_class=None)
     def safeguarding_actions(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         rows = safeguarding_actions_consult(actor=request.user, task=task)  # type: ignore[arg-type]

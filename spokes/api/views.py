@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -192,7 +193,7 @@ class TaskWorkViewSet(TaskScopedViewSet):
         return Response(TaskOutputSerializer(task, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=LeadOutputSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def leads(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         leads = lead_list_consult(actor=request.user, task=task)  # type: ignore[arg-type]
@@ -419,7 +420,7 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
     }
 
     @extend_schema(responses=TaskMediaSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def media(self, request: Request, pk: str | None = None) -> Response:
         """The referral's media items and whether (by whom, when) they were reviewed on this task."""
         rows = media_consult(actor=request.user, task=self.get_object())  # type: ignore[arg-type]
@@ -442,7 +443,7 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         )
 
     @extend_schema(responses=ReassessmentSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def reassessment(self, request: Request, pk: str | None = None) -> Response:
         """The holder's re-assessments of the risk, oldest first (the last is the current one);
         the hub's grade is on the referral and the task."""
@@ -462,7 +463,7 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         )
 
     @extend_schema(responses=ExternalRequestSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def requests(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         rows = external_requests_consult(actor=request.user, requests=list(task.external_requests.all()))  # type: ignore[arg-type]
@@ -480,7 +481,7 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         )
 
     @extend_schema(responses=ChildOutputSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def children(self, request: Request, pk: str | None = None) -> Response:
         task = self.get_object()
         children, _ = victim_record_consult(actor=request.user, task=task)  # type: ignore[arg-type]
@@ -505,7 +506,7 @@ class TaskVictimRecordViewSet(TaskScopedViewSet):
         return Response(ChildOutputSerializer(child).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=SuspectEventOutputSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="suspect-events")
+    @action(detail=True, methods=["get"], url_path="suspect-events", pagination_class=None)
     def suspect_events(self, request: Request, pk: str | None = None) -> Response:
         _, events = victim_record_consult(actor=request.user, task=self.get_object())  # type: ignore[arg-type]
         return Response(SuspectEventOutputSerializer(events, many=True).data)
@@ -745,6 +746,13 @@ class ExposureEntrySerializer(serializers.ModelSerializer[ExposureLog]):
         read_only_fields = fields
 
 
+class OneObjectListSchema(AutoSchema):
+    """``GET /exposure/`` (a list route) answers one object, the person's day, not a list."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False if getattr(self.view, "action", None) == "list" else super()._is_list_view(serializer)
+
+
 class ExposureTodaySerializer(serializers.Serializer[Any]):
     day = serializers.DateField()
     minutes = serializers.IntegerField(help_text="The caller's total today (UK calendar day)")
@@ -771,6 +779,7 @@ class ExposureViewSet(HubViewSet):
     ``team/`` (hours per person, days over the limit, last debrief) and ``debriefs/``."""
 
     queryset = ExposureLog.objects.none()
+    schema = OneObjectListSchema()
     pagination_class = None
     policies = {
         "list": Act.EXPOSURE_VIEW,

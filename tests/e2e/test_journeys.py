@@ -818,3 +818,37 @@ def test_a_new_auditor_enrols_a_second_factor_is_signed_out_when_idle_and_steps_
         assert download.value.suggested_filename.endswith(".csv")
     assert AuditEvent.objects.filter(action="audit.exported", actor__username="dan.audit").count() == 1
     assert AuditEvent.objects.filter(action="auth.second_factor", changes__purpose="step_up").count() == 1
+
+
+def test_an_officer_adds_a_passkey_and_then_signs_in_with_it_instead_of_the_code(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 14: passkeys (WebAuthn) as a second factor, with Chromium's virtual authenticator
+    standing in for the laptop's: added on "Second factors" (a recent factor needed), then used
+    after the password at the next sign-in; both audited."""
+    scenario.person("kent.vid")
+    sign_in(page, "kent.vid")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+    page.get_by_role("link", name="Second factors").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your second factors")
+    page.locator("#passkey-register-button").click()
+    expect(page.locator("#passkey-register-status-message")).to_contain_text("Registration successful")
+    assert AuditEvent.objects.filter(action="auth.factor_enrolled", changes__factor="passkey").count() == 1
+    page.reload()
+    expect(page.locator("[data-passkeys]")).to_contain_text("added")
+    screenshot(page, "14-second-factors")
+    sign_out(page)
+
+    page.get_by_label("Username").fill("kent.vid")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter the code from your app")
+    page.locator("#passkey-verification-button").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kent Police: our tasks")
+    used = AuditEvent.objects.filter(action="auth.second_factor", changes__factor="passkey").get()
+    assert used.changes["purpose"] == "sign_in" and used.actor.username == "kent.vid"
