@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param
+from hub.api.fields import KeepsBlankChoices
 from hub.api.pagination import DefaultCursorPagination
 from hub.models import Alert, Membership, Notification, User
 from hub.policies.rules import Act
@@ -68,7 +69,7 @@ class NotificationViewSet(mixins.ListModelMixin, HubViewSet):
         return Response({"unread": self.get_queryset().filter(read_at__isnull=True).count()})
 
 
-class EscalationSerializer(serializers.ModelSerializer[Alert]):
+class EscalationSerializer(KeepsBlankChoices, serializers.ModelSerializer[Alert]):
     assignee_org = serializers.CharField(source="task.assignee_org.code")
     referral = serializers.UUIDField(source="task.referral_id")
     acknowledged_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(

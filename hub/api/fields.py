@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, MutableMapping
 from typing import Any
 
 from rest_framework import serializers
@@ -54,3 +54,18 @@ class OutcomeInternalSerializer(OutcomeSummarySerializer):
     task = serializers.UUIDField(allow_null=True)
     suspect_has_access_to_children = serializers.BooleanField(allow_null=True)
     safeguarding_needed = serializers.BooleanField(allow_null=True)
+
+
+class KeepsBlankChoices:
+    """A ModelSerializer mixin: a read-only choice field whose model field may be blank keeps
+    ``allow_blank``, so the OpenAPI document says "" is an answer (DRF drops it for read-only
+    fields, and the document then promised only the choices; Schemathesis found "" answered)."""
+
+    def include_extra_kwargs(
+        self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        blank = bool(kwargs.get("allow_blank")) and "choices" in kwargs
+        kept: MutableMapping[str, Any] = super().include_extra_kwargs(kwargs, extra_kwargs)  # type: ignore[misc]
+        if blank:
+            kept["allow_blank"] = True
+        return kept

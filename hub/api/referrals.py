@@ -419,7 +419,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
 
     @extend_schema(
         request=ReferralCreateSerializer,
-        responses={201: ReferralOutputSerializer, 200: ReferralOutputSerializer},
+        responses={201: REFERRAL_FOR_CALLER, 200: REFERRAL_FOR_CALLER},
         description="Idempotent on (agency, external_id): a re-post returns 200 with the same referral.",
     )
     def create(self, request: Request) -> Response:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param, expected_version
-from hub.api.fields import OrgCodeField
+from hub.api.fields import KeepsBlankChoices, OrgCodeField
 from hub.exceptions import DomainError
 from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User, escalated_task_filter
 from hub.policies.rules import Act
@@ -41,7 +41,7 @@ class TaskCursorPagination(CursorPagination):
     ordering = ("due_at", "id")
 
 
-class TaskOutputSerializer(serializers.ModelSerializer[Task]):
+class TaskOutputSerializer(KeepsBlankChoices, serializers.ModelSerializer[Task]):
     assignee_org: serializers.SlugRelatedField[Organisation] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -67,10 +67,6 @@ class TaskOutputSerializer(serializers.ModelSerializer[Task]):
     )
     risk_factors = serializers.ListField(
         source="referral.risk_factors", child=serializers.CharField(), read_only=True
-    )
-    # "" until a task is declined (the model's blank choice, which a read-only field's schema drops).
-    decline_reason = serializers.ChoiceField(
-        choices=Task.DeclineReason.choices, allow_blank=True, read_only=True
     )
 
     class Meta:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param
-from hub.api.fields import OrgCodeField
+from hub.api.fields import KeepsBlankChoices, OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.models import (
@@ -245,7 +245,7 @@ class ChildCheckSerializer(serializers.ModelSerializer[ChildCheck]):
         read_only_fields = fields
 
 
-class ChildOutputSerializer(serializers.ModelSerializer[Child]):
+class ChildOutputSerializer(KeepsBlankChoices, serializers.ModelSerializer[Child]):
     identified = serializers.BooleanField(source="is_identified")
     located = serializers.BooleanField(source="is_located")
     checks = ChildCheckSerializer(many=True, read_only=True)
@@ -315,7 +315,7 @@ class ExternalRequestInputSerializer(serializers.Serializer[Any]):
     sent_at = serializers.DateTimeField(required=False)
 
 
-class ReassessmentSerializer(serializers.ModelSerializer[Reassessment]):
+class ReassessmentSerializer(KeepsBlankChoices, serializers.ModelSerializer[Reassessment]):
     """The holder's re-assessment beside the hub's grade, and what differed from it."""
 
     organisation = serializers.CharField(source="organisation.code")
@@ -392,7 +392,7 @@ class MediaReviewInputSerializer(serializers.Serializer[Any]):
     category = serializers.ChoiceField(choices=MediaHash.Category.choices, required=False, default="")
 
 
-class MediaReviewSerializer(serializers.ModelSerializer[MediaReview]):
+class MediaReviewSerializer(KeepsBlankChoices, serializers.ModelSerializer[MediaReview]):
     sha256 = serializers.CharField(source="media.sha256")
     reviewed_by = serializers.CharField(source="reviewed_by.username")
 
