@@ -87,6 +87,7 @@ class AuditAction(StrEnum):
     AUTH_FACTORS_RESET = "auth.factors_reset"
     AUTH_RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PEOPLE_LISTED = "person.listed"
+    REPORT_TRENDS_VIEWED = "report.trends_viewed"
     RESEARCH_EXPORTED = "research.exported"
     SECRETS_REENCRYPTED = "webhook.secrets_reencrypted"  # noqa: S105  (an action name)
     AUTH_TOKEN_REJECTED = "auth.token_rejected"  # noqa: S105  (an action name, not a secret)

@@ -149,6 +149,10 @@ _ROWS = {
     ),
     Act.FEEDBACK_STATS: Rule(r.READ_ALL_ROLES, "Outcome feedback is run by the hub."),
     Act.REPORT_VIEW: Rule(r.READ_ALL_ROLES, "Accountability reports are for the hub and auditors."),
+    # Each spoke sees its own line (a region its forces too) beside the national median.
+    Act.TRENDS_VIEW: Rule(
+        r.READ_ALL_ROLES | r.SPOKE_ROLES, "Trends are for the hub, auditors and the spokes."
+    ),
     Act.RESEARCH_EXPORT: Rule(
         r.HUB_ROLES,
         "Only the hub releases the anonymised research extract (audited as a disclosure).",

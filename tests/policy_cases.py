@@ -281,6 +281,7 @@ CASES: dict[Act, Case] = {
     Act.FEEDBACK_STATS: Case(None, HUB_AND_AUDITOR),
     Act.REPORT_VIEW: Case(None, HUB_AND_AUDITOR),
     Act.RESEARCH_EXPORT: Case(None, HUB_ONLY),
+    Act.TRENDS_VIEW: Case(None, SPOKES_HUB_AUDITOR),
     Act.ONCALL_LIST: Case(None, HUB_AND_AUDITOR),
     Act.ONCALL_SET: Case(None, HUB_ONLY),
     Act.ONCALL_REMOVE: Case(shift, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),

@@ -112,6 +112,7 @@ class Act(StrEnum):
     FEEDBACK_STATS = "feedback.stats"
     REPORT_VIEW = "report.view"
     RESEARCH_EXPORT = "research.export"
+    TRENDS_VIEW = "report.trends"
     AUDIT_SEARCH = "audit.search"
     AUDIT_EXPORT = "audit.export"
     AUDIT_STATUS = "audit.status"

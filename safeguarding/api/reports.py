@@ -18,12 +18,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
-from hub.exceptions import DomainError
+from hub.constants import AuditAction
+from hub.exceptions import DomainError, NotFound
 from hub.models import Membership, Task
+from hub.policies import roles as r
 from hub.policies.rules import Act
 from hub.services.audit import audit_record
 from safeguarding.reports import Period, attrition_funnel, spoke_report
 from safeguarding.research import COLUMNS, research_export
+from safeguarding.trends import MAX_MONTHS, recent_months, spoke_trends, trend_spokes_for
 
 PERIOD_PARAMS = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Start (inclusive); default a year ago"),
@@ -62,6 +65,35 @@ class SpokeReportSerializer(serializers.Serializer[Any]):
     spokes = serializers.ListField(child=serializers.DictField())
 
 
+def trend_months(raw: str | None) -> list[Any]:
+    """``?months=N`` (1–36, default 12) as the first days of those months."""
+    try:
+        count = int(raw) if raw not in (None, "") else 12
+    except ValueError:
+        raise DomainError("months must be a whole number", field="months") from None
+    if not 1 <= count <= MAX_MONTHS:
+        raise DomainError(f"months must be between 1 and {MAX_MONTHS}", field="months")
+    return recent_months(count)
+
+
+class TrendSeriesSerializer(serializers.Serializer[Any]):
+    days_to_accept = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    days_to_outcome = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    backlog = serializers.ListField(child=serializers.IntegerField())
+    breaches = serializers.ListField(child=serializers.IntegerField())
+
+
+class SpokeTrendSerializer(TrendSeriesSerializer):
+    org = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TrendsSerializer(serializers.Serializer[Any]):
+    months = serializers.ListField(child=serializers.CharField(), help_text="YYYY-MM, oldest first")
+    spokes = SpokeTrendSerializer(many=True)
+    national = TrendSeriesSerializer(help_text="Each month's median over the spokes with a value")
+
+
 class FunnelSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
@@ -75,7 +107,12 @@ class FunnelSerializer(serializers.Serializer[Any]):
 
 class ReportViewSet(HubViewSet):
     queryset = Task.objects.none()
-    policies = {"spokes": Act.REPORT_VIEW, "funnel": Act.REPORT_VIEW, "research": Act.RESEARCH_EXPORT}
+    policies = {
+        "spokes": Act.REPORT_VIEW,
+        "funnel": Act.REPORT_VIEW,
+        "research": Act.RESEARCH_EXPORT,
+        "trends": Act.TRENDS_VIEW,
+    }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
         return Task.objects.none()
@@ -101,6 +138,35 @@ class ReportViewSet(HubViewSet):
         period = parse_period(request.query_params)
         self._audit(request, "funnel", period)
         return Response({"since": period.since, "until": period.until, **attrition_funnel(period=period)})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "months", int, description=f"How many months, this one included (1–{MAX_MONTHS}; 12)"
+            ),
+            OpenApiParameter("spoke", str, description="One region's or force's code (the hub and auditors)"),
+        ],
+        responses=TrendsSerializer,
+        description="Each spoke's figures month by month beside the national median "
+        "(safeguarding/trends.py). A force sees its own line, a region its own and its forces'; "
+        "the hub and auditors every one.",
+    )
+    @action(detail=False, methods=["get"])
+    def trends(self, request: Request) -> Response:
+        months = trend_months(request.query_params.get("months"))
+        shown = trend_spokes_for(self.membership.organisation, hub=self.membership.role in r.READ_ALL_ROLES)
+        if code := request.query_params.get("spoke"):
+            if shown is not None and code not in shown:
+                raise NotFound("Not found.")
+            shown = [code]
+        data = spoke_trends(months=months, spokes=shown)
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=AuditAction.REPORT_TRENDS_VIEWED,
+            object_type="report",
+            changes={"months": data["months"], "spokes": [s["org"] for s in data["spokes"]]},
+        )
+        return Response(data)
 
     @extend_schema(
         parameters=[

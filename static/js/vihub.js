@@ -10,6 +10,8 @@
     due_soon: "#d18a00",
     on_time: "#1a7f37",
     events: "#1d63a8",
+    spoke: "#1d63a8",
+    national: "#5b6672",
     refused: "#b42318",
     funnel: "#1d63a8",
     days: "#0b3d6b",
@@ -30,13 +32,17 @@
       var kind = canvas.dataset.kind || "bar";
       var horizontal = kind.indexOf("hbar") === 0;
       var stacked = /-stacked$/.test(kind);
+      var line = kind === "line";  // a month without a value is a gap, not a zero
       new window.Chart(canvas, {
-        type: "bar",
+        type: line ? "line" : "bar",
         data: {
           labels: data.labels,
           datasets: data.series.map(function (s) {
-            return { label: s.label, data: s.data, backgroundColor: COLOURS[s.key] || "#5b6672",
-                     borderRadius: 3, maxBarThickness: 26 };
+            var colour = COLOURS[s.key] || "#5b6672";
+            return line
+              ? { label: s.label, data: s.data, borderColor: colour, backgroundColor: colour, spanGaps: false,
+                  tension: 0.2, pointRadius: 3, borderDash: s.key === "national" ? [6, 4] : [] }
+              : { label: s.label, data: s.data, backgroundColor: colour, borderRadius: 3, maxBarThickness: 26 };
           })
         },
         options: {

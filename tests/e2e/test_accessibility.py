@@ -51,9 +51,11 @@ def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Pag
     referral = task.referral
     pages = {
         "priya.coord": ["/triage/", f"/referrals/{referral.pk}/", "/board/", "/inbox/", "/conferences/",
-                        "/review/", "/reports/", "/on-call/", "/people/", "/two-factor/confirm/"],
+                        "/review/", "/reports/", "/on-call/", "/people/", "/two-factor/confirm/",
+                        "/reports/trends/"],
         "dan.audit": ["/audit/", f"/audit/tasks/{task.pk}/", "/review/"],
-        "kent.vid": ["/tasks/", f"/tasks/{task.pk}/", "/handoffs/"],
+        "kent.vid": ["/tasks/", f"/tasks/{task.pk}/", "/handoffs/", "/reports/trends/",
+                     "/two-factor/manage/"],
         "kent.sup": ["/welfare/", "/people/"],
         "ncmec.api": ["/agency/"],
     }  # fmt: skip

@@ -160,6 +160,7 @@ PAGES = [
                          "arrests": "2", "children_safeguarded": "0", "victims_identified": "0",
                          "reason": "charged at court"}),
     Page("safeguarding:reports", "GET", Act.REPORT_VIEW, None, audit="report.spokes_viewed"),
+    Page("safeguarding:trends", "GET", Act.TRENDS_VIEW, None, audit="report.trends_viewed"),
     Page("spokes:review", "GET", Act.SAFEGUARDING_REVIEW, None, audit="safeguarding.reviewed"),
     Page("safeguarding:feedback", "GET", Act.WEBHOOK_LIST, None),
     Page("safeguarding:feedback", "POST", Act.WEBHOOK_SET, None,
