@@ -31,5 +31,7 @@ app.conf.beat_schedule = {
     "handoffs-overdue": {"task": "spokes.tasks.handoffs_overdue_job", "schedule": 300.0},
     "audit-checkpoint": {"task": "hub.tasks.audit_checkpoint_job", "schedule": 300.0},
     "audit-verify": {"task": "hub.tasks.audit_verify_job", "schedule": 3600.0},
+    # Last month's summaries per spoke: made in the first hour after the month turns, once.
+    "monthly-summaries": {"task": "safeguarding.tasks.monthly_summaries_job", "schedule": 3600.0},
 }
 app.autodiscover_tasks()

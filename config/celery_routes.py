@@ -23,6 +23,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     # hub
     "hub.tasks.heartbeat_job": {"queue": "safeguarding"},
     "hub.tasks.deadline_sweep_job": {"queue": "safeguarding"},
+    "safeguarding.tasks.monthly_summaries_job": {"queue": "default"},
     "hub.tasks.notification_email_job": {"queue": "default"},
     "hub.tasks.notification_emails_job": {"queue": "default"},
     "hub.tasks.audit_checkpoint_job": {"queue": "audit"},

@@ -88,6 +88,9 @@ class AuditAction(StrEnum):
     AUTH_RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PEOPLE_LISTED = "person.listed"
     REPORT_TRENDS_VIEWED = "report.trends_viewed"
+    MONTHLY_SUMMARY_PRODUCED = "report.monthly_produced"
+    MONTHLY_SUMMARIES_LISTED = "report.monthly_listed"
+    MONTHLY_SUMMARY_DOWNLOADED = "report.monthly_downloaded"
     RESEARCH_EXPORTED = "research.exported"
     SECRETS_REENCRYPTED = "webhook.secrets_reencrypted"  # noqa: S105  (an action name)
     AUTH_TOKEN_REJECTED = "auth.token_rejected"  # noqa: S105  (an action name, not a secret)

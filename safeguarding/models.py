@@ -233,3 +233,24 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} @ {self.attempted_at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error}"
+
+
+class MonthlySummary(models.Model):
+    """A spoke's month in figures (issue 16), produced once on the first of the next month by
+    the scheduled job and kept as it was then: arrests, children safeguarded, outcomes, missed
+    deadlines, and the oldest requests still waiting. Downloadable as CSV and PDF."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="monthly_summaries")
+    month = models.DateField(help_text="The first day of the month summarised")
+    figures = models.JSONField()
+    produced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "organisation__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "month"], name="one_summary_per_spoke_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code} {self.month:%Y-%m}"

@@ -16,14 +16,18 @@ from hub.policies.rules import (
     register_visibility,
     task_accepted,
 )
-from safeguarding.models import OutboxEvent, Outcome, WebhookChange, WebhookEndpoint
-from safeguarding.selectors import endpoints_for, outbox_events_for, outcome_task_for
+from safeguarding.models import MonthlySummary, OutboxEvent, Outcome, WebhookChange, WebhookEndpoint
+from safeguarding.selectors import endpoints_for, monthly_summaries_for, outbox_events_for, outcome_task_for
 
 ENDPOINT_READERS = r.READ_ALL_ROLES | r.AGENCY_ROLES
 HOLDER_OR_HUB = "Only the organisation holding this referral's task, or the hub, records its outcome"
 
 register_visibility(
     WebhookEndpoint, lambda actor, endpoint: endpoints_for(actor.membership).filter(pk=endpoint.pk).exists()
+)
+register_visibility(
+    MonthlySummary,
+    lambda actor, summary: monthly_summaries_for(actor.membership).filter(pk=summary.pk).exists(),
 )
 # Proposed endpoint changes: the hub decides them, auditors read them.
 register_visibility(WebhookChange, lambda actor, change: actor.role in r.READ_ALL_ROLES)
@@ -152,6 +156,14 @@ _ROWS = {
     # Each spoke sees its own line (a region its forces too) beside the national median.
     Act.TRENDS_VIEW: Rule(
         r.READ_ALL_ROLES | r.SPOKE_ROLES, "Trends are for the hub, auditors and the spokes."
+    ),
+    Act.MONTHLY_LIST: Rule(
+        r.READ_ALL_ROLES | r.SPOKE_ROLES, "Monthly summaries are for the hub, auditors and the spokes."
+    ),
+    Act.MONTHLY_DOWNLOAD: Rule(
+        r.READ_ALL_ROLES | r.SPOKE_ROLES,
+        "Monthly summaries are for the hub, auditors and the spokes.",
+        on=MonthlySummary,
     ),
     Act.RESEARCH_EXPORT: Rule(
         r.HUB_ROLES,

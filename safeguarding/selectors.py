@@ -8,7 +8,13 @@ from django.db.models import QuerySet
 from hub.models import Membership, Referral, Task
 from hub.policies import roles as r
 from hub.selectors import task_list_for
-from safeguarding.models import OutboxEvent, SafeguardingAction, WebhookChange, WebhookEndpoint
+from safeguarding.models import (
+    MonthlySummary,
+    OutboxEvent,
+    SafeguardingAction,
+    WebhookChange,
+    WebhookEndpoint,
+)
 
 
 def endpoints_for(membership: Membership) -> QuerySet[WebhookEndpoint]:
@@ -53,3 +59,16 @@ def webhook_changes_for(membership: Membership) -> QuerySet[WebhookChange]:
     """Proposed endpoint changes: the hub and auditors see them all; nobody else any."""
     queryset = WebhookChange.objects.select_related("agency", "proposed_by", "decided_by")
     return queryset if membership.role in r.READ_ALL_ROLES else queryset.none()
+
+
+def monthly_summaries_for(membership: Membership) -> QuerySet[MonthlySummary]:
+    """Every spoke's for the hub and auditors; a region's own and its forces'; a force's own."""
+    from safeguarding.trends import trend_spokes_for
+
+    queryset = MonthlySummary.objects.select_related("organisation")
+    if membership.role in r.READ_ALL_ROLES:
+        return queryset
+    if membership.role not in r.SPOKE_ROLES:
+        return queryset.none()
+    codes = trend_spokes_for(membership.organisation, hub=False) or []
+    return queryset.filter(organisation__code__in=codes)

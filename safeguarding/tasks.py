@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.celery_utils import vihub_job
 from safeguarding.feedback import outbox_drain, webhook_deliver
+from safeguarding.monthly import last_month, monthly_summaries_produce
 
 
 @vihub_job(soft_time_limit=40, time_limit=60)
@@ -15,3 +16,9 @@ def webhook_deliver_job(event_id: str) -> str:
 @vihub_job(soft_time_limit=60, time_limit=90)
 def outbox_drain_job() -> int:
     return outbox_drain()
+
+
+@vihub_job(soft_time_limit=240, time_limit=300)
+def monthly_summaries_job() -> int:
+    """Last month's summary for each spoke, once (hourly: a no-op once they exist)."""
+    return monthly_summaries_produce(last_month())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -28,7 +28,7 @@ from hub.services.alerts import alerts_sweep, task_pause
 from hub.services.matching import referral_match_media
 from hub.services.organisations import membership_set
 from safeguarding.feedback import webhook_change_propose, webhook_endpoint_set
-from safeguarding.models import OutboxEvent
+from safeguarding.models import MonthlySummary, OutboxEvent
 from safeguarding.services import outcome_record
 from spokes.services import (
     child_add,
@@ -117,6 +117,12 @@ def webhook_change() -> Any:
     (nobody decides their own proposal)."""
     proposer = membership_set(username="second-coordinator", org_code="NCA", role="coordinator", actor=None)
     return webhook_change_propose(agency=org("IWF"), url="http://127.0.0.1:9/iwf", actor=proposer.user)
+
+
+def monthly_summary() -> Any:
+    return MonthlySummary.objects.get_or_create(
+        organisation=org("KENT"), month=date(2026, 10, 1), defaults={"figures": {"arrests": 1}}
+    )[0]
 
 
 def outbox_event() -> Any:
@@ -282,6 +288,9 @@ CASES: dict[Act, Case] = {
     Act.REPORT_VIEW: Case(None, HUB_AND_AUDITOR),
     Act.RESEARCH_EXPORT: Case(None, HUB_ONLY),
     Act.TRENDS_VIEW: Case(None, SPOKES_HUB_AUDITOR),
+    Act.MONTHLY_LIST: Case(None, SPOKES_HUB_AUDITOR),
+    # Kent's summary: the hub, auditors, Kent and its region; to anyone else it does not exist.
+    Act.MONTHLY_DOWNLOAD: Case(monthly_summary, SEE_TASK),
     Act.ONCALL_LIST: Case(None, HUB_AND_AUDITOR),
     Act.ONCALL_SET: Case(None, HUB_ONLY),
     Act.ONCALL_REMOVE: Case(shift, row(OK, 403, 404, 404, 404, 404, 404, 404, 404, 404)),

@@ -113,6 +113,8 @@ class Act(StrEnum):
     REPORT_VIEW = "report.view"
     RESEARCH_EXPORT = "research.export"
     TRENDS_VIEW = "report.trends"
+    MONTHLY_LIST = "report.monthly_list"
+    MONTHLY_DOWNLOAD = "report.monthly_download"
     AUDIT_SEARCH = "audit.search"
     AUDIT_EXPORT = "audit.export"
     AUDIT_STATUS = "audit.status"

@@ -26,6 +26,7 @@ from hub.policies.rules import Act
 from hub.services.audit import audit_record
 from safeguarding.reports import Period, attrition_funnel, spoke_report
 from safeguarding.research import COLUMNS, research_export
+from safeguarding.selectors import monthly_summaries_for
 from safeguarding.trends import MAX_MONTHS, recent_months, spoke_trends, trend_spokes_for
 
 PERIOD_PARAMS = [
@@ -94,6 +95,14 @@ class TrendsSerializer(serializers.Serializer[Any]):
     national = TrendSeriesSerializer(help_text="Each month's median over the spokes with a value")
 
 
+class MonthlySummarySerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    org = serializers.CharField(source="organisation.code")
+    month = serializers.DateField()
+    figures = serializers.DictField()
+    produced_at = serializers.DateTimeField()
+
+
 class FunnelSerializer(serializers.Serializer[Any]):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
@@ -112,6 +121,7 @@ class ReportViewSet(HubViewSet):
         "funnel": Act.REPORT_VIEW,
         "research": Act.RESEARCH_EXPORT,
         "trends": Act.TRENDS_VIEW,
+        "monthly": Act.MONTHLY_LIST,
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
@@ -138,6 +148,22 @@ class ReportViewSet(HubViewSet):
         period = parse_period(request.query_params)
         self._audit(request, "funnel", period)
         return Response({"since": period.since, "until": period.until, **attrition_funnel(period=period)})
+
+    @extend_schema(
+        responses=MonthlySummarySerializer(many=True),
+        description="The monthly summaries the caller may see, newest first "
+        "(the page offers each as CSV and PDF).",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def monthly(self, request: Request) -> Response:
+        summaries = list(monthly_summaries_for(self.membership)[:240])
+        audit_record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=AuditAction.MONTHLY_SUMMARIES_LISTED,
+            object_type="monthly_summary",
+            changes={"ids": [str(s.pk) for s in summaries]},
+        )
+        return Response(MonthlySummarySerializer(summaries, many=True).data)
 
     @extend_schema(
         parameters=[

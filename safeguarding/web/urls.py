@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from safeguarding.web.views import feedback, fragments, reports, trends
+from safeguarding.web.views import feedback, fragments, monthly, reports, trends
 
 app_name = "safeguarding"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("tasks/<uuid:pk>/outcome/amend/", fragments.task_outcome_amend, name="outcome-amend"),
     path("reports/", reports.reports, name="reports"),
     path("reports/trends/", trends.trends, name="trends"),
+    path("reports/monthly/", monthly.monthly_list, name="monthly"),
+    path("reports/monthly/<uuid:pk>/", monthly.monthly_download, name="monthly-download"),
     path("feedback/", feedback.feedback, name="feedback"),
     path("feedback/ours/", feedback.agency_delivery_log, name="our-deliveries"),
     path("feedback/endpoints/<uuid:pk>/", feedback.endpoint_detail, name="endpoint"),

@@ -161,6 +161,8 @@ PAGES = [
                          "reason": "charged at court"}),
     Page("safeguarding:reports", "GET", Act.REPORT_VIEW, None, audit="report.spokes_viewed"),
     Page("safeguarding:trends", "GET", Act.TRENDS_VIEW, None, audit="report.trends_viewed"),
+    Page("safeguarding:monthly", "GET", Act.MONTHLY_LIST, None, audit="report.monthly_listed"),
+    Page("safeguarding:monthly-download", "GET", Act.MONTHLY_DOWNLOAD, audit="report.monthly_downloaded"),
     Page("spokes:review", "GET", Act.SAFEGUARDING_REVIEW, None, audit="safeguarding.reviewed"),
     Page("safeguarding:feedback", "GET", Act.WEBHOOK_LIST, None),
     Page("safeguarding:feedback", "POST", Act.WEBHOOK_SET, None,

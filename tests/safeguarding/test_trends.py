@@ -97,3 +97,38 @@ def test_a_force_sees_its_own_line_a_region_its_forces_and_the_hub_every_one(
         assert shown.status_code == 200 and "Trends: Kent Police" in body
         assert '"label": "National median"' in body and "36.0" in body
         assert "Essex" not in body, "a force is not shown another force's line"
+
+
+def test_the_monthly_job_makes_each_spokes_summary_once_even_with_two_beats(
+    history: dict[str, Task], cast: dict[str, Persona]
+) -> None:
+    from safeguarding.models import MonthlySummary
+    from safeguarding.tasks import monthly_summaries_job
+
+    with time_machine.travel(at("2026-03-01"), tick=False):
+        made = monthly_summaries_job()
+        assert monthly_summaries_job() == 0, "the second beat (or the next hour) makes nothing"
+    february = MonthlySummary.objects.filter(month=date(2026, 2, 1))
+    assert made == february.count() == 3
+    assert sorted(february.values_list("organisation__code", flat=True)) == ["ESSEX", "GMP", "KENT"]
+    kent = february.get(organisation__code="KENT")
+    assert kent.figures["tasks_completed"] == 1 and kent.figures["open_without_outcome"] == 1
+    assert AuditEvent.objects.filter(action="report.monthly_produced").count() == 3
+
+    officer = Client()
+    officer.force_login(cast["kent_officer"].user)
+    listed = officer.get("/reports/monthly/").content.decode()
+    assert 'data-summary="KENT-2026-02"' in listed and "ESSEX-2026-02" not in listed
+    pdf = officer.get(f"/reports/monthly/{kent.pk}/?format=pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert (
+        b"".join(pdf).startswith(b"%PDF") if hasattr(pdf, "streaming_content") else pdf.content[:4] == b"%PDF"
+    )
+    rows = officer.get(f"/reports/monthly/{kent.pk}/?format=csv").content.decode().splitlines()
+    assert rows[0] == "spoke,month,figure,value" and "KENT,2026-02,Tasks with an outcome,1" in rows
+    essex = february.get(organisation__code="ESSEX")
+    assert officer.get(f"/reports/monthly/{essex.pk}/?format=pdf").status_code == 404
+    downloads = AuditEvent.objects.filter(action="report.monthly_downloaded", actor=cast["kent_officer"].user)
+    assert sorted(e.changes["format"] for e in downloads) == ["csv", "pdf"]
+    api = cast["ersou_coordinator"].client.get("/api/v1/reports/monthly/").json()
+    assert sorted(s["org"] for s in api) == ["ESSEX", "KENT"], "a region: its own forces"
