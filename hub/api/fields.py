@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, MutableMapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -69,3 +70,30 @@ class KeepsBlankChoices:
         if blank:
             kept["allow_blank"] = True
         return kept
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Give a date between the years 2000 and 2099."
+
+
+class MomentField(serializers.DateTimeField):
+    """A date and time VIHub records about a case (sent, checked, occurred, until): this
+    century. A year like 311 is a typo, and stored it would come back with London's pre-1847
+    local-mean-time offset, which no client parses (Schemathesis found both)."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        moment: datetime = super().to_internal_value(value)
+        if not EARLIEST <= moment < LATEST:
+            raise serializers.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        return moment
+
+
+class DayField(serializers.DateField):
+    """A calendar day VIHub records (a debrief held on): this century, as ``MomentField``."""
+
+    def to_internal_value(self, value: Any) -> date:
+        day: date = super().to_internal_value(value)
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise serializers.ValidationError(OUT_OF_RANGE, code="out_of_range")
+        return day

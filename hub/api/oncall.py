@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet
+from hub.api.fields import MomentField
 from hub.clock import db_now
 from hub.models import Membership, OnCallShift, User
 from hub.policies import roles as r
@@ -35,8 +36,8 @@ class ShiftInputSerializer(serializers.Serializer[Any]):
         queryset=User.objects.filter(is_active=True, membership__role=Membership.Role.COORDINATOR),
         help_text="A hub coordinator's username",
     )
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = MomentField()
+    ends_at = MomentField()
 
 
 class OnCallViewSet(mixins.ListModelMixin, HubViewSet):

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from hub.api.base import HubViewSet, bool_param, expected_version
-from hub.api.fields import OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
+from hub.api.fields import MomentField, OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
 from hub.api.throttles import IntakeAccountThrottle, IntakeSourceThrottle
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
@@ -110,7 +110,7 @@ class ReferralCreateSerializer(serializers.Serializer[Any]):
     platform = serializers.CharField(
         required=False, allow_blank=True, max_length=100, validators=[printable_reference]
     )
-    incident_at = serializers.DateTimeField(required=False, help_text="When the offending happened, if known")
+    incident_at = MomentField(required=False, help_text="When the offending happened, if known")
     offence_type = serializers.ChoiceField(choices=Referral.OffenceType.choices, required=False)
     reporter_type = serializers.ChoiceField(choices=Referral.ReporterType.choices, required=False)
     evidence_continuity = serializers.CharField(

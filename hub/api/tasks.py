@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param, expected_version
-from hub.api.fields import KeepsBlankChoices, OrgCodeField
+from hub.api.fields import KeepsBlankChoices, MomentField, OrgCodeField
 from hub.exceptions import DomainError
 from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User, escalated_task_filter
 from hub.policies.rules import Act
@@ -115,7 +115,7 @@ class AcknowledgeInputSerializer(serializers.Serializer[Any]):
 
 class PauseInputSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=5000)
-    until = serializers.DateTimeField(
+    until = MomentField(
         help_text="When the clocks restart by themselves (capped by the deadline policy for the grade)"
     )
 

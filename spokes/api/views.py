@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param
-from hub.api.fields import KeepsBlankChoices, OrgCodeField
+from hub.api.fields import DayField, KeepsBlankChoices, MomentField, OrgCodeField
 from hub.api.tasks import TaskOutputSerializer
 from hub.api.work import TaskScopedViewSet
 from hub.models import (
@@ -270,7 +270,7 @@ class ChildInputSerializer(serializers.Serializer[Any]):
 class ChildCheckInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ChildCheck.Kind.choices)
     result = serializers.CharField(max_length=5000)
-    checked_at = serializers.DateTimeField(required=False)
+    checked_at = MomentField(required=False)
 
 
 class SuspectEventOutputSerializer(serializers.ModelSerializer[SuspectEvent]):
@@ -287,7 +287,7 @@ class SuspectEventOutputSerializer(serializers.ModelSerializer[SuspectEvent]):
 
 class SuspectEventInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=SuspectEvent.Kind.choices)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = MomentField(required=False)
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     suicide_risk_flagged = serializers.BooleanField(required=False, default=False)
     family_signposted = serializers.BooleanField(required=False, default=False)
@@ -312,7 +312,7 @@ class ExternalRequestInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=ExternalRequest.Kind.choices)
     counterpart = serializers.CharField(max_length=200)
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    sent_at = serializers.DateTimeField(required=False)
+    sent_at = MomentField(required=False)
 
 
 class ReassessmentSerializer(KeepsBlankChoices, serializers.ModelSerializer[Reassessment]):
@@ -770,7 +770,7 @@ class ExposureInputSerializer(serializers.Serializer[Any]):
 class DebriefInputSerializer(serializers.Serializer[Any]):
     person = serializers.CharField(help_text="The person's username")
     kind = serializers.ChoiceField(choices=WelfareDebrief.Kind.choices)
-    held_on = serializers.DateField()
+    held_on = DayField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 

@@ -179,3 +179,23 @@ def test_webhook_secrets_are_encrypted_at_rest_and_survive_a_key_rotation(settin
     assert AuditEvent.objects.get(action="webhook.secrets_reencrypted").changes == {"endpoints": 1}
     settings.VIHUB_SECRETS_KEYS = settings.VIHUB_SECRETS_KEYS.split(",")[0]
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == secret
+
+
+@pytest.mark.django_db
+def test_a_date_in_the_year_311_is_refused_not_stored(cast: dict[str, Persona]) -> None:
+    """Schemathesis found it: stored, it came back with London's 1847 local-mean-time offset
+    ("-00:01:15"), which no client can parse. Every date VIHub records is this century."""
+    from spokes.models import ExternalRequest
+
+    task = make_task(holder="KENT", accepted=True)
+    officer = cast["kent_officer"].client
+    body = {
+        "kind": ExternalRequest.Kind.values[0],
+        "counterpart": "Platform X",
+        "sent_at": "0311-03-17T11:45:44Z",
+    }
+    refused = officer.post(f"/api/v1/tasks/{task.pk}/requests/", body, format="json")
+    assert refused.status_code == 400 and "2000 and 2099" in str(refused.json()["sent_at"])
+    assert not ExternalRequest.objects.filter(task=task).exists()
+    body["sent_at"] = "2026-11-30T09:00:00Z"
+    assert officer.post(f"/api/v1/tasks/{task.pk}/requests/", body, format="json").status_code == 201
