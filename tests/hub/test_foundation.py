@@ -203,6 +203,14 @@ def test_seed_demo_gives_a_newcomer_people_for_every_role_and_referrals_to_triag
     assert User.objects.get(username="demo-kent-officer").check_password("demo-password-long-enough")
     assert "4 demo referrals" in out.getvalue()
     assert "sets up an authenticator app" in out.getvalue() and "reset_factors" in out.getvalue()
+    # Six months of history: the trends show West Midlands drifting, and summaries exist.
+    from safeguarding.models import MonthlySummary
+    from safeguarding.trends import recent_months, spoke_trends
+
+    west_midlands = next(s for s in spoke_trends(months=recent_months(7))["spokes"] if s["org"] == "WMP")
+    outcome = [days for days in west_midlands["days_to_outcome"] if days is not None]
+    assert len(outcome) == 6 and outcome[0] < 7 and outcome[-1] > 19, outcome
+    assert MonthlySummary.objects.filter(organisation__code="WMP").count() == 6
     assert Membership.objects.filter(user__username__startswith="demo-", role="coordinator").count() == 2
     # A worked case shows every part of the task page: children, a check, a pending hand-off.
     worked = Task.objects.get(referral__external_id="CT-DEMO-0005")
