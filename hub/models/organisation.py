@@ -40,6 +40,14 @@ class Organisation(models.Model):
     )
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="organisation")
     is_active = models.BooleanField(default=True)
+    # Who to call: the organisation's named victim-ID liaison and how to reach them (domain §9,
+    # "a named liaison in each force"), kept by the hub administrator.
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    out_of_hours_phone = models.CharField(max_length=40, blank=True)
+    liaison_notes = models.TextField(max_length=2000, blank=True)
+    contacts_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -81,6 +89,7 @@ class Membership(models.Model):
         SUPERVISOR = "supervisor", "Supervisor"
         AUDITOR = "auditor", "Auditor"
         AGENCY = "agency", "Agency integration"
+        ADMINISTRATOR = "administrator", "Hub administrator"
 
     # Which organisation kinds each role may belong to.
     ALLOWED_KINDS: dict[str, frozenset[str]] = {
@@ -92,6 +101,7 @@ class Membership(models.Model):
         ),
         Role.AUDITOR: frozenset({Organisation.Kind.HUB}),
         Role.AGENCY: frozenset({Organisation.Kind.AGENCY}),
+        Role.ADMINISTRATOR: frozenset({Organisation.Kind.HUB}),
     }
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")

@@ -31,7 +31,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 
 from hub.exceptions import DomainError, InvalidTransition, NotFound, NotPermitted
-from hub.models import Membership, Notification, OnCallShift, Organisation, Referral, Task, User
+from hub.models import (
+    ApiToken,
+    DeadlinePolicy,
+    Membership,
+    Notification,
+    OnCallShift,
+    Organisation,
+    Referral,
+    Task,
+    User,
+)
 from hub.policies import roles as r
 from hub.selectors import membership_for, notification_list_for, referral_list_for, task_list_for
 
@@ -126,7 +136,19 @@ class Act(StrEnum):
     ONCALL_SET = "on_call.set"
     ONCALL_REMOVE = "on_call.remove"
     PEOPLE_LIST = "person.list"
+    PERSON_VIEW = "person.view"
+    PERSON_ADD = "person.add"
+    PERSON_EDIT = "person.edit"
+    PERSON_MOVE = "person.move"
+    PERSON_SET_ACTIVE = "person.set_active"
     FACTORS_RESET = "person.factors_reset"
+    TOKEN_LIST = "token.list"  # noqa: S105  (an action name, not a secret)
+    TOKEN_ISSUE = "token.issue"  # noqa: S105
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    CONTACT_LIST = "organisation.contact_list"
+    ORGANISATION_EDIT = "organisation.edit"
+    DEADLINE_POLICY_VIEW = "deadline_policy.view"
+    DEADLINE_POLICY_EDIT = "deadline_policy.edit"
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,15 @@ class Actor:
 # An object-level test beyond visibility (False → 403), and a state check that raises the 409.
 Scope = Callable[[Actor, Any], bool]
 State = Callable[[Actor, Any], None]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a person is being put: an organisation and a role (what ``PERSON_ADD`` and the
+    second half of ``PERSON_MOVE`` are checked on, before the person exists or moves)."""
+
+    organisation: Organisation
+    role: str
 
 
 @dataclass(frozen=True)
@@ -377,15 +408,60 @@ register_visibility(
     lambda actor, note: notification_list_for(actor.user).filter(pk=note.pk).exists(),
 )
 register_visibility(Organisation, lambda actor, org: True)
+
+
 # People: the hub and auditors see everyone; others the people of their own organisation.
+def _org_of(person: User) -> Any:
+    return getattr(getattr(person, "membership", None), "organisation_id", None)
+
+
+def _role_of(person: User) -> Any:
+    return getattr(getattr(person, "membership", None), "role", None)
+
+
 register_visibility(
     User,
     lambda actor, person: (
-        actor.role in r.READ_ALL_ROLES
-        or getattr(getattr(person, "membership", None), "organisation_id", None) == actor.org.pk
+        actor.role in r.READ_ALL_ROLES or actor.role in r.ADMIN_ROLES or _org_of(person) == actor.org.pk
     ),
 )
 register_visibility(OnCallShift, lambda actor, shift: actor.role in r.READ_ALL_ROLES)
+# A token is the administrator's to see (to anyone else it does not exist); the deadline policy
+# is no secret (a refusal to change it is a 403); a placement is checked by its scope.
+register_visibility(ApiToken, lambda actor, token: actor.role in r.ADMIN_ROLES)
+register_visibility(DeadlinePolicy, lambda actor, policy: True)
+register_visibility(Placement, lambda actor, placement: True)
+
+
+def _edits(actor: Actor, person: User) -> bool:
+    """The administrator edits anyone's account; a supervisor the officers and supervisors of
+    their own organisation (themselves included)."""
+    if actor.role in r.ADMIN_ROLES:
+        return True
+    return _org_of(person) == actor.org.pk and _role_of(person) in r.SUPERVISOR_GRANTS
+
+
+def _manages(actor: Actor, person: User) -> bool:
+    """Moving or switching someone off: as ``_edits``, never oneself (someone else does it)."""
+    return person.pk != actor.user.pk and _edits(actor, person)
+
+
+def _places(actor: Actor, placement: Placement) -> bool:
+    """The administrator puts people anywhere (the service checks the role fits the kind); a
+    supervisor only officers and supervisors, only in their own organisation."""
+    if actor.role in r.ADMIN_ROLES:
+        return True
+    return placement.organisation.pk == actor.org.pk and placement.role in r.SUPERVISOR_GRANTS
+
+
+def person_is_active(actor: Actor | None, person: User) -> None:
+    if not person.is_active:
+        raise InvalidTransition(f"{person.username} is switched off: switch them on first", code="inactive")
+
+
+def _token_live(actor: Actor, token: ApiToken) -> None:
+    if token.revoked_at is not None:
+        raise InvalidTransition("This token is already revoked", code="already_revoked")
 
 
 def _resets_factors_of(actor: Actor, person: User) -> bool:
@@ -393,9 +469,7 @@ def _resets_factors_of(actor: Actor, person: User) -> bool:
     oneself (someone else checks that it is really you)."""
     if person.pk == actor.user.pk:
         return False
-    return (
-        actor.is_hub or getattr(getattr(person, "membership", None), "organisation_id", None) == actor.org.pk
-    )
+    return actor.is_hub or actor.role in r.ADMIN_ROLES or _org_of(person) == actor.org.pk
 
 
 _ROWS: dict[Act, Rule] = {
@@ -492,6 +566,65 @@ _ROWS: dict[Act, Rule] = {
     # People's accounts.
     Act.PEOPLE_LIST: Rule(
         r.PEOPLE_ADMIN_ROLES, "People's accounts are looked after by the hub and supervisors."
+    ),
+    Act.PERSON_VIEW: Rule(
+        r.PEOPLE_ADMIN_ROLES, "People's accounts are looked after by the hub and supervisors.", on=User
+    ),
+    Act.PERSON_ADD: Rule(
+        r.PEOPLE_MANAGER_ROLES,
+        "People are added by the hub administrator, or by a supervisor to their own organisation "
+        "as an officer or supervisor.",
+        on=Placement,
+        scope=_places,
+        step_up=True,
+    ),
+    Act.PERSON_EDIT: Rule(
+        r.PEOPLE_MANAGER_ROLES,
+        "A person's details are kept by the hub administrator or a supervisor of their organisation.",
+        on=User,
+        scope=_edits,
+    ),
+    Act.PERSON_MOVE: Rule(
+        r.PEOPLE_MANAGER_ROLES,
+        "A person's organisation and role are changed by the hub administrator, or by a supervisor "
+        "within their own organisation (never by the person themselves).",
+        on=User,
+        scope=_manages,
+        state=person_is_active,
+        step_up=True,
+    ),
+    Act.PERSON_SET_ACTIVE: Rule(
+        r.PEOPLE_MANAGER_ROLES,
+        "A person is switched off or on by the hub administrator or a supervisor of their "
+        "organisation (never by the person themselves).",
+        on=User,
+        scope=_manages,
+        step_up=True,
+    ),
+    Act.TOKEN_LIST: Rule(r.ADMIN_ROLES, "API tokens are issued and revoked by the hub administrator."),
+    Act.TOKEN_ISSUE: Rule(
+        r.ADMIN_ROLES,
+        "API tokens are issued by the hub administrator.",
+        on=User,
+        state=person_is_active,
+        step_up=True,
+    ),
+    Act.TOKEN_REVOKE: Rule(
+        r.ADMIN_ROLES, "API tokens are revoked by the hub administrator.", on=ApiToken, state=_token_live
+    ),
+    # Organisations' contacts and liaisons: everyone inside the service reads them; the
+    # administrator keeps them.
+    Act.CONTACT_LIST: Rule(r.CONTACT_READER_ROLES, "Contacts are for the hub, regions and forces."),
+    Act.ORGANISATION_EDIT: Rule(
+        r.ADMIN_ROLES, "Organisations' contacts are kept by the hub administrator.", on=Organisation
+    ),
+    # The deadline policy: read by the hub and auditors, changed by the administrator.
+    Act.DEADLINE_POLICY_VIEW: Rule(r.POLICY_READER_ROLES, "The deadline policy is the hub's."),
+    Act.DEADLINE_POLICY_EDIT: Rule(
+        r.ADMIN_ROLES,
+        "The deadline policy is changed by the hub administrator.",
+        on=DeadlinePolicy,
+        step_up=True,
     ),
     Act.FACTORS_RESET: Rule(
         r.PEOPLE_ADMIN_ROLES,

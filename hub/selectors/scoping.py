@@ -23,7 +23,7 @@ from hub.models import (
     TaskGroupObjectPermission,
     User,
 )
-from hub.policies.roles import READ_ALL_ROLES, SPOKE_ROLES
+from hub.policies.roles import ADMIN_ROLES, READ_ALL_ROLES, SPOKE_ROLES
 from hub.selectors.deadlines import with_escalation_flag
 from hub.services.permissions import VIEW, permission_id
 
@@ -136,6 +136,6 @@ def people_for(membership: Membership) -> QuerySet[User]:
     """The people a member may see: the hub and auditors everyone with a membership, others the
     people of their own organisation (the registry's visibility of a person, as a queryset)."""
     people = User.objects.filter(membership__isnull=False).select_related("membership__organisation")
-    if membership.role not in READ_ALL_ROLES:
+    if membership.role not in READ_ALL_ROLES | ADMIN_ROLES:
         people = people.filter(membership__organisation_id=membership.organisation_id)
     return people.order_by("membership__organisation__code", "last_name", "first_name", "username")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,12 +13,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
 from hub.constants import TOKEN_PREFIX, AuditAction
 from hub.exceptions import DomainError
 from hub.models import ApiToken, Membership, Organisation, Team, User
+from hub.policies.rules import Act, authorize
 from hub.services.audit import audit_record
 
 REFERENCE_CSV = Path(__file__).resolve().parent.parent / "data" / "reference-organisations.csv"
@@ -211,3 +215,51 @@ def team_member_add(*, team_code: str, user: User, actor: User | None) -> Team:
             changes={"team": team.code, "user": user.username},
         )
     return team
+
+
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone", "out_of_hours_phone", "liaison_notes")
+_PHONE = re.compile(r"^\+?[0-9 ()-]{6,40}$")
+
+
+def organisation_contacts_set(*, actor: User, organisation: Organisation, **fields: str) -> Organisation:
+    """Set an organisation's contact and liaison details (the fields given); audited with before
+    and after. A phone number is digits, spaces, brackets and dashes (an optional leading +)."""
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise DomainError(f"Only {', '.join(CONTACT_FIELDS)} can be set here", field=sorted(unknown)[0])
+    clean: dict[str, str] = {}
+    for name, raw in fields.items():
+        value = (raw or "").strip()
+        if name == "contact_email" and value:
+            try:
+                validate_email(value)
+            except ValidationError as exc:
+                raise DomainError("Enter a valid email address", field=name) from exc
+        if name in ("contact_phone", "out_of_hours_phone") and value and not _PHONE.match(value):
+            raise DomainError("A phone number is digits, spaces, brackets and dashes", field=name)
+        limit = 2000 if name == "liaison_notes" else (40 if "phone" in name else 200)
+        if len(value) > limit:
+            raise DomainError(f"At most {limit} characters", field=name)
+        clean[name] = value
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
+        authorize(actor, Act.ORGANISATION_EDIT, organisation)
+        before = {name: getattr(organisation, name) for name in clean}
+        changed = {name: value for name, value in clean.items() if before[name] != value}
+        if changed:
+            for name, value in changed.items():
+                setattr(organisation, name, value)
+            organisation.contacts_updated_at = timezone.now()
+            organisation.save(update_fields=[*changed, "contacts_updated_at"])
+            audit_record(
+                actor=actor,
+                action=AuditAction.ORGANISATION_CONTACTS_SET,
+                object_type="organisation",
+                object_id=organisation.pk,
+                changes={
+                    "code": organisation.code,
+                    "before": {name: before[name] for name in changed},
+                    "after": changed,
+                },
+            )
+    return organisation
