@@ -104,6 +104,7 @@ CAST = {
     "ersou_coordinator": ("ERSOU", "regional_coordinator"),
     "gmp_officer": ("GMP", "officer"),  # another region (TITAN)
     "titan_coordinator": ("TITAN", "regional_coordinator"),
+    "administrator": ("NCA", "administrator"),  # accounts, tokens, contacts, policy; no case
 }
 
 

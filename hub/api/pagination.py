@@ -11,3 +11,9 @@ class DefaultCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-created_at", "id")
+
+
+class PeoplePagination(DefaultCursorPagination):
+    """People by username (unique), the order the administrator looks them up in."""
+
+    ordering = ("username",)

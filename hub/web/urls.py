@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from hub.web import factors, passkeys
 from hub.web.kept import SignInView
-from hub.web.views import account, agency, audit, board, inbox, landing, oncall, people, referrals
+from hub.web.views import account, admin, agency, audit, board, inbox, landing, oncall, people, referrals
 
 hub_patterns: list[URLPattern | URLResolver] = [
     path("triage/", referrals.triage, name="triage"),
@@ -33,6 +33,19 @@ hub_patterns: list[URLPattern | URLResolver] = [
     path("tasks/<uuid:pk>/acknowledge/", inbox.task_acknowledge_view, name="task-acknowledge"),
     path("people/", people.people, name="people"),
     path("people/<uuid:pk>/reset-factors/", people.factors_reset_view, name="factors-reset"),
+    path("people/add/", admin.person_add_view, name="person-add"),
+    path("people/<uuid:pk>/", admin.person_detail, name="person"),
+    path("people/<uuid:pk>/edit/", admin.person_edit_view, name="person-edit"),
+    path("people/<uuid:pk>/move/", admin.person_move_view, name="person-move"),
+    path("people/<uuid:pk>/active/", admin.person_active_view, name="person-active"),
+    path("people/<uuid:pk>/invite/", admin.person_invite_view, name="person-invite"),
+    path("people/<uuid:pk>/tokens/", admin.token_issue_view, name="person-token"),
+    path("tokens/", admin.tokens, name="tokens"),
+    path("tokens/<uuid:pk>/revoke/", admin.token_revoke_view, name="token-revoke"),
+    path("contacts/", admin.contacts, name="contacts"),
+    path("contacts/<uuid:pk>/", admin.contact_edit, name="contact-edit"),
+    path("deadline-policy/", admin.deadline_policy, name="deadline-policy"),
+    path("deadline-policy/<int:pk>/", admin.deadline_policy_edit, name="deadline-policy-edit"),
     path("audit/", audit.audit_trail, name="audit"),
     path("audit/export/", audit.audit_export, name="audit-export"),
     path("audit/verification/", audit.audit_verification, name="audit-verification"),
@@ -49,6 +62,7 @@ urlpatterns = [
     path("two-factor/manage/", account.manage, name="two-factor-manage"),
     path("two-factor/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
     path("resume/", landing.resume, name="resume"),
+    path("welcome/<str:uidb64>/<str:token>/", admin.welcome, name="welcome"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include((hub_patterns, "hub"))),
 ]

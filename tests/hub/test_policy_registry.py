@@ -160,7 +160,8 @@ def test_step_up_guards_disclosures_and_changes_to_who_is_told_or_who_signs_in()
     webhook changes and re-sends (where disclosures go), and resetting someone's factors."""
     assert {act for act, rule in RULES.items() if rule.step_up} == {
         Act.AUDIT_EXPORT, Act.RESEARCH_EXPORT, Act.WEBHOOK_SET, Act.WEBHOOK_CHANGE_DECIDE,
-        Act.WEBHOOK_ROTATE, Act.DELIVERY_REPLAY, Act.FACTORS_RESET,
+        Act.WEBHOOK_ROTATE, Act.DELIVERY_REPLAY, Act.FACTORS_RESET, Act.PERSON_ADD, Act.PERSON_MOVE,
+        Act.PERSON_SET_ACTIVE, Act.TOKEN_ISSUE, Act.DEADLINE_POLICY_EDIT,
     }  # fmt: skip
 
 

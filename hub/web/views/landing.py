@@ -21,6 +21,7 @@ LANDING: dict[str, str] = {
     R.SUPERVISOR: "spokes:tasks",
     R.REGIONAL_COORDINATOR: "spokes:tasks",
     R.AGENCY: "hub:agency",
+    R.ADMINISTRATOR: "hub:people",
 }
 
 

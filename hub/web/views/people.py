@@ -14,11 +14,11 @@ from django.shortcuts import redirect
 
 from hub.constants import AuditAction
 from hub.models import Membership, User
-from hub.policies.rules import Act, Actor, allowed
+from hub.policies.rules import Act, Actor, allowed, rule_for
 from hub.selectors import people_for
 from hub.services.audit import audit_record
 from hub.services.factors import factors_summary, with_factors
-from hub.services.people import factors_reset
+from hub.services.people import factors_reset, person_state
 from hub.web.shortcuts import AuthenticatedHttpRequest, page, policy_view, submit
 
 SHOWN = 200
@@ -65,11 +65,13 @@ def _people_page(
             {
                 "person": person,
                 "factors": factors_summary(person),
+                "state": person_state(person),
                 "may_reset": may_reset,
                 "form": (form or FactorsResetForm(prefix=f"reset-{person.pk}")) if may_reset else None,
             }
         )
-    return page(request, "hub/people.html", {"rows": rows, "q": q, "capped": len(shown) == SHOWN},
+    return page(request, "hub/people.html", {"rows": rows, "q": q, "capped": len(shown) == SHOWN,
+                                             "may_add": actor.role in rule_for(Act.PERSON_ADD).roles},
                 status=status)  # fmt: skip
 
 
