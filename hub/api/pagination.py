@@ -16,4 +16,4 @@ class DefaultCursorPagination(CursorPagination):
 class PeoplePagination(DefaultCursorPagination):
     """People by username (unique), the order the administrator looks them up in."""
 
-    ordering = ("username",)
+    ordering = ("username", "id")

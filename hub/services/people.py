@@ -283,7 +283,7 @@ def person_move(*, actor: User, person: User, org_code: str, role: str, reason: 
             action=AuditAction.PERSON_MOVED,
             object_type="user",
             object_id=person.pk,
-            changes={"before": before, "after": _snapshot(person)},
+            changes={"before": before, "after": {**before, "org": org.code, "role": role}},
             justification=reason,
         )
     return person

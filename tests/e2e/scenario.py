@@ -27,6 +27,7 @@ PEOPLE = {
     "essex.vid": ("ESSEX", "officer", "Jo", "Marsh"),
     "ersou.rc": ("ERSOU", "regional_coordinator", "Alex", "Byrne"),
     "ncmec.api": ("NCMEC", "agency", "NCMEC", "CyberTipline"),
+    "nca.admin": ("NCA", "administrator", "Morgan", "Ellis"),
 }
 
 SUMMARIES = [

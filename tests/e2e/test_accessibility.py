@@ -14,6 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from hub.models import DeadlinePolicy, User
 from spokes.services import child_add, handoff_offer
 from tests.conftest import PASSWORD
 from tests.e2e import scenario
@@ -43,8 +44,10 @@ def _violations(axe: Axe, page: Page, url: str, width: int) -> list[str]:
 
 
 def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Page, live_server: Any) -> None:
-    for username in ("priya.coord", "dan.audit", "kent.vid", "kent.sup", "ncmec.api"):
+    for username in ("priya.coord", "dan.audit", "kent.vid", "kent.sup", "ncmec.api", "nca.admin"):
         scenario.person(username)
+    officer = User.objects.get(username="kent.vid")
+    policy = DeadlinePolicy.objects.get(grade=3, risk="low")
     task = scenario.task("KENT", accepted=True)
     kid = child_add(task=task, actor=acting("KENT"), reference="C1", relation="reachable")
     handoff_offer(child=kid, actor=acting("KENT"), to_org=scenario.org("ESSEX"))
@@ -56,8 +59,11 @@ def test_every_role_s_pages_have_no_serious_or_critical_axe_violations(page: Pag
         "dan.audit": ["/audit/", f"/audit/tasks/{task.pk}/", "/review/"],
         "kent.vid": ["/tasks/", f"/tasks/{task.pk}/", "/handoffs/", "/reports/trends/",
                      "/two-factor/manage/"],
-        "kent.sup": ["/welfare/", "/people/"],
+        "kent.sup": ["/welfare/", "/people/", f"/people/{officer.pk}/"],
         "ncmec.api": ["/agency/"],
+        "nca.admin": ["/people/", "/people/add/", f"/people/{officer.pk}/", "/tokens/", "/contacts/",
+                      f"/contacts/{scenario.org('KENT').pk}/", "/deadline-policy/",
+                      f"/deadline-policy/{policy.pk}/"],
     }  # fmt: skip
     # Screenshots at 390 px for the README (test-artifacts/).
     phone_shots = {"/triage/": "phone-hub-triage-queue", f"/tasks/{task.pk}/": "phone-officer-task-page"}

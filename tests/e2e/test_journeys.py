@@ -852,3 +852,145 @@ def test_an_officer_adds_a_passkey_and_then_signs_in_with_it_instead_of_the_code
     expect(page.get_by_role("heading", level=1)).to_have_text("Kent Police: our tasks")
     used = AuditEvent.objects.filter(action="auth.second_factor", changes__factor="passkey").get()
     assert used.changes["purpose"] == "sign_in" and used.actor.username == "kent.vid"
+
+
+def test_the_administrator_adds_a_person_who_signs_in_and_later_switches_them_off(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 16: administration in the product. The administrator adds an Essex officer, who
+    sets a password from the one-use link and enrols a second factor; later they are moved,
+    given a token that is then revoked, switched off (their session ends); every change is in
+    the trail with before and after."""
+    from hub.models import ApiToken, AuditEvent
+
+    scenario.person("nca.admin")
+    sign_in(page, "nca.admin")
+    expect(page).to_have_url(f"{live_server.url}/people/")
+    page.get_by_role("link", name="Add a person").click()
+    page.get_by_label("Username").fill("jo.marsh2")
+    page.get_by_label("First name").fill("Jo")
+    page.get_by_label("Surname").fill("Marsh")
+    page.get_by_label("Organisation").select_option("ESSEX")
+    page.get_by_label("Role").select_option("officer")
+    page.get_by_role("button", name="Add and make an invitation link").click()
+    link = page.locator("#invitation-link").inner_text()
+    assert "/welcome/" in link
+    screenshot(page, "30-admin-person-added")
+    sign_out(page)
+
+    # The new officer sets their password from the link, then enrols an app at first sign-in.
+    page.goto(link[link.index("/welcome/") :])
+    page.get_by_label("New password", exact=True).fill("a-long-new-passphrase-for-vihub")
+    page.get_by_label("New password confirmation").fill("a-long-new-passphrase-for-vihub")
+    page.get_by_role("button", name="Set password").click()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("jo.marsh2")
+    page.get_by_label("Password").fill("a-long-new-passphrase-for-vihub")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/two-factor/enrol/**")
+
+    # Back as the administrator: the person's page, a token shown once, then revoked.
+    person = User.objects.get(username="jo.marsh2")
+    sign_in(page, "nca.admin")
+    page.goto(f"/people/{person.pk}/")
+    page.get_by_label("What it is for").fill("Essex triage script")
+    page.get_by_role("button", name="Issue token").click()
+    raw = page.locator("#raw-token").inner_text()
+    token = ApiToken.objects.get(user=person)
+    assert raw.startswith(token.prefix) and raw != token.token_hash
+    page.goto("/tokens/")
+    row = page.locator(f"tr[data-token='{token.prefix}']")
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.locator(".messages, [role=status]").first).to_contain_text("revoked")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    screenshot(page, "31-admin-tokens")
+
+    # Switched off with a reason: the page says so, and the trail has before and after.
+    page.goto(f"/people/{person.pk}/")
+    switch_off = page.locator("form[action$='/active/']")
+    switch_off.get_by_label("Why").fill("Left the force")
+    switch_off.get_by_role("button", name="Switch off").click()
+    expect(page.locator("[data-state]")).to_have_text("switched off")
+    event = AuditEvent.objects.filter(action="person.deactivated", object_id=str(person.pk)).get()
+    assert event.changes["before"] == {"active": True} and event.justification == "Left the force"
+    screenshot(page, "32-admin-person")
+
+
+def test_the_administrator_previews_a_deadline_change_and_edits_a_forces_contacts(
+    page: Page, live_server: Any
+) -> None:
+    from hub.models import DeadlinePolicy
+
+    scenario.person("nca.admin")
+    running = scenario.task("KENT", accepted=True, grade=3, risk="low")
+    sign_in(page, "nca.admin")
+    page.get_by_role("link", name="Deadline policy").click()
+    page.get_by_role("link", name="Change grade 3 Low").click()
+    page.get_by_label("Time to act").fill("10 00:00:00")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("[data-would-tighten]")).to_have_text("1")
+    page.get_by_label("Also bring running tasks to these tighter clocks").check()
+    page.get_by_label("Why").fill("HMICFRS recommendation")
+    screenshot(page, "33-admin-deadline-preview")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(f"{live_server.url}/deadline-policy/")
+    assert DeadlinePolicy.objects.get(grade=3, risk="low").act_within.days == 10
+    running.refresh_from_db()
+    assert (running.due_at - running.created_at).days == 10
+
+    page.get_by_role("link", name="Contacts").click()
+    page.get_by_label("Name or code").fill("KENT")
+    page.get_by_label("Name or code").press("Enter")
+    page.get_by_role("link", name="Edit Kent Police").click()
+    page.get_by_label("Victim-ID liaison").fill("DS Priya Shah")
+    page.get_by_label("Out-of-hours phone").fill("not a number")
+    page.get_by_role("button", name="Save contacts").click()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
+    page.get_by_label("Out-of-hours phone").fill("+44 1622 690690")
+    page.get_by_role("button", name="Save contacts").click()
+    expect(page.locator("tr[data-org='KENT']")).to_contain_text("DS Priya Shah")
+    expect(page.locator("tr[data-org='KENT']")).to_contain_text("+44 1622 690690")
+
+
+def test_a_welfare_supervisor_sees_an_officer_over_the_limit_and_records_a_debrief(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 16: an officer's 4 hours of review passes the limit; their supervisor is told, sees
+    it on the team page and records the debrief held with them."""
+    from spokes.services import exposure_log
+
+    officer = scenario.person("kent.vid").user
+    scenario.person("kent.sup")
+    task = scenario.task("KENT", accepted=True)
+    exposure_log(actor=officer, task=task, minutes=150)
+    exposure_log(actor=officer, task=task, minutes=100)  # 250 minutes: over 240
+    sign_in(page, "kent.sup")
+    page.get_by_role("link", name="Inbox").click()
+    expect(page.locator("main")).to_contain_text("has reviewed material for 4 h 10 min today")
+    page.get_by_role("link", name="Welfare").click()
+    row = page.locator("tr[data-person='kent.vid']")
+    expect(row).to_have_class("is-overdue")
+    expect(row.locator("[data-col='today']")).to_have_text("250")
+    expect(row).to_contain_text("None recorded")
+    page.get_by_label("With").select_option("kent.vid")
+    page.get_by_label("Kind").select_option(index=0)
+    page.get_by_label("Held on").fill(timezone.localdate().isoformat())
+    page.get_by_role("button", name="Record").click()
+    expect(page.locator("tr[data-person='kent.vid']")).not_to_contain_text("None recorded")
+    screenshot(page, "34-welfare-team")
+
+
+def test_the_trends_page_shows_a_forces_line_against_the_national_median(
+    page: Page, live_server: Any
+) -> None:
+    """Issue 16: a supervisor sees their own force's trend beside the national median, with the
+    numbers in a table under each chart."""
+    scenario.person("kent.sup")
+    scenario.task("KENT", accepted=True)
+    sign_in(page, "kent.sup")
+    page.get_by_role("link", name="Trends").click()
+    expect(page.locator("h1")).to_contain_text("Kent")
+    expect(page.locator("#trend-spoke option")).to_have_count(1)  # a force sees its own line only
+    expect(page.locator("main table").first).to_contain_text("National median")
+    screenshot(page, "35-trends")
