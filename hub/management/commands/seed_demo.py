@@ -24,11 +24,20 @@ PEOPLE = [
     # A second coordinator: a change to where an agency's disclosures go needs two.
     ("demo-coordinator-2", "NCA", "coordinator", "Omar", "Haddad"),
     ("demo-auditor", "NCA", "auditor", "Alex", "Morgan"),
+    ("demo-admin", "NCA", "administrator", "Morgan", "Ellis"),
     ("demo-ersou", "ERSOU", "regional_coordinator", "Dana", "Reid"),
     ("demo-kent-officer", "KENT", "officer", "Sam", "Fletcher"),
     ("demo-kent-supervisor", "KENT", "supervisor", "Jo", "Okafor"),
     ("demo-ncmec", "NCMEC", "agency", "NCMEC", "integration"),
 ]
+# The named victim-ID liaisons (domain §9, "a named liaison in each force"): invented people and
+# numbers in Ofcom's drama ranges (01632 960xxx, 07700 900xxx), so nobody real is ever called.
+CONTACTS = {
+    "KENT": ("DS Hannah Cole", "vid.liaison@kent.example", "01632 960101", "07700 900101"),
+    "ESSEX": ("DS Tom Reeve", "vid.liaison@essex.example", "01632 960102", "07700 900102"),
+    "GMP": ("DC Aisha Khan", "vid.liaison@gmp.example", "01632 960103", "07700 900103"),
+    "ERSOU": ("DI Mark Webb", "vid.desk@ersou.example", "01632 960104", "07700 900104"),
+}
 REFERRALS = [
     (
         "NCMEC",
@@ -77,6 +86,14 @@ class Command(BaseCommand):
                 username=username, org_code=org, role=role, actor=actor, password=password
             )
             User.objects.filter(pk=membership.user_id).update(first_name=first, last_name=last)
+        for code, (name, email, phone, out_of_hours) in CONTACTS.items():
+            Organisation.objects.filter(code=code, contact_name="").update(
+                contact_name=name,
+                contact_email=email,
+                contact_phone=phone,
+                out_of_hours_phone=out_of_hours,
+                contacts_updated_at=timezone.now(),
+            )
         # An agency posts its own referrals; one without a demo account is entered by the hub.
         posters = {"NCMEC": User.objects.get(username="demo-ncmec")}
         coordinator = User.objects.get(username="demo-coordinator")
@@ -109,8 +126,9 @@ class Command(BaseCommand):
             "Second factor: at their first sign-in each person sets up an authenticator app (scan the\n"
             "  QR code, or type the key shown, into any TOTP app: Microsoft or Google Authenticator,\n"
             "  FreeOTP, or `oathtool --totp -b KEY` in a shell) and is shown ten recovery codes once.\n"
-            "  Every sign-in then asks for the app's code. Lost it: a coordinator resets it on People,\n"
-            "  or `manage.py reset_factors USERNAME --reason ...` here."
+            "  Every sign-in then asks for the app's code. Lost it: demo-admin (or a coordinator)\n"
+            "  resets it on People, or `manage.py reset_factors USERNAME --reason ...` here.\n"
+            "demo-admin keeps people, API tokens, contacts and the deadline policy, and sees no case."
         )
         waiting = Referral.objects.filter(external_id__contains="-DEMO-", status="received").count()
         self.stdout.write(f"{waiting} demo referrals in the triage queue.")
