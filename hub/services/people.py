@@ -86,7 +86,7 @@ def _lock_person(person: User) -> User:
     # FOR NO KEY UPDATE: the person's own requests keep writing audit rows that point at their
     # user row (a KEY SHARE lock), and must not deadlock with the chain lock taken here.
     return (
-        User.objects.select_for_update(no_key=True)
+        User.objects.select_for_update(no_key=True, of=("self",))
         .select_related("membership__organisation")
         .get(pk=person.pk)
     )

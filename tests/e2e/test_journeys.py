@@ -888,6 +888,7 @@ def test_the_administrator_adds_a_person_who_signs_in_and_later_switches_them_of
     page.get_by_label("Password").fill("a-long-new-passphrase-for-vihub")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/two-factor/enrol/**")
+    sign_out(page)
 
     # Back as the administrator: the person's page, a token shown once, then revoked.
     person = User.objects.get(username="jo.marsh2")
@@ -966,7 +967,7 @@ def test_a_welfare_supervisor_sees_an_officer_over_the_limit_and_records_a_debri
     exposure_log(actor=officer, task=task, minutes=150)
     exposure_log(actor=officer, task=task, minutes=100)  # 250 minutes: over 240
     sign_in(page, "kent.sup")
-    page.get_by_role("link", name="Inbox").click()
+    page.goto("/inbox/")
     expect(page.locator("main")).to_contain_text("has reviewed material for 4 h 10 min today")
     page.get_by_role("link", name="Welfare").click()
     row = page.locator("tr[data-person='kent.vid']")
@@ -991,6 +992,6 @@ def test_the_trends_page_shows_a_forces_line_against_the_national_median(
     sign_in(page, "kent.sup")
     page.get_by_role("link", name="Trends").click()
     expect(page.locator("h1")).to_contain_text("Kent")
-    expect(page.locator("#trend-spoke option")).to_have_count(1)  # a force sees its own line only
+    expect(page.locator("#trend-spoke")).to_have_count(0)  # a force sees its own line, no other
     expect(page.locator("main table").first).to_contain_text("National median")
     screenshot(page, "35-trends")

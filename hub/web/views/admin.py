@@ -100,6 +100,7 @@ class PersonAddForm(PlacementFields):
 
 
 class PersonEditForm(forms.Form):
+    prefix = "edit"
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Surname", max_length=150, required=False)
     email = forms.EmailField(label="Email", required=False)
@@ -107,6 +108,7 @@ class PersonEditForm(forms.Form):
 
 
 class PersonMoveForm(PlacementFields):
+    prefix = "move"
     reason = forms.CharField(
         label="Why",
         max_length=500,
@@ -115,12 +117,14 @@ class PersonMoveForm(PlacementFields):
 
 
 class ActiveForm(forms.Form):
+    prefix = "active"
     reason = forms.CharField(
         label="Why", max_length=500, error_messages={"required": "Say why (for example: left the force)."}
     )
 
 
 class TokenForm(forms.Form):
+    prefix = "token"
     name = forms.CharField(
         label="What it is for", max_length=100, required=False, help_text="e.g. CyberTipline feed"
     )
