@@ -40,6 +40,26 @@ def _audit_refusal(context: dict[str, Any], status_code: int) -> None:
     )
 
 
+def _bad_credentials(context: dict[str, Any]) -> Response | None:
+    """A refusal raised before the caller was authenticated (content negotiation refuses an
+    unknown ``?format=`` with a 404 before DRF reads the token): if the credentials themselves
+    are bad (a revoked token, a switched-off person), that is the answer, a 401, not a server
+    error while the refusal is audited (Schemathesis found it, after a fuzzed supervisor
+    switched an officer off mid-run)."""
+    request = context.get("request")
+    try:
+        getattr(request, "user", None)
+    except (exceptions.AuthenticationFailed, exceptions.NotAuthenticated) as auth_exc:
+        response = drf_exception_handler(auth_exc, context)
+        view = context.get("view")
+        header = view.get_authenticate_header(request) if view is not None else None
+        if response is not None and header:
+            response["WWW-Authenticate"] = header
+            response.status_code = status.HTTP_401_UNAUTHORIZED
+        return response
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     response: Response | None
     if isinstance(exc, DomainError):
@@ -53,5 +73,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         response = drf_exception_handler(exc, context)
     if response is not None and response.status_code in (403, 404):
+        if (unauthenticated := _bad_credentials(context)) is not None:
+            return unauthenticated
         _audit_refusal(context, response.status_code)
     return response

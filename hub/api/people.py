@@ -51,6 +51,8 @@ from hub.services.people import (
 class PersonOutputSerializer(serializers.ModelSerializer[User]):
     organisation = serializers.CharField(source="membership.organisation.code", read_only=True)
     role = serializers.CharField(source="membership.role", read_only=True)
+    # A person may have no email yet: blank, which is no "format: email" (Schemathesis found it).
+    email = serializers.CharField(read_only=True, help_text="Their address, or blank when none is set")
     state = serializers.SerializerMethodField(help_text="active, invited (no password yet) or switched off")
     second_factor = serializers.SerializerMethodField(
         help_text='e.g. "app · 9 recovery codes" or "not enrolled"'

@@ -25,7 +25,15 @@ from tests.factories import acting, make_task
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("committed_db")]
 
-ROLES = ["coordinator", "auditor", "kent_officer", "kent_supervisor", "ersou_coordinator", "ncmec"]
+ROLES = [
+    "coordinator",
+    "auditor",
+    "kent_officer",
+    "kent_supervisor",
+    "ersou_coordinator",
+    "ncmec",
+    "administrator",
+]
 ST = Path(sys.executable).with_name("st")
 COMMON = ["--checks", "not_a_server_error,response_schema_conformance", "--max-examples", "3",
           "--seed", "14", "--no-shrink", "--workers", "1", "--suppress-health-check", "all"]  # fmt: skip

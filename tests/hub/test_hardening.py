@@ -6,8 +6,9 @@ import io
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from hub.models import AuditEvent, Referral
+from hub.models import ApiToken, AuditEvent, Referral
 from hub.outbound import UnsafeTarget, vet_url
 from tests.conftest import Persona
 from tests.factories import make_task
@@ -25,6 +26,17 @@ def test_the_trail_records_vihub_s_own_request_id_never_the_caller_s(cast: dict[
     assert not AuditEvent.objects.filter(request_id="another-requests-id-0001").exists()
     unsafe = client.get("/api/v1/tasks/", HTTP_X_REQUEST_ID="x\r\nSet-Cookie: a=b")
     assert "X-Client-Request-ID" not in unsafe
+
+
+@pytest.mark.parametrize("query", ["?format=csv", "?format=nonsense", ""])
+def test_a_revoked_token_is_a_401_whatever_the_format_asked_for(cast: dict[str, Persona], query: str) -> None:
+    """Content negotiation refuses an unknown format before DRF reads the token; a revoked
+    token (its person switched off meanwhile) must still be a 401, not a 500."""
+    officer = cast["kent_officer"]
+    ApiToken.objects.filter(user=officer.user).update(revoked_at=timezone.now())
+    response = officer.client.get(f"/api/v1/audit/events/export/{query}")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_json_nested_too_deep_is_a_400_not_a_500(cast: dict[str, Persona]) -> None:
