@@ -15,11 +15,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chunk-size", type=int, default=5000)
+        parser.add_argument(
+            "--workers", type=int, default=None, help="parallel connections on PostgreSQL (default: the CPUs)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = audit_verify(chunk_size=options["chunk_size"], actor_display="manage.py verify_audit")
+        result = audit_verify(
+            chunk_size=options["chunk_size"],
+            actor_display="manage.py verify_audit",
+            workers=options["workers"],
+        )
+        seconds = result.duration_ms / 1000
+        rate = f"{result.events_checked / seconds:,.0f} events/s" if seconds > 0 else "events/s n/a"
         if result.ok:
-            self.stdout.write(f"OK: {result.message} in {result.duration_ms} ms")
+            self.stdout.write(f"OK: {result.message} in {result.duration_ms} ms ({rate})")
             return
         self.stderr.write(f"FAILED at event #{result.first_bad_seq}: {result.message}")
         raise SystemExit(1)
