@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("scoping", "sweep", "audit", "matching")
+BENCHMARKS = ("scoping", "sweep", "audit", "matching", "verify")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only",
         type=_benchmarks,
         default=BENCHMARKS,
-        help="comma-separated subset of scoping,sweep,audit,matching",
+        help="comma-separated subset of scoping,sweep,audit,matching,verify",
     )
     parser.add_argument("--tasks", type=int, help="scoping: override the number of tasks")
     parser.add_argument("--repeats", type=int, help="scoping: override timed repetitions per measurement")
@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storm-window", type=float, help="sweep: seconds over which the storm breaches")
     parser.add_argument("--no-storm", action="store_true", help="sweep: skip the storm (no Celery workers)")
     parser.add_argument("--audit-events", type=int, help="audit: override the number of seeded events")
+    parser.add_argument("--verify-events", type=int, help="verify: events seeded (fast, in COPY text)")
+    parser.add_argument("--verify-workers", type=int, help="verify: audit_verify's workers (default: CPUs)")
+    parser.add_argument(
+        "--verify-legacy-events", type=int, help="verify: time the Python walk only up to this trail length"
+    )
     parser.add_argument("--match-hashes", type=int, help="matching: known and referral hashes (each)")
     parser.add_argument("--keep-databases", action="store_true", help="keep the sweep/audit databases")
     parser.add_argument("--output", type=Path, help="where to write the JSON (one benchmark only)")
@@ -155,11 +160,35 @@ def run_matching(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
     return {"config": config.__dict__, **document}, problems
 
 
+def run_verify(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    from bench import verify  # noqa: PLC0415
+    from bench.db import sibling_database  # noqa: PLC0415
+    from bench.measure import environment  # noqa: PLC0415
+    from bench.seed import log, prepare_database  # noqa: PLC0415
+
+    config = verify.VerifyConfig.for_mode(args.mode)
+    config = replace(
+        config,
+        events=args.verify_events or config.events,
+        workers=args.verify_workers or config.workers,
+        legacy_events=args.verify_legacy_events
+        if args.verify_legacy_events is not None
+        else config.legacy_events,
+    )
+    log(f"verify: mode={args.mode} {config}")
+    with sibling_database("verify", keep=args.keep_databases):
+        prepare_database()
+        document, problems = verify.run(config)
+        document["environment"] = environment()
+    return {"config": config.__dict__, **document}, problems
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[str]]]] = {
     "scoping": run_scoping,
     "sweep": run_sweep,
     "audit": run_audit,
     "matching": run_matching,
+    "verify": run_verify,
 }
 
 

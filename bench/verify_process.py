@@ -2,7 +2,8 @@
 print one JSON line (time, events, resident memory before and at the peak of the walk).
 
 Started by ``bench.audit`` with ``DATABASE_URL`` pointing at the bench's database and
-``VIHUB_AUDIT_PUBLIC_KEY`` set to the key that signed its checkpoint. A fresh process shows what
+``VIHUB_AUDIT_PUBLIC_KEY`` set to the key that signed its checkpoint (and by ``bench.verify``,
+optionally with ``VIHUB_BENCH_VERIFY_WORKERS``). A fresh process shows what
 the walk itself costs in memory: the parent has already held bigger things (the seed), whose
 freed memory the walk would reuse unseen.
 """
@@ -53,7 +54,8 @@ def main() -> None:
     if before is None:
         method, before = "ru_maxrss", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     start = time.perf_counter()
-    result = audit_verify(record=False)
+    workers = int(os.environ.get("VIHUB_BENCH_VERIFY_WORKERS", "0")) or None
+    result = audit_verify(record=False, workers=workers)
     seconds = time.perf_counter() - start
     peak = _status_mb("VmHWM") if method == "VmHWM" else None
     if peak is None:

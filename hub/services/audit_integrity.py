@@ -219,7 +219,7 @@ def audit_verify(
         _check_checkpoints(checkpoints, public_key())
         _check_verifications()
         if connection.vendor == "postgresql":
-            walk_postgresql(checkpoints, chunk_size, counter, workers)
+            walk_postgresql(checkpoints, counter, workers)
         else:
             _walk(checkpoints, chunk_size, counter)
     except _Tampered as bad:

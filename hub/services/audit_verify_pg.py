@@ -1,124 +1,65 @@
-"""Verifying the audit trail inside PostgreSQL, in parallel segments (``audit_verify``'s fast path).
+"""Verifying the audit trail on PostgreSQL: a COPY stream per seq segment, segments in parallel
+worker processes on one exported snapshot (``audit_verify``'s fast path).
 
-The slow part of a Python walk is not SHA-256 but fetching each row through the ORM and
-building its canonical JSON with ``json.dumps`` (about 20 µs an event). Here PostgreSQL builds
-the exact bytes ``compute_event_hash`` hashes and runs its built-in ``sha256(bytea)`` on them; a
-window over each seq range compares every row with the row before it (the link and the gap
-checks), and only the rows that need a look leave the server: the first and last row of each
-segment, the checkpointed rows, and rows whose check failed or could not be made in SQL.
+Where the Python walk's time went (about 20 µs an event): building a model instance per row
+through the ORM cursor, then ``json.dumps`` of a 17-key dict with ``sort_keys``. Here each
+segment is read with ``COPY (SELECT ...) TO STDOUT`` (text rows, split in Python) and the
+canonical bytes are formatted from a template in ``canonical_event_bytes``' key order: strings
+through the same C escaper ``json.dumps(..., ensure_ascii=False)`` uses, ``changes`` by
+``json.dumps(json.loads(...))`` with the same options (the ORM decodes it with ``json.loads``
+too), ``{}`` without either. Then ``hashlib.sha256``.
 
-**Byte-for-byte the same canonical form.** Keys sorted by code point (``COLLATE "C"`` on
-UTF-8 is code-point order), no whitespace, UTF-8, strings escaped as ``json.dumps(...,
-ensure_ascii=False)`` escapes them (PostgreSQL's ``escape_json``: ``\\" \\\\ \\b \\f \\n \\r \\t``
-and ``\\u00xx`` in lower case for other control characters; everything else raw),
-``occurred_at`` as ``isoformat(timespec="microseconds")`` in UTC, UUIDs in lower case, absent
-ones ``null``. ``changes`` (jsonb) is rebuilt by a recursive function that exists only in
-the verifying session (``pg_temp``), so nobody who can only change the schema can swap it.
-A number in ``changes`` that is not a plain integer (``1.50``, ``1e-7``: Python prints the
-float it loads differently from PostgreSQL's numeric) makes the SQL form NULL, and that one
-event is hashed in Python from its ORM row instead: exact, only slower. So is any event with a
-NULL where the SQL form expects a value. The verifying transaction's ``search_path`` is
-``pg_catalog`` first, so a user-defined function or operator cannot shadow a built-in.
+**Never a different verdict from the Python walk.** The template is only a faster way to build
+the same bytes: when an event's fast hash does not match, the event is rebuilt as an
+``AuditEvent`` from a plain query of its row and hashed with ``compute_event_hash`` itself, and
+only that decides "altered". So an exotic row (a NULL where a value belongs, a BC date) costs a
+query, never a false finding; and a fast hash that matches means the stored hash is the hash of
+exactly what ``event_hash_fields`` gives for the row (the template is faithful, hence injective).
 
-**Same findings as the Python walk.** Each worker thread (its own connection, all on one
-exported snapshot) walks its seq range with ``expected = (previous row's seq + 1, its hash)``
-and stops at its first failure; the coordinator then replays the segments in order, checking
-each segment's first row against the last row of the one before (a gap, a reordering or an
-insertion across a boundary is caught exactly as inside one). The first failure in seq order
-is reported with the message the Python walk gives, and ``events_checked`` counts the events
-before it. Memory is flat: workers stream with a server-side cursor and keep O(1) state.
+**Same findings, same order.** Each segment is walked with ``expected = (previous row's seq + 1,
+its hash)`` from its own first row and stops at its first failure; the coordinator then takes
+the segments in seq order, checking each one's first row against the last row of the one before
+(a gap, reordering or insertion across a boundary is caught as inside one). The first failure
+in seq order is reported with the Python walk's message, and ``events_checked`` counts the
+events before it. Memory is flat: a COPY stream in blocks, O(1) state per worker.
 
-Inside a transaction that is already open (a caller's ``transaction.atomic()``, a test),
-other connections cannot see its writes, so the segments run one after the other on the
-caller's connection (same SQL, no threads).
+Parallel workers are forked processes (``fork``: no re-import of ``__main__``), each with its
+own psycopg connection (never the parent's) in a REPEATABLE READ transaction on the parent's
+``pg_export_snapshot()``, so all see one state of the trail. Inside a transaction that is
+already open (a caller's ``transaction.atomic()``, a test) other connections cannot see its
+writes, so the segments are walked one after the other on the caller's own connection.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import re
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring
+from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 
 from hub.constants import GENESIS_HASH
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import compute_event_hash
 
-# A temporary function: created by the verifier in its own session, found only by its
-# qualified name, gone when the session ends.
-CANON_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION pg_temp.vihub_canonical_json(j jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT CASE jsonb_typeof(j)
-  WHEN 'object' THEN (
-    SELECT CASE WHEN bool_and(c IS NOT NULL) IS FALSE THEN NULL
-           ELSE '{' || coalesce(string_agg(to_jsonb(k)::text || ':' || c, ',' ORDER BY k COLLATE "C"), '')
-                || '}'
-           END
-    FROM (SELECT e.key AS k, pg_temp.vihub_canonical_json(e.value) AS c FROM jsonb_each(j) AS e) AS s)
-  WHEN 'array' THEN (
-    SELECT CASE WHEN bool_and(c IS NOT NULL) IS FALSE THEN NULL
-           ELSE '[' || coalesce(string_agg(c, ',' ORDER BY n), '') || ']'
-           END
-    FROM (SELECT a.n, pg_temp.vihub_canonical_json(a.v) AS c
-          FROM jsonb_array_elements(j) WITH ORDINALITY AS a(v, n)) AS s)
-  WHEN 'number' THEN CASE WHEN j::text ~ '^-?[0-9]+$' THEN j::text END
-  ELSE j::text
-END
-$$
-"""
-
-
-def _nullable(column: str) -> str:
-    return f"coalesce(to_json({column}::text)::text, 'null')"
-
-
-# The canonical bytes of ``event_hash_fields``, keys in sorted order. Any NULL makes it NULL.
-CANONICAL = (
-    """'{"action":' || to_json(action)::text"""
-    """ || ',"actor_display":' || to_json(actor_display)::text"""
-    f""" || ',"actor_id":' || {_nullable("actor_id")}"""
-    """ || ',"actor_org":' || to_json(actor_org)::text"""
-    """ || ',"actor_role":' || to_json(actor_role)::text"""
-    """ || ',"changes":' || CASE WHEN changes = '{}'::jsonb THEN '{}'"""
-    """ ELSE pg_temp.vihub_canonical_json(changes) END"""
-    """ || ',"justification":' || to_json(justification)::text"""
-    """ || ',"object_id":' || to_json(object_id)::text"""
-    """ || ',"object_type":' || to_json(object_type)::text"""
-    """ || ',"occurred_at":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
-    """ || '+00:00","outcome":' || to_json(outcome)::text"""
-    """ || ',"prev_hash":' || to_json(prev_hash)::text"""
-    """ || ',"recipient":' || to_json(recipient)::text"""
-    f""" || ',"referral_id":' || {_nullable("referral_id")}"""
-    """ || ',"request_id":' || to_json(request_id)::text"""
-    """ || ',"seq":' || seq::text"""
-    f""" || ',"task_id":' || {_nullable("task_id")}"""
-    """ || '}'"""
-)
-
-# One seq range. Rows that need a look: the first and last of the range, checkpointed ones,
-# and any whose link, gap or hash check failed or could not be made in SQL (hash_ok NULL).
-# (Built from constants; the table name is quoted, the bounds are parameters.)
-SEGMENT = f"""
-SELECT seq, prev_hash, hash, lag_seq, lag_hash, n, hash_ok
-FROM (
-    SELECT seq, prev_hash, hash,
-           lag(seq) OVER w AS lag_seq, lag(hash) OVER w AS lag_hash,
-           row_number() OVER w AS n, lead(seq) OVER w IS NULL AS is_last,
-           encode(sha256('\\x00'::bytea || convert_to(canonical, 'UTF8')), 'hex') = hash AS hash_ok
-    FROM (SELECT seq, prev_hash, hash, {CANONICAL} AS canonical
-          FROM {{table}} WHERE seq >= %s AND seq <= %s) AS e
-    WINDOW w AS (ORDER BY seq)
-) AS s
-WHERE lag_seq IS NULL OR is_last OR seq <> lag_seq + 1 OR prev_hash <> lag_hash
-      OR hash_ok IS NOT TRUE OR seq = ANY(%s)
-ORDER BY seq
-"""  # noqa: S608
+# The columns as COPY sends them, in this order; occurred_at as UTC wall time.
+STREAMED = (
+    "seq", "prev_hash", "hash", "(occurred_at AT TIME ZONE 'UTC')", "actor_id", "actor_display", "actor_org",
+    "actor_role", "action", "object_type", "object_id", "referral_id", "task_id", "request_id", "changes",
+    "justification", "recipient", "outcome",
+)  # fmt: skip
+FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields]
+COPY_BLOCK = 1 << 20
+SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
+UNESCAPE = re.compile(r"\\(.)")
+COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 
 
 class Tampered(Exception):
@@ -126,26 +67,21 @@ class Tampered(Exception):
         super().__init__(message)
         self.seq, self.message = seq, message
 
-
-@dataclass
-class _Row:
-    seq: int
-    prev_hash: str
-    hash: str
-    n: int  # position in its segment, from 1
+    def __reduce__(self) -> tuple[Any, ...]:  # back from a worker process
+        return (Tampered, (self.seq, self.message))
 
 
 @dataclass
-class _Segment:
+class Segment:
     count: int = 0
-    first: _Row | None = None
-    first_error: Tampered | None = None  # the first row's own hash/checkpoint check
-    last: _Row | None = None
+    first: tuple[int, str] | None = None  # (seq, prev_hash) of its first row
+    first_error: Tampered | None = None  # the first row's own hash or checkpoint check
+    last: tuple[int, str] | None = None  # (seq, hash) of its last good row
     failure: Tampered | None = None  # the first failure after the first row
-    failed_at: int = 0  # its position in the segment
+    failed_at: int = 0  # its position in the segment, from 1
 
 
-def link_error(seq: int, prev_hash: str, expected_seq: int, expected_prev: str | None) -> Tampered | None:
+def link_error(seq: int, prev_hash: str, expected_seq: int, expected_prev: str) -> Tampered | None:
     """The Python walk's checks 1–3, in its order: a gap, a reordering, a broken link."""
     if seq > expected_seq:
         return Tampered(expected_seq, f"event #{expected_seq} is missing (the next present is #{seq})")
@@ -156,96 +92,182 @@ def link_error(seq: int, prev_hash: str, expected_seq: int, expected_prev: str |
     return None
 
 
-def content_error(
-    seq: int, stored_hash: str, hash_ok: bool | None, checkpoints: dict[int, str]
-) -> Tampered | None:
-    """Checks 4–5: the event's own hash (in Python when SQL could not say), its checkpoint."""
-    if hash_ok is None:
-        hash_ok = _python_hash_ok(seq, stored_hash)
-    if not hash_ok:
-        return Tampered(seq, f"event #{seq} was altered (its content no longer matches its hash)")
+def _unescape(field: str) -> str:
+    return UNESCAPE.sub(lambda m: COPY_ESCAPES.get(m.group(1), m.group(1)), field)
+
+
+def _uuid(field: str) -> str:
+    """A uuid column as COPY prints it (hex and dashes: nothing to escape), or null."""
+    return "null" if field == "\\N" else f'"{field}"'
+
+
+def _timestamp(field: str) -> str:
+    """PostgreSQL's ``2025-03-01 10:00:00.5`` as ``isoformat(timespec="microseconds")`` in UTC."""
+    fraction = field[19:]
+    return f"{field[:10]}T{field[11:19]}{(fraction or '.').ljust(7, '0')}+00:00"
+
+
+class _Memo(dict[str, str]):
+    """Bounded memo of a pure function of a string (repeated actions, names, shapes of changes)."""
+
+    def __init__(self, function: Callable[[str], str], size: int = 4096) -> None:
+        super().__init__()
+        self.function, self.size = function, size
+
+    def __missing__(self, key: str) -> str:
+        if len(self) >= self.size:
+            self.clear()
+        value = self[key] = self.function(key)
+        return value
+
+
+def _canonical_changes(text: str) -> str:
+    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_ENCODED = _Memo(encode_basestring)
+_CHANGES = _Memo(_canonical_changes, size=1024)
+
+
+def fast_hash(f: list[str]) -> str:
+    """SHA-256 of ``canonical_event_bytes(event_hash_fields(event))`` from one COPY row."""
+    changes = f[14]
+    if changes != "{}":
+        changes = _CHANGES[changes]
+    es = _ENCODED
+    canonical = (
+        f'{{"action":{es[f[8]]},"actor_display":{es[f[5]]},"actor_id":{_uuid(f[4])},'
+        f'"actor_org":{es[f[6]]},"actor_role":{es[f[7]]},"changes":{changes},'
+        f'"justification":{es[f[15]]},"object_id":{encode_basestring(f[10])},"object_type":{es[f[9]]},'
+        f'"occurred_at":"{_timestamp(f[3])}","outcome":{es[f[17]]},"prev_hash":{encode_basestring(f[1])},'
+        f'"recipient":{es[f[16]]},"referral_id":{_uuid(f[11])},"request_id":{encode_basestring(f[13])},'
+        f'"seq":{int(f[0])},"task_id":{_uuid(f[12])}}}'
+    )
+    return hashlib.sha256(b"\x00" + canonical.encode()).hexdigest()
+
+
+def raw_exact_hash_ok(conn: psycopg.Connection[Any], table: str) -> Callable[[int, str], bool]:
+    """The slow, authoritative check on a plain psycopg connection (a worker's): the row as an
+    ``AuditEvent`` (psycopg decodes jsonb, uuid and timestamptz as the ORM does), hashed by
+    ``compute_event_hash``."""
+    columns = ", ".join(connection.ops.quote_name(c) for c in FIELDS)
+
+    def check(seq: int, stored: str) -> bool:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {table} WHERE seq = %s", [seq])  # noqa: S608
+            row = cursor.fetchone()
+        return (
+            row is not None
+            and compute_event_hash(AuditEvent(**dict(zip(FIELDS, row, strict=True)))) == stored
+        )
+
+    return check
+
+
+def orm_exact_hash_ok(seq: int, stored: str) -> bool:
+    """The same through the ORM (the caller's own connection)."""
+    event = AuditEvent.objects.filter(seq=seq).first()
+    return event is not None and compute_event_hash(event) == stored
+
+
+def _rows(conn: psycopg.Connection[Any], table: str, lo: int, hi: int) -> Generator[list[str]]:
+    query = (
+        f"COPY (SELECT {', '.join(STREAMED)} FROM {table} "  # noqa: S608  (quoted identifiers, ints)
+        f"WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq) TO STDOUT"
+    )
+    tail = b""
+    with conn.cursor() as cursor, cursor.copy(query) as copy:
+        for block in copy:
+            lines = (tail + bytes(block)).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                text = line.decode()
+                fields = text.split("\t")
+                # A backslash not starting a NULL marker (\N) is an escape: undo it per field.
+                if text.count("\\") != text.count("\\N"):
+                    fields = [f if f == "\\N" else _unescape(f) for f in fields]
+                yield fields
+
+
+def scan(
+    conn: psycopg.Connection[Any],
+    table: str,
+    lo: int,
+    hi: int,
+    checkpoints: dict[int, str],
+    exact: Callable[[int, str], bool],
+) -> Segment:
+    """Walk one seq range on ``conn`` (in its current transaction). An event whose fast hash
+    does not match ends the COPY; ``exact`` then decides, and a false alarm resumes after it."""
+    segment = Segment()
+    n, expected_seq, expected_prev, start = 0, 0, "", lo
+    while start <= hi:
+        suspect: tuple[int, str] | None = None
+        rows = _rows(conn, table, start, hi)
+        for f in rows:
+            n += 1
+            seq, prev_hash, stored = int(f[0]), f[1], f[2]
+            bad = link_error(seq, prev_hash, expected_seq, expected_prev) if n > 1 else None
+            if n == 1:
+                segment.first = (seq, prev_hash)
+            if bad is None and fast_hash(f) != stored:
+                suspect = (seq, stored)
+                rows.close()  # the connection is needed for the exact check: end this COPY first
+                break
+            if bad is None:
+                bad = _checkpoint_error(seq, stored, checkpoints)
+            if bad is not None:
+                return _failed(segment, bad, n)
+            segment.last, segment.count = (seq, stored), n
+            expected_seq, expected_prev = seq + 1, stored
+        if suspect is None:
+            return segment
+        seq, stored = suspect
+        if not exact(seq, stored):
+            return _failed(
+                segment,
+                Tampered(seq, f"event #{seq} was altered (its content no longer matches its hash)"),
+                n,
+            )
+        if (bad := _checkpoint_error(seq, stored, checkpoints)) is not None:
+            return _failed(segment, bad, n)
+        segment.last, segment.count = (seq, stored), n
+        expected_seq, expected_prev, start = seq + 1, stored, seq + 1
+    return segment
+
+
+def _checkpoint_error(seq: int, stored: str, checkpoints: dict[int, str]) -> Tampered | None:
     head = checkpoints.get(seq)
-    if head is not None and head != stored_hash:
+    if head is not None and head != stored:
         return Tampered(seq, f"event #{seq} differs from signed checkpoint #{seq} (the trail was rewritten)")
     return None
 
 
-_search_path = threading.local()  # the caller's, while a walk runs with pg_catalog first
-
-
-def _python_hash_ok(seq: int, stored_hash: str) -> bool:
-    """The event's hash from its ORM row (the application's own search_path for this query)."""
-    walking = getattr(_search_path, "previous", None)
-    if walking is not None:
-        _restore(walking)
-    try:
-        event = AuditEvent.objects.filter(seq=seq).first()
-    finally:
-        if walking is not None:
-            _restore(BUILTINS_FIRST)
-    return event is not None and compute_event_hash(event) == stored_hash
-
-
-BUILTINS_FIRST = "pg_catalog, pg_temp"
-
-
-def _prepare() -> str:
-    """Built-ins first for the rest of this transaction; the canonical-JSON function defined.
-    Returns the search_path to put back (a caller's transaction goes on after the walk)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('search_path')")
-        (previous,) = cursor.fetchone()
-        cursor.execute("SELECT set_config('search_path', %s, true)", [BUILTINS_FIRST])
-        cursor.execute(CANON_FUNCTION)
-    return str(previous)
-
-
-def _restore(search_path: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('search_path', %s, true)", [search_path])
-
-
-def _table() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT quote_ident(current_schema())")
-        (schema,) = cursor.fetchone()
-    return f"{schema}.{connection.ops.quote_name(AuditEvent._meta.db_table)}"
-
-
-def _scan(table: str, lo: int, hi: int, checkpoints: dict[int, str], chunk_size: int) -> _Segment:
-    """Walk one seq range on this thread's connection, in the current transaction."""
-    previous = _search_path.previous = _prepare()
-    try:
-        return _scan_rows(table, lo, hi, checkpoints, chunk_size)
-    finally:
-        _search_path.previous = None
-        _restore(previous)
-
-
-def _scan_rows(table: str, lo: int, hi: int, checkpoints: dict[int, str], chunk_size: int) -> _Segment:
-    segment = _Segment()
-    raw = connection.connection
-    if raw is None:  # pragma: no cover  (a cursor was just opened on it)
-        raise RuntimeError("no database connection")
-    with raw.cursor(name=f"vihub_verify_{lo}") as cursor:  # server-side: bounded memory
-        cursor.itersize = max(chunk_size, 100)
-        cursor.execute(SEGMENT.replace("{table}", table), [lo, hi, sorted(checkpoints)])
-        for seq, prev_hash, stored, lag_seq, lag_hash, n, hash_ok in cursor:
-            row = _Row(seq, prev_hash, stored, n)
-            if lag_seq is None:  # linked to the segment before by the coordinator
-                segment.first = row
-                segment.first_error = content_error(seq, stored, hash_ok, checkpoints)
-                if segment.first_error is not None:
-                    return segment
-            else:
-                bad = link_error(seq, prev_hash, lag_seq + 1, lag_hash) or content_error(
-                    seq, stored, hash_ok, checkpoints
-                )
-                if bad is not None:
-                    segment.failure, segment.failed_at = bad, n
-                    return segment
-            segment.last, segment.count = row, n
+def _failed(segment: Segment, bad: Tampered, n: int) -> Segment:
+    if n == 1:
+        segment.first_error = bad
+    else:
+        segment.failure, segment.failed_at = bad, n
     return segment
+
+
+# --- Workers ---------------------------------------------------------------------------------
+
+_job: dict[str, Any] = {}  # set in the parent before forking: what every worker needs
+
+
+def _worker(bounds: tuple[int, int]) -> Segment:
+    """In a forked process: its own connection, on the parent's snapshot."""
+    with psycopg.connect(**_job["params"], autocommit=True) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        conn.execute(f"SET TRANSACTION SNAPSHOT '{_job['snapshot']}'")
+        try:
+            table = _job["table"]
+            return scan(
+                conn, table, bounds[0], bounds[1], _job["checkpoints"], raw_exact_hash_ok(conn, table)
+            )
+        finally:
+            conn.execute("ROLLBACK")
 
 
 def _ranges(lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
@@ -254,58 +276,15 @@ def _ranges(lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
 
 
 def default_workers() -> int:
-    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cpus))
 
 
-def walk_postgresql(
-    checkpoints: dict[int, AuditCheckpoint],
-    chunk_size: int,
-    counter: list[int],
-    workers: int | None = None,
-    segments: int | None = None,
-) -> None:
-    """Raise ``Tampered`` at the first bad event in seq order; ``counter[0]`` counts the good ones.
-    ``segments``: how many seq ranges (default: 4 per worker; 1 inside an open transaction)."""
-    heads = {seq: c.head_hash for seq, c in checkpoints.items()}
-    workers = workers or default_workers()
-    table = _table()
-    if connection.in_atomic_block or workers == 1:
-        with transaction.atomic():
-            lo, hi = _bounds(table)
-            ranges = _ranges(lo, hi, segments or 1) if lo <= hi else []
-            scans: Iterator[_Segment] = (_scan(table, a, b, heads, chunk_size) for a, b in ranges)
-            _replay(scans, heads, counter)
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute("SELECT pg_export_snapshot()")
-            (snapshot,) = cursor.fetchone()
-        lo, hi = _bounds(table)
-        ranges = _ranges(lo, hi, segments or workers * 4) if lo <= hi else []
-        stop = threading.Event()
-
-        def run(bounds: tuple[int, int]) -> _Segment:
-            return _in_snapshot(snapshot, stop, lambda: _scan(table, *bounds, heads, chunk_size))
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
-            try:
-                _replay(pool.map(run, ranges), heads, counter)
-            finally:
-                stop.set()
-
-
-def _in_snapshot(snapshot: str, stop: threading.Event, scan: Callable[[], _Segment]) -> _Segment:
-    if stop.is_set():  # an earlier segment already failed: this one no longer matters
-        return _Segment()
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-            return scan()
-    finally:
-        connection.close()
+def _table() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT quote_ident(current_schema())")
+        (schema,) = cursor.fetchone()
+    return f"{schema}.{connection.ops.quote_name(AuditEvent._meta.db_table)}"
 
 
 def _bounds(table: str) -> tuple[int, int]:
@@ -317,21 +296,61 @@ def _bounds(table: str) -> tuple[int, int]:
     return min(int(lo), 1), int(hi)
 
 
-def _replay(segments: Iterator[_Segment], checkpoints: dict[int, str], counter: list[int]) -> None:
+def walk_postgresql(
+    checkpoints: dict[int, AuditCheckpoint],
+    counter: list[int],
+    workers: int | None = None,
+    segments: int | None = None,
+) -> None:
+    """Raise ``Tampered`` at the first bad event in seq order; ``counter[0]`` counts the good ones.
+    ``segments``: how many seq ranges (default: 4 per worker; 1 on a single connection)."""
+    heads = {seq: c.head_hash for seq, c in checkpoints.items()}
+    workers = workers or default_workers()
+    table = _table()
+    if connection.in_atomic_block or workers == 1:
+        with transaction.atomic():
+            lo, hi = _bounds(table)
+            raw = connection.connection
+            if raw is None:  # pragma: no cover  (a query just ran on it)
+                raise RuntimeError("no database connection")
+            ranges = _ranges(lo, hi, segments or 1) if lo <= hi else []
+            scans = (scan(raw, table, a, b, heads, orm_exact_hash_ok) for a, b in ranges)
+            _replay(scans, heads, counter)
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_export_snapshot()")
+            (snapshot,) = cursor.fetchone()
+        if not SNAPSHOT_ID.match(snapshot):  # pragma: no cover
+            raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+        lo, hi = _bounds(table)
+        ranges = _ranges(lo, hi, segments or workers * 4) if lo <= hi else []
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        _job.update(params=params, snapshot=snapshot, table=table, checkpoints=heads)
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, max(1, len(ranges)))) as pool:
+                _replay(pool.imap(_worker, ranges), heads, counter)
+        finally:
+            _job.clear()
+
+
+def _replay(segments: Iterable[Segment], checkpoints: dict[int, str], counter: list[int]) -> None:
     expected_seq, expected_prev = 1, GENESIS_HASH
     for segment in segments:
         if segment.first is None:
             continue
-        first = segment.first
-        bad = link_error(first.seq, first.prev_hash, expected_seq, expected_prev) or segment.first_error
+        bad = link_error(*segment.first, expected_seq, expected_prev) or segment.first_error
         if bad is not None:
             raise bad
         if segment.failure is not None:
             counter[0] += segment.failed_at - 1
             raise segment.failure
         counter[0] += segment.count
-        last = segment.last or first
-        expected_seq, expected_prev = last.seq + 1, last.hash
+        if segment.last is not None:
+            expected_seq, expected_prev = segment.last[0] + 1, segment.last[1]
     last_checkpoint = max(checkpoints, default=0)
     if last_checkpoint >= expected_seq:
         raise Tampered(

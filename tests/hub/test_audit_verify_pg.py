@@ -1,7 +1,7 @@
-"""The PostgreSQL verifier (``hub.services.audit_verify_pg``) agrees with the Python walk: the
-canonical bytes PostgreSQL builds are byte-for-byte ``canonical_event_bytes``; every kind of
-tampering gets the same first bad event, message and count however the trail is cut into
-segments; and the threaded path (its own connections, one exported snapshot) finds the same."""
+"""The PostgreSQL verifier (``hub.services.audit_verify_pg``) agrees with the Python walk: its
+fast hash of a COPY row is ``compute_event_hash`` of the event; a row it misreads is decided by
+``compute_event_hash``; every kind of tampering gets the same first bad event, message and count
+however the trail is cut into segments; and forked workers on one exported snapshot find the same."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from django.db import connection, transaction
 
 from hub.models import AuditCheckpoint, AuditEvent
-from hub.services.audit import audit_record, canonical_event_bytes, event_hash_fields
+from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import _walk, audit_checkpoint, audit_verify
-from hub.services.audit_verify_pg import CANONICAL, Tampered, _prepare, _restore, _table, walk_postgresql
+from hub.services.audit_verify_pg import Tampered, _rows, _table, fast_hash, walk_postgresql
 from tests.hub.test_audit_tamper import (
     _delete,
     _edit,
@@ -39,50 +39,37 @@ AWKWARD: list[dict[str, Any]] = [
     {"ids": ["8c5d7d3e-0000-4000-8000-000000000000"], "count": 1, "query": {"q": "Smith's", "page": 2}},
 ]
 # (Not 1e300: written as 1e+300, stored as an integer numeric, read back as an int, it fails the
-# Python walk too. A float in ``changes`` is hashed as written, checked as read back.)
-FLOATS: list[dict[str, Any]] = [{"ratio": 0.5}, {"nested": [{"x": 1e-7}]}, {"n": 1.0}]
+# Python walk too: a float in ``changes`` is hashed as written and checked as read back.)
+FLOATS: list[dict[str, Any]] = [{"ratio": 0.5}, {"nested": [{"x": 1e-7}]}, {"n": 1.0}, {"n": -0.1}]
 
 
-def _sql_canonical() -> dict[int, str | None]:
-    table = _table()
+def _fast_hashes() -> dict[int, str]:
     with transaction.atomic():
-        previous = _prepare()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT seq, {CANONICAL} FROM {table} ORDER BY seq")  # noqa: S608
-            found = {int(seq): text for seq, text in cursor.fetchall()}
-        _restore(previous)
-    return found
+        raw = connection.connection
+        assert raw is not None
+        return {int(f[0]): fast_hash(f) for f in _rows(raw, _table(), -(10**9), 10**9)}
 
 
-def test_postgresql_builds_exactly_the_canonical_bytes() -> None:
-    for i, changes in enumerate(AWKWARD):
+def test_the_fast_hash_is_compute_event_hash() -> None:
+    for i, changes in enumerate(AWKWARD + FLOATS):
         audit_record(
             actor=None, action="organisation.seeded", object_id=f"o\"bj\\{i}\n", changes=changes,
-            justification="Ünïcødé — \U0001f600 \"quoted\"\ttab", recipient="Children's Services (MASH)",
+            justification="Ünïcødé — \U0001f600 \"quoted\"\ttab\\N", recipient="Children's Services (MASH)",
         )  # fmt: skip
-    built = _sql_canonical()
+    fast = _fast_hashes()
     for event in AuditEvent.objects.order_by("seq"):
-        assert built[event.seq] == canonical_event_bytes(event_hash_fields(event)).decode(), event.changes
+        assert fast[event.seq] == compute_event_hash(event) == event.hash, event.changes
 
 
-def test_non_integer_numbers_are_left_to_python_and_still_checked() -> None:
-    seqs = [audit_record(actor=None, action="organisation.seeded", changes=c).seq for c in FLOATS]
-    built = _sql_canonical()
-    assert all(built[seq] is None for seq in seqs)  # not guessed in SQL
+def test_a_row_the_template_cannot_read_is_decided_by_compute_event_hash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seqs = [audit_record(actor=None, action="organisation.seeded", changes={"i": i}).seq for i in range(6)]
+    monkeypatch.setattr("hub.services.audit_verify_pg.fast_hash", lambda f: "no")  # every row a suspect
     assert audit_verify(record=False).ok
-    sql("""UPDATE hub_auditevent SET changes = '{"ratio": 0.25}' WHERE seq = %s""", [seqs[0]])
+    sql("""UPDATE hub_auditevent SET changes = '{"i": 99}' WHERE seq = %s""", [seqs[2]])
     result = audit_verify(record=False)
-    assert not result.ok and result.first_bad_seq == seqs[0], result.message
-
-
-def test_search_path_is_put_back_for_the_callers_transaction() -> None:
-    audit_record(actor=None, action="organisation.seeded")
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW search_path")
-        before = cursor.fetchone()[0]
-        assert audit_verify(record=False).ok
-        cursor.execute("SHOW search_path")
-        assert cursor.fetchone()[0] == before
+    assert not result.ok and result.first_bad_seq == seqs[2], result.message
 
 
 def _python_walk() -> tuple[int | None, str, int]:
@@ -99,7 +86,7 @@ def _pg_walk(segments: int, workers: int = 1) -> tuple[int | None, str, int]:
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}
     counter = [0]
     try:
-        walk_postgresql(checkpoints, 3, counter, workers=workers, segments=segments)
+        walk_postgresql(checkpoints, counter, workers=workers, segments=segments)
     except Tampered as bad:
         return bad.seq, bad.message, counter[0]
     return None, "", counter[0]
@@ -131,7 +118,7 @@ def test_every_segmentation_finds_what_the_python_walk_finds(
 @pytest.mark.parametrize(
     "tamper", [None, _delete, _reorder, _truncate_behind_checkpoint, _rewrite_and_recompute]
 )
-def test_parallel_workers_on_one_snapshot_find_the_same(
+def test_forked_workers_on_one_snapshot_find_the_same(
     committed_db: None, tamper: Callable[[list[int]], int] | None
 ) -> None:
     seqs = [audit_record(actor=None, action="organisation.seeded", changes={"i": i}).seq for i in range(30)]
