@@ -38,6 +38,11 @@ def reset_peak() -> str:
     return "VmHWM"
 
 
+def _cpu_s() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django  # noqa: PLC0415
@@ -53,10 +58,12 @@ def main() -> None:
     before = _status_mb("VmRSS") if method == "VmHWM" else None
     if before is None:
         method, before = "ru_maxrss", round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    start = time.perf_counter()
     workers = int(os.environ.get("VIHUB_BENCH_VERIFY_WORKERS", "0")) or None
+    cpu_before = _cpu_s()
+    start = time.perf_counter()
     result = audit_verify(record=False, workers=workers)
     seconds = time.perf_counter() - start
+    cpu = _cpu_s() - cpu_before
     peak = _status_mb("VmHWM") if method == "VmHWM" else None
     if peak is None:
         peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -74,6 +81,13 @@ def main() -> None:
                 "rss_before_mb": before,
                 "rss_peak_mb": peak,
                 "rss_peak_growth_mb": round(max(0.0, peak - before), 1),
+                # Forked workers (PostgreSQL): the largest one's peak, shared pages included.
+                "worker_rss_peak_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+                # Python CPU (this process and its workers; not the database server's).
+                "python_cpu_s": round(cpu, 2),
+                "python_cpu_us_per_event": round(cpu * 1e6 / result.events_checked, 2)
+                if result.events_checked
+                else None,
             }
         )
     )

@@ -5,11 +5,12 @@ The chain: each event's ``hash`` = SHA-256(0x00 ‖ canonical JSON of its fields
 (seq, head hash) with an Ed25519 key kept outside the database, and can be copied to a
 witness file outside the database too.
 
-``audit_verify`` checks the whole trail in bounded memory: on PostgreSQL inside the server, in
-parallel seq segments on one snapshot (``hub.services.audit_verify_pg``); on SQLite by a Python
-walk over a streaming cursor. Either names the first bad event for: an edited field, a deleted
-event (gap), an inserted event, reordered events, a tail truncated below a checkpoint, and a full
-rewrite with recomputed hashes (the checkpoint's head hash or signature no longer matches).
+``audit_verify`` checks the whole trail in bounded memory: on PostgreSQL a COPY stream per seq
+segment, segments in parallel worker processes on one snapshot (``hub.services.audit_verify_pg``);
+on SQLite by a Python walk over a streaming cursor. Either names the first bad event for: an
+edited field, a deleted event (gap), an inserted event, reordered events, a tail truncated below
+a checkpoint, and a full rewrite with recomputed hashes (the checkpoint's head hash or signature
+no longer matches).
 """
 
 from __future__ import annotations
@@ -209,8 +210,9 @@ def audit_verify(
 
     With ``record``, the result is kept for auditors and the run itself is an audit event
     (``audit.verified``), whoever started it: the command, the hourly job, or an auditor
-    (``actor=None`` is the job or the shell operator). ``workers``: parallel connections on
-    PostgreSQL (default: the CPUs, at most 8; inside an open transaction always 1)."""
+    (``actor=None`` is the job or the shell operator). ``workers``: parallel processes, each
+    with its own connection, on PostgreSQL (default: the CPUs, at most 8; inside an open
+    transaction always 1). ``chunk_size`` is the SQLite walk's batch."""
     authorize(actor, Act.AUDIT_VERIFY)
     started = time.monotonic()
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}

@@ -16,7 +16,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chunk-size", type=int, default=5000)
         parser.add_argument(
-            "--workers", type=int, default=None, help="parallel connections on PostgreSQL (default: the CPUs)"
+            "--workers",
+            type=int,
+            default=None,
+            help="parallel worker processes on PostgreSQL (default: the CPUs, at most 8)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
