@@ -331,7 +331,16 @@ def walk_postgresql(
         params.pop("context", None)
         _job.update(params=params, snapshot=snapshot, table=table, checkpoints=heads)
         try:
-            with multiprocessing.get_context("fork").Pool(min(workers, max(1, len(ranges)))) as pool:
+            pool = multiprocessing.get_context("fork").Pool(min(workers, max(1, len(ranges))))
+        except (AssertionError, OSError):  # a daemonic process may not fork workers: one connection
+            _job.clear()
+            raw = connection.connection
+            if raw is None:  # pragma: no cover
+                raise RuntimeError("no database connection") from None
+            _replay((scan(raw, table, a, b, heads, orm_exact_hash_ok) for a, b in ranges), heads, counter)
+            return
+        try:
+            with pool:
                 _replay(pool.imap(_worker, ranges), heads, counter)
         finally:
             _job.clear()

@@ -133,3 +133,21 @@ def test_forked_workers_on_one_snapshot_find_the_same(
     result = audit_verify(record=False, workers=2)
     assert (result.first_bad_seq, result.events_checked) == (expected[0], expected[2])
     assert result.ok == (expected[0] is None) and (result.ok or result.message == expected[1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_that_may_not_fork_verifies_on_one_connection(
+    committed_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seqs = [audit_record(actor=None, action="organisation.seeded", changes={"i": i}).seq for i in range(12)]
+    audit_checkpoint()
+
+    class NoFork:
+        def Pool(self, processes: int) -> None:  # noqa: N802  (multiprocessing's name)
+            raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr("hub.services.audit_verify_pg.multiprocessing.get_context", lambda method: NoFork())
+    assert audit_verify(record=False, workers=2).ok
+    _delete(seqs)
+    result = audit_verify(record=False, workers=2)
+    assert (result.first_bad_seq, result.events_checked) == (seqs[5], seqs[5] - 1)
