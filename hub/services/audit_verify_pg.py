@@ -125,22 +125,33 @@ def _canonical_changes(text: str) -> str:
     return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-_ENCODED = _Memo(encode_basestring)
+def _text(field: str) -> str:
+    """A text column as JSON: a NULL as ``null`` (as ``json.dumps`` gives None). ``_rows`` marks
+    a row holding the real text ``\\N``, so here the marker only ever means NULL."""
+    return "null" if field == "\\N" else encode_basestring(field)
+
+
+_ENCODED = _Memo(_text)
 _CHANGES = _Memo(_canonical_changes, size=1024)
 
 
 def fast_hash(f: list[str]) -> str:
     """SHA-256 of ``canonical_event_bytes(event_hash_fields(event))`` from one COPY row."""
+    if len(f) != len(STREAMED):  # marked by _rows: a field it cannot tell from NULL
+        return ""
     changes = f[14]
     if changes != "{}":
-        changes = _CHANGES[changes]
+        try:
+            changes = _CHANGES[changes]
+        except ValueError:  # not JSON (a NULL): compute_event_hash decides
+            return ""
     es = _ENCODED
     canonical = (
         f'{{"action":{es[f[8]]},"actor_display":{es[f[5]]},"actor_id":{_uuid(f[4])},'
         f'"actor_org":{es[f[6]]},"actor_role":{es[f[7]]},"changes":{changes},'
-        f'"justification":{es[f[15]]},"object_id":{encode_basestring(f[10])},"object_type":{es[f[9]]},'
-        f'"occurred_at":"{_timestamp(f[3])}","outcome":{es[f[17]]},"prev_hash":{encode_basestring(f[1])},'
-        f'"recipient":{es[f[16]]},"referral_id":{_uuid(f[11])},"request_id":{encode_basestring(f[13])},'
+        f'"justification":{es[f[15]]},"object_id":{_text(f[10])},"object_type":{es[f[9]]},'
+        f'"occurred_at":"{_timestamp(f[3])}","outcome":{es[f[17]]},"prev_hash":{_text(f[1])},'
+        f'"recipient":{es[f[16]]},"referral_id":{_uuid(f[11])},"request_id":{_text(f[13])},'
         f'"seq":{int(f[0])},"task_id":{_uuid(f[12])}}}'
     )
     return hashlib.sha256(b"\x00" + canonical.encode()).hexdigest()
@@ -186,6 +197,8 @@ def _rows(conn: psycopg.Connection[Any], table: str, lo: int, hi: int) -> Genera
                 # A backslash not starting a NULL marker (\N) is an escape: undo it per field.
                 if text.count("\\") != text.count("\\N"):
                     fields = [f if f == "\\N" else _unescape(f) for f in fields]
+                    if any(f == "\\N" for f in fields) and "\\\\N" in text:
+                        fields.append("")  # a real backslash-N value: the fast hash must not guess
                 yield fields
 
 

@@ -54,7 +54,7 @@ def test_the_fast_hash_is_compute_event_hash() -> None:
     for i, changes in enumerate(AWKWARD + FLOATS):
         audit_record(
             actor=None, action="organisation.seeded", object_id=f"o\"bj\\{i}\n", changes=changes,
-            justification="Ünïcødé — \U0001f600 \"quoted\"\ttab\\N", recipient="Children's Services (MASH)",
+            justification="Ünïcødé — \U0001f600 \"quoted\"\ttab\\n\\", recipient="Children's Services (MASH)",
         )  # fmt: skip
     fast = _fast_hashes()
     for event in AuditEvent.objects.order_by("seq"):
@@ -151,3 +151,16 @@ def test_a_process_that_may_not_fork_verifies_on_one_connection(
     _delete(seqs)
     result = audit_verify(record=False, workers=2)
     assert (result.first_bad_seq, result.events_checked) == (seqs[5], seqs[5] - 1)
+
+
+def test_a_null_is_not_taken_for_the_text_backslash_n() -> None:
+    seqs = [audit_record(actor=None, action="organisation.seeded", justification="\\N").seq for _ in range(3)]
+    seqs.append(audit_record(actor=None, action="organisation.seeded", changes={"i": 1}).seq)
+    assert audit_verify(record=False).ok
+    sql("ALTER TABLE hub_auditevent ALTER COLUMN justification DROP NOT NULL")
+    sql("ALTER TABLE hub_auditevent ALTER COLUMN changes DROP NOT NULL")
+    sql("UPDATE hub_auditevent SET changes = NULL WHERE seq = %s", [seqs[3]])
+    assert audit_verify(record=False).first_bad_seq == seqs[3]
+    sql("UPDATE hub_auditevent SET justification = NULL WHERE seq = %s", [seqs[1]])
+    result = audit_verify(record=False)
+    assert not result.ok and result.first_bad_seq == seqs[1], result.message
