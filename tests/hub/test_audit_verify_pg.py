@@ -5,10 +5,13 @@ however the trail is cut into segments; and forked workers on one exported snaps
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from hub.models import AuditCheckpoint, AuditEvent
@@ -112,6 +115,10 @@ def test_every_segmentation_finds_what_the_python_walk_finds(
     expected = _python_walk()
     for segments in (1, 2, 3, 5, 7, 20, 50):
         assert _pg_walk(segments) == expected, segments
+    if tamper is None:
+        out = io.StringIO()
+        call_command("verify_audit", stdout=out)
+        assert re.fullmatch(r"OK: .* in \d+ ms \([\d,]+ events/s\)\n", out.getvalue()), out.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
