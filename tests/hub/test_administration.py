@@ -453,3 +453,20 @@ def test_the_policy_page_previews_before_it_saves(cast: dict[str, Persona]) -> N
         reverse("hub:deadline-policy-edit", args=[policy.pk]), {**form, "reason": "HMICFRS", "save": "1"}
     )
     assert saved.status_code == 302 and _policy().act_within == timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (timedelta(days=30), "30 days"),
+        (timedelta(hours=4), "4 h"),
+        (timedelta(days=1, hours=2, minutes=30), "1 day 2 h 30 min"),
+        ("30 days, 0:00:00", "30 days"),
+        ("0:15:00", "15 min"),
+        (None, "—"),
+    ],
+)
+def test_durations_read_as_a_person_says_them(value: Any, said: str) -> None:
+    from hub.templatetags.people import span
+
+    assert span(value) == said
