@@ -178,7 +178,12 @@ def api_token_create(
         action=AuditAction.TOKEN_CREATED,
         object_type="api_token",
         object_id=token.pk,
-        changes={"user": user.username, "expires_at": token.expires_at.isoformat()},
+        changes={
+            "user": user.username,
+            "expires_at": token.expires_at.isoformat(),
+            "before": None,
+            "after": {"prefix": token.prefix, "name": name, "expires_at": token.expires_at.isoformat()},
+        },
     )
     return token, raw
 
@@ -190,7 +195,16 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, action=AuditAction.TOKEN_REVOKED, object_type="api_token", object_id=token.pk
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKED,
+            object_type="api_token",
+            object_id=token.pk,
+            changes={
+                "user": token.user.username,
+                "prefix": token.prefix,
+                "before": {"revoked": False},
+                "after": {"revoked": True},
+            },  # fmt: skip
         )
     return token
 

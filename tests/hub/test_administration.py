@@ -265,7 +265,10 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(cast: dict[s
     assert _bearer(raw).get("/api/v1/referrals/").status_code == 401
     again = admin.post(f"/api/v1/tokens/{token.pk}/revoke/")
     assert again.status_code == 409
-    assert AuditEvent.objects.filter(action="token.revoked", object_id=str(token.pk)).count() == 1
+    revoked = AuditEvent.objects.get(action="token.revoked", object_id=str(token.pk))
+    assert revoked.changes["before"] == {"revoked": False} and revoked.changes["after"] == {"revoked": True}
+    created = AuditEvent.objects.get(action="token.created", object_id=str(token.pk))
+    assert created.changes["after"]["name"] == "IWF feed" and raw not in str(created.changes)
 
 
 @pytest.mark.parametrize("days", [0, 366, "soon"])
