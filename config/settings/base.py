@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # request latency and counts (/metrics)
     "hub.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "hub.middleware.AuditUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -306,6 +308,10 @@ VIHUB_PUBLIC_URL = env_str("VIHUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("
 # accept the format) and its routing key. Unset: urgent referrals reach the inbox and email only.
 VIHUB_PAGER_URL = env_str("VIHUB_PAGER_URL", "")
 VIHUB_PAGER_ROUTING_KEY = env_secret("VIHUB_PAGER_ROUTING_KEY", "") or ""
+
+# /metrics (hub/views_metrics.py): 404 unless this is set; then only with "Authorization: Bearer
+# <token>". The database is not instrumented (request metrics and scrape-time gauges only).
+VIHUB_METRICS_TOKEN = env_secret("VIHUB_METRICS_TOKEN", "") or ""
 
 # Plain text here and in dev and test; JSON lines in production (config/settings/prod.py). Routine
 # Celery lines (a job received, beat sending a scheduled job, a scheduled job finishing) are DEBUG
