@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub import metrics
 from hub.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
@@ -84,3 +85,40 @@ def test_sweep_lag_and_heartbeat_age_follow_the_heartbeat_rows() -> None:
     families = scrape()
     assert families["vihub_deadline_sweep_lag_seconds"][()] >= 600
     assert 30 <= families["vihub_beat_heartbeat_age_seconds"][()] < 600
+
+
+class _FakeRedis:
+    """Redis as far as queue_metrics reads it: LLEN through a pipeline."""
+
+    def __init__(self, lengths: dict[str, int]) -> None:
+        self.lengths = lengths
+        self.asked: list[str] = []
+
+    def pipeline(self, transaction: bool) -> _FakeRedis:
+        return self
+
+    def __enter__(self) -> _FakeRedis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def llen(self, key: str) -> None:
+        self.asked.append(key)
+
+    def execute(self) -> list[int]:
+        return [self.lengths.get(key, 0) for key in self.asked]
+
+    def close(self) -> None:
+        return None
+
+
+@override_settings(VIHUB_METRICS_TOKEN=TOKEN)
+def test_a_queue_s_depth_adds_up_its_priority_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeRedis({"safeguarding": 3, "safeguarding\x06\x169": 2, "retry": 1})
+    monkeypatch.setattr(metrics.redis.Redis, "from_url", lambda *a, **k: fake)
+    depth = scrape()["vihub_celery_queue_depth"]
+    assert depth == {
+        (("queue", "safeguarding"),): 5, (("queue", "default"),): 0,
+        (("queue", "retry"),): 1, (("queue", "audit"),): 0,
+    }  # fmt: skip
