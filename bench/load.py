@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -509,7 +510,7 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
         "intake_duration_s": config.intake_duration,
         "gunicorn_workers": config.workers,
         "seeded_tasks": config.tasks,
-        "settings_module": "config.settings.prod",
+        "settings_module": os.environ["DJANGO_SETTINGS_MODULE"],
         "think_time_scale": float(os.environ["VIHUB_LOAD_THINK_SCALE"]),
     }
     document: dict[str, Any] = {"benchmark": "load", "mode": config.mode, "config": settings_used}
@@ -603,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
             {"benchmark": "load", "mode": config.mode, "error": traceback.format_exc()},
             ["load: crashed"],
         )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     document = {
         "started_at": started.isoformat(),
         "seconds": round(time.monotonic() - t0, 1),
