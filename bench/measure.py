@@ -268,6 +268,7 @@ def environment() -> dict[str, Any]:
         for name in (
             "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit",
             "max_parallel_workers_per_gather", "default_statistics_target", "synchronous_commit", "fsync",
+            "full_page_writes",
         ):  # fmt: skip
             cursor.execute(f"SHOW {name}")
             settings[name] = cursor.fetchone()[0]

@@ -1,4 +1,4 @@
-"""URL configuration: the API under /api/v1/, the OpenAPI document, health, and the web UI."""
+"""URL configuration: the API under /api/v1/, the OpenAPI document, health, metrics, and the web UI."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 from hub.views_health import healthz
+from hub.views_metrics import metrics_view
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("hub.api.urls")),
@@ -22,6 +23,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; 404 unless VIHUB_METRICS_TOKEN is set
     path("", include("hub.web.urls")),
     path("", include("spokes.web.urls")),
     path("", include("safeguarding.web.urls")),

@@ -37,14 +37,25 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "${AS_PG[@]}" "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+# Fast and unsafe by default (tests); VIHUB_PG_DURABLE=1 gives production durability (benches).
+if [ "${VIHUB_PG_DURABLE:-0}" = 1 ]; then
+  PG_DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+else
+  PG_DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg.log" -w -o \
-  "-p $PGPORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB" \
+  "-p $PGPORT -k $WORK -c listen_addresses=127.0.0.1 $PG_DURABILITY -c max_connections=200 -c shared_buffers=256MB" \
   start >/dev/null
 # The application connects as an ordinary role (not a superuser), as it would in production.
 "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -q -v ON_ERROR_STOP=1 \
   -c "CREATE ROLE vihub LOGIN CREATEDB PASSWORD 'vihub'" -c "CREATE DATABASE vihub OWNER vihub" >/dev/null
 
-redis-server --port "$REDISPORT" --bind 127.0.0.1 --save "" --appendonly no \
+if [ "${VIHUB_PG_DURABLE:-0}" = 1 ]; then
+  REDIS_DURABILITY=(--dir "$WORK" --save "" --appendonly yes --appendfsync everysec)
+else
+  REDIS_DURABILITY=(--save "" --appendonly no)
+fi
+redis-server --port "$REDISPORT" --bind 127.0.0.1 "${REDIS_DURABILITY[@]}" \
   --maxmemory-policy noeviction --logfile "$WORK/redis.log" &
 REDIS_PID=$!
 for _ in $(seq 50); do redis-cli -p "$REDISPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -52,5 +63,5 @@ for _ in $(seq 50); do redis-cli -p "$REDISPORT" ping >/dev/null 2>&1 && break; 
 export DATABASE_URL="postgres://vihub:vihub@127.0.0.1:$PGPORT/vihub"
 export REDIS_URL="redis://127.0.0.1:$REDISPORT/0"
 export VIHUB_PG_BIN="$PGBIN" VIHUB_SERVICES_DIR="$WORK"
-echo >&2 "with-services: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT, Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$REDISPORT"
+echo >&2 "with-services: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') ($PG_DURABILITY) on 127.0.0.1:$PGPORT, Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$REDISPORT"
 "$@"

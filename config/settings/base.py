@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # request latency and counts (/metrics)
     "hub.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "hub.middleware.AuditUnavailableMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -306,11 +309,24 @@ VIHUB_PUBLIC_URL = env_str("VIHUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("
 VIHUB_PAGER_URL = env_str("VIHUB_PAGER_URL", "")
 VIHUB_PAGER_ROUTING_KEY = env_secret("VIHUB_PAGER_ROUTING_KEY", "") or ""
 
-LOGGING = {
+# /metrics (hub/views_metrics.py): 404 unless this is set; then only with "Authorization: Bearer
+# <token>". The database is not instrumented (request metrics and scrape-time gauges only).
+VIHUB_METRICS_TOKEN = env_secret("VIHUB_METRICS_TOKEN", "") or ""
+
+# Plain text here and in dev and test; JSON lines in production (config/settings/prod.py). Routine
+# Celery lines (a job received, beat sending a scheduled job, a scheduled job finishing) are DEBUG
+# (config/logs.py), so an idle `make run` is quiet; VIHUB_LOG_LEVEL=DEBUG shows them.
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "filters": {"routine_celery": {"()": "config.logs.RoutineCeleryFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["routine_celery"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("VIHUB_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

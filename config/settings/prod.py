@@ -3,11 +3,13 @@ real Redis required. Refuses to start when a mandatory value is missing."""
 
 from __future__ import annotations
 
+import copy
+
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_secret, env_str, require
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, REDIS_URL_FROM_ENV
+from config.settings.base import DATABASES, LOGGING, REDIS_URL_FROM_ENV
 
 DEBUG = False
 SECRET_KEY = require("DJANGO_SECRET_KEY")
@@ -54,3 +56,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = require("EMAIL_HOST_PASSWORD") if EMAIL_HOST_USER else ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 VIHUB_ALLOW_LOOPBACK_WEBHOOKS = False
+
+# One JSON object per line (timestamp, level, logger, message, request_id, exception) for the log
+# shipper; gunicorn's access log is the operator's choice of flags, not ours.
+LOGGING = copy.deepcopy(LOGGING)
+LOGGING["handlers"]["console"]["formatter"] = "json"

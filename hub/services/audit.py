@@ -208,3 +208,15 @@ def audit_task_records_read(*, actor: User, task: Any, object_type: str, ids: li
         task_id=task.pk,
         changes={"ids": [str(i) for i in ids]},
     )
+
+
+def set_changed(obj: Any, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set on ``obj`` the ``values`` that differ from what it holds, and return them as the
+    audit row's ``{"before": …, "after": …}`` (empty when nothing changes: nothing to save or
+    audit). The caller saves ``obj`` with ``update_fields=list(result["after"])``."""
+    before = {name: getattr(obj, name) for name in values if getattr(obj, name) != values[name]}
+    if not before:
+        return {}
+    for name in before:
+        setattr(obj, name, values[name])
+    return {"before": before, "after": {name: values[name] for name in before}}

@@ -20,7 +20,7 @@ def heartbeat_beat(*, name: str, detail: dict[str, Any] | None = None) -> Heartb
     beat, _ = Heartbeat.objects.update_or_create(
         name=name, defaults={"last_beat_at": timezone.now(), "detail": detail or {}}
     )
-    log.info("heartbeat %s at %s", name, beat.last_beat_at.isoformat())
+    log.debug("heartbeat %s at %s", name, beat.last_beat_at.isoformat())
     return beat
 
 

@@ -22,7 +22,7 @@ from hub.constants import TOKEN_PREFIX, AuditAction
 from hub.exceptions import DomainError
 from hub.models import ApiToken, Membership, Organisation, Team, User
 from hub.policies.rules import Act, authorize
-from hub.services.audit import audit_record
+from hub.services.audit import audit_record, set_changed
 
 REFERENCE_CSV = Path(__file__).resolve().parent.parent / "data" / "reference-organisations.csv"
 
@@ -178,7 +178,12 @@ def api_token_create(
         action=AuditAction.TOKEN_CREATED,
         object_type="api_token",
         object_id=token.pk,
-        changes={"user": user.username, "expires_at": token.expires_at.isoformat()},
+        changes={
+            "user": user.username,
+            "expires_at": token.expires_at.isoformat(),
+            "before": None,
+            "after": {"prefix": token.prefix, "name": name, "expires_at": token.expires_at.isoformat()},
+        },
     )
     return token, raw
 
@@ -190,7 +195,16 @@ def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, action=AuditAction.TOKEN_REVOKED, object_type="api_token", object_id=token.pk
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKED,
+            object_type="api_token",
+            object_id=token.pk,
+            changes={
+                "user": token.user.username,
+                "prefix": token.prefix,
+                "before": {"revoked": False},
+                "after": {"revoked": True},
+            },  # fmt: skip
         )
     return token
 
@@ -244,22 +258,14 @@ def organisation_contacts_set(*, actor: User, organisation: Organisation, **fiel
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update(no_key=True).get(pk=organisation.pk)
         authorize(actor, Act.ORGANISATION_EDIT, organisation)
-        before = {name: getattr(organisation, name) for name in clean}
-        changed = {name: value for name, value in clean.items() if before[name] != value}
-        if changed:
-            for name, value in changed.items():
-                setattr(organisation, name, value)
+        if changes := set_changed(organisation, clean):
             organisation.contacts_updated_at = timezone.now()
-            organisation.save(update_fields=[*changed, "contacts_updated_at"])
+            organisation.save(update_fields=[*changes["after"], "contacts_updated_at"])
             audit_record(
                 actor=actor,
                 action=AuditAction.ORGANISATION_CONTACTS_SET,
                 object_type="organisation",
                 object_id=organisation.pk,
-                changes={
-                    "code": organisation.code,
-                    "before": {name: before[name] for name in changed},
-                    "after": changed,
-                },
+                changes={"code": organisation.code, **changes},
             )
     return organisation

@@ -22,7 +22,7 @@ from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.models import ApiToken, Membership, Organisation, User
 from hub.policies.rules import Act, Placement, authorize, person_is_active
-from hub.services.audit import audit_record
+from hub.services.audit import audit_record, set_changed
 from hub.services.factors import factors_remove, factors_summary
 from hub.services.organisations import api_token_create, api_token_revoke
 
@@ -228,22 +228,14 @@ def person_edit(*, actor: User, person: User, **fields: str) -> User:
     with transaction.atomic():
         person = _lock_person(person)
         authorize(actor, Act.PERSON_EDIT, person)
-        before = {name: getattr(person, name) for name in clean}
-        changed = {name: value for name, value in clean.items() if before[name] != value}
-        if changed:
-            for name, value in changed.items():
-                setattr(person, name, value)
-            person.save(update_fields=list(changed))
+        if changes := set_changed(person, clean):
+            person.save(update_fields=list(changes["after"]))
             audit_record(
                 actor=actor,
                 action=AuditAction.PERSON_EDITED,
                 object_type="user",
                 object_id=person.pk,
-                changes={
-                    "username": person.username,
-                    "before": {name: before[name] for name in changed},
-                    "after": changed,
-                },
+                changes={"username": person.username, **changes},
             )
     return person
 

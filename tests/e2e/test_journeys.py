@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("committed_db")]
 
 
 def test_sign_in_lands_each_role_on_its_page_and_signs_out(page: Page, live_server: Any) -> None:
-    for username in ["priya.coord", "dan.audit", "kent.vid", "ersou.rc", "ncmec.api"]:
+    for username in ["priya.coord", "dan.audit", "kent.vid", "ersou.rc", "ncmec.api", "nca.admin"]:
         scenario.person(username)
     page.goto("/board/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/board/$"))
@@ -49,6 +49,7 @@ def test_sign_in_lands_each_role_on_its_page_and_signs_out(page: Page, live_serv
         "kent.vid": ("/tasks/", "Kent Police: our tasks"),
         "ersou.rc": ("/tasks/", "Eastern Region Special Operations Unit: tasks across the region"),
         "ncmec.api": ("/agency/", "Our referrals"),
+        "nca.admin": ("/people/", "People"),
     }
     for username, (path, heading) in landings.items():
         sign_in(page, username)

@@ -265,7 +265,10 @@ def test_a_token_is_shown_once_works_and_stops_working_when_revoked(cast: dict[s
     assert _bearer(raw).get("/api/v1/referrals/").status_code == 401
     again = admin.post(f"/api/v1/tokens/{token.pk}/revoke/")
     assert again.status_code == 409
-    assert AuditEvent.objects.filter(action="token.revoked", object_id=str(token.pk)).count() == 1
+    revoked = AuditEvent.objects.get(action="token.revoked", object_id=str(token.pk))
+    assert revoked.changes["before"] == {"revoked": False} and revoked.changes["after"] == {"revoked": True}
+    created = AuditEvent.objects.get(action="token.created", object_id=str(token.pk))
+    assert created.changes["after"]["name"] == "IWF feed" and raw not in str(created.changes)
 
 
 @pytest.mark.parametrize("days", [0, 366, "soon"])
@@ -453,3 +456,20 @@ def test_the_policy_page_previews_before_it_saves(cast: dict[str, Persona]) -> N
         reverse("hub:deadline-policy-edit", args=[policy.pk]), {**form, "reason": "HMICFRS", "save": "1"}
     )
     assert saved.status_code == 302 and _policy().act_within == timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (timedelta(days=30), "30 days"),
+        (timedelta(hours=4), "4 h"),
+        (timedelta(days=1, hours=2, minutes=30), "1 day 2 h 30 min"),
+        ("30 days, 0:00:00", "30 days"),
+        ("0:15:00", "15 min"),
+        (None, "—"),
+    ],
+)
+def test_durations_read_as_a_person_says_them(value: Any, said: str) -> None:
+    from hub.templatetags.people import span
+
+    assert span(value) == said

@@ -49,11 +49,14 @@ OUTCOME = {
 
 class Receiver:
     """A real HTTP receiver on loopback that verifies signatures with the reference library and
-    processes each webhook-id once (as a well-behaved agency system would)."""
+    processes each webhook-id once (as a well-behaved agency system would). ``fail_for_seconds``:
+    an outage that starts with the first request it gets (so how long the test took to get there,
+    on a loaded machine, does not decide whether the sender meets it)."""
 
     def __init__(self, secret: str = "", fail_for_seconds: float = 0.0, status: int = 200) -> None:
         self.secret, self.status = secret, status
-        self.fail_until = time.monotonic() + fail_for_seconds
+        self.fail_for = fail_for_seconds
+        self.fail_until: float | None = None
         self.requests: list[dict[str, Any]] = []
         self.processed: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -65,6 +68,8 @@ class Receiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver.lock:
                     receiver.requests.append({"headers": headers, "body": body})
+                    if receiver.fail_until is None:
+                        receiver.fail_until = time.monotonic() + receiver.fail_for
                     if time.monotonic() < receiver.fail_until:
                         code = 503
                     else:
@@ -300,11 +305,11 @@ def test_outage_then_recovery_every_event_processed_exactly_once(committed_db: A
     with Receiver(fail_for_seconds=3.0) as flaky:
         register(flaky)
         tasks = [make_task(accepted=True) for _ in range(5)]
-        with start_worker(
+        for task in tasks:
+            record_outcome(task)  # its own durable transaction: the outbox row commits with it
+        with start_worker(  # the five sends wait in Redis for a worker, then meet the outage together
             app, pool="solo", perform_ping_check=False, queues=["default"], shutdown_timeout=10
         ):
-            for task in tasks:
-                record_outcome(task)  # its own durable transaction: the outbox row commits with it
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(flaky.processed) < len(tasks):
                 outbox_drain()  # what beat does every 15 s

@@ -58,18 +58,24 @@ from hub.web.views.people import FactorsResetForm
 # --- Forms -----------------------------------------------------------------------------------------
 
 
-def _organisation_choices() -> list[tuple[str, str]]:
-    return [
-        (org.code, f"{org.name} ({org.code})")
-        for org in Organisation.objects.filter(is_active=True).order_by("kind", "name")
+GROUPS = (("hub", "The hub"), ("region", "Regions"), ("force", "Forces"), ("agency", "Agencies"))
+
+
+def _organisation_choices() -> list[Any]:
+    """Grouped by kind, hub first, names in order; nothing chosen until the person chooses."""
+    organisations = list(Organisation.objects.filter(is_active=True).order_by("name"))
+    grouped = [
+        (label, [(org.code, f"{org.name} ({org.code})") for org in organisations if org.kind == kind])
+        for kind, label in GROUPS
     ]
+    return [("", "Choose an organisation…"), *grouped]
 
 
 def _role_choices(actor: Actor) -> list[tuple[str, str]]:
     roles = Membership.Role.choices
     if actor.role not in r.ADMIN_ROLES:
         roles = [(value, label) for value, label in roles if value in r.SUPERVISOR_GRANTS]
-    return list(roles)
+    return [("", "Choose a role…"), *roles]
 
 
 class PlacementFields(forms.Form):
@@ -262,8 +268,12 @@ def _add_page(
     invitation: Invitation | None = None,
 ) -> HttpResponse:
     link = f"{settings.VIHUB_PUBLIC_URL}{invitation.path}" if invitation else ""
+    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
     return page(
-        request, "hub/person_add.html", {"form": form, "invitation": invitation, "link": link}, status=status
+        request,
+        "hub/person_add.html",
+        {"form": form, "invitation": invitation, "link": link, "timeout_days": days},
+        status=status,
     )
 
 
@@ -531,7 +541,16 @@ def _policy_page(
     return page(
         request,
         "hub/deadline_policy_edit.html",
-        {"policy": policy, "form": form, "preview": preview, "running": governed_tasks(policy).count()},
+        {
+            "policy": policy,
+            "form": form,
+            "preview": preview,
+            "changed": [
+                (form.fields[name].label, before, after)
+                for name, (before, after) in (preview.changes.items() if preview else [])
+            ],
+            "running": governed_tasks(policy).count(),
+        },
         status=status,
     )
 

@@ -1,0 +1,626 @@
+"""HTTP load bench: gunicorn on production settings, driven by locust (headless).
+
+``python -m bench.load [--quick]`` (``make bench-load`` runs it inside ``scripts/with-services.sh``
+with ``VIHUB_PG_DURABLE=1``). In a fresh sibling database (``<name>_bench_load``): migrations,
+the reference organisations, a seeded task population (``bench.seed.seed_tasks``), personas with
+bearer tokens; then gunicorn (``config.wsgi``, ``config.settings.prod``, N sync workers) and, for
+each user count, one locust run of the mixed workload (``bench/locustfile.py``) while
+pg_stat_activity and the CPU of gunicorn, PostgreSQL and locust are sampled every second; then
+a pure intake run whose every 201 is looked up in the database and the audit trail.
+Writes ``bench/results/load-<mode>.json``; see bench/README.md, "Load".
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+MIXED_CLASSES = ("Agency", "Officer", "Coordinator", "Auditor")
+PERSONAS = {  # persona: (organisation, role)
+    "ncmec": ("NCMEC", "agency"),
+    "iwf": ("IWF", "agency"),
+    "interpol": ("INTERPOL", "agency"),
+    "kent_officer": ("KENT", "officer"),
+    "essex_officer": ("ESSEX", "officer"),
+    "coordinator": ("NCA", "coordinator"),
+    "auditor": ("NCA", "auditor"),
+}
+
+
+@dataclass
+class Config:
+    mode: str
+    users: list[int]
+    duration: int
+    intake_users: int
+    intake_duration: int
+    workers: int
+    tasks: int
+    keep_database: bool
+    skip_mixed: bool = False
+    skip_intake: bool = False
+    output: Path | None = None
+
+
+def parse(argv: list[str] | None = None) -> Config:
+    p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="smoke test: 1,000 tasks, 2 and 5 users, 8 s runs")
+    p.add_argument("--users", help="comma-separated user counts (default 10,50,200; quick 2,5)")
+    p.add_argument("--duration", type=int, help="seconds per user count (default 60; quick 8)")
+    p.add_argument("--intake-users", type=int, help="users in the pure intake run (default 20; quick 3)")
+    p.add_argument("--intake-duration", type=int, help="seconds of pure intake (default 60; quick 8)")
+    p.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    p.add_argument("--tasks", type=int, help="seeded tasks (default 5,000; quick 1,000)")
+    p.add_argument("--no-mixed", action="store_true", help="only the pure intake run")
+    p.add_argument("--no-intake", action="store_true", help="only the mixed workload")
+    p.add_argument("--keep-database", action="store_true")
+    p.add_argument("--output", type=Path, help="default bench/results/load-<mode>.json")
+    a = p.parse_args(argv)
+    quick = bool(a.quick)
+    return Config(
+        mode="quick" if quick else "full",
+        users=[int(u) for u in (a.users or ("2,5" if quick else "10,50,200")).split(",") if u.strip()],
+        duration=a.duration or (8 if quick else 60),
+        intake_users=a.intake_users or (3 if quick else 20),
+        intake_duration=a.intake_duration or (8 if quick else 60),
+        workers=a.workers,
+        tasks=a.tasks or (1000 if quick else 5000),
+        keep_database=a.keep_database,
+        skip_mixed=a.no_mixed,
+        skip_intake=a.no_intake,
+        output=a.output,
+    )
+
+
+def production_environment(work: Path) -> dict[str, str]:
+    """What ``config.settings.prod`` refuses to start without, generated for this run."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "VIHUB_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "VIHUB_AUDIT_CHECKPOINT_LOG": str(work / "audit-witness.log"),
+        "VIHUB_SECRETS_KEYS": Fernet.generate_key().decode(),
+        "VIHUB_DATA_DIR": str(work / "data"),
+        "VIHUB_LOAD_THINK_SCALE": "1",
+        # One source address (locust on loopback) for every agency: production's per-source and
+        # per-account intake limits (1,200 and 600 a minute) would measure the limiter instead.
+        "VIHUB_RATE_INTAKE_ACCOUNT": "1000000/min",
+        "VIHUB_RATE_INTAKE_SOURCE": "1000000/min",
+    }
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def durability() -> dict[str, str]:
+    from django.db import connection
+
+    settings: dict[str, str] = {}
+    with connection.cursor() as cursor:
+        for name in (
+            "fsync",
+            "synchronous_commit",
+            "full_page_writes",
+            "wal_level",
+            "shared_buffers",
+            "max_connections",
+        ):
+            cursor.execute(f"SHOW {name}")
+            settings[name] = str(cursor.fetchone()[0])
+    return settings
+
+
+def redis_durability() -> dict[str, str]:
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    out: dict[str, str] = {}
+    for name in ("appendonly", "appendfsync", "save"):
+        out.update(
+            {
+                str(k, "utf-8") if isinstance(k, bytes) else str(k): str(v, "utf-8")
+                if isinstance(v, bytes)
+                else str(v)
+                for k, v in client.config_get(name).items()
+            }
+        )  # type: ignore[union-attr]
+    return out
+
+
+def make_personas() -> dict[str, str]:
+    from hub.services.organisations import api_token_create, membership_set
+
+    tokens = {}
+    for name, (org, role) in PERSONAS.items():
+        membership = membership_set(username=f"load-{name}", org_code=org, role=role, actor=None)
+        _, raw = api_token_create(user=membership.user, actor=None, expires_days=2, name="load bench")
+        tokens[name] = raw
+    return tokens
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[str, psutil.Process]]:
+    port = free_port()
+    errors = (work / "gunicorn.log").open("w")
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+        "--worker-tmp-dir", "/dev/shm",  # noqa: S108  (gunicorn's heartbeat files, in memory)
+        "--error-logfile", "-", "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter running gunicorn)
+        command, cwd=ROOT, env=env, stdout=errors, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        last: object = None
+        while True:
+            # No Celery beat runs here, so /healthz says 503 (beat "never ran"): up is when it
+            # answers and its database and Redis checks pass.
+            request = urllib.request.Request(  # noqa: S310  (our own http://127.0.0.1 URL)
+                url + "/healthz", headers={"X-Forwarded-Proto": "https"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                    body = response.read()
+            except urllib.error.HTTPError as exc:
+                body = exc.read()
+            except OSError as exc:
+                body, last = b"", exc
+            if body:
+                last = checks = json.loads(body).get("checks", {})
+                if checks.get("database") == "ok" and checks.get("redis") == "ok":
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                errors.flush()
+                tail = (work / "gunicorn.log").read_text()[-3000:]
+                raise RuntimeError(f"gunicorn did not become healthy (last {last!r}); its log ends:\n{tail}")
+            time.sleep(0.5)
+        log(f"gunicorn: {workers} workers on {url}")
+        yield url, psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        errors.close()
+
+
+def _tree(root: psutil.Process | None) -> list[psutil.Process]:
+    if root is None:
+        return []
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@dataclass
+class Sampler:
+    """Every second: pg_stat_activity of the bench database, and CPU seconds per process group."""
+
+    groups: dict[str, psutil.Process | None]
+    interval: float = 1.0
+    waits: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)
+    samples: int = 0
+    max_active: int = 0
+    cpu_first: dict[tuple[str, int], float] = field(default_factory=dict)
+    cpu_last: dict[tuple[str, int], float] = field(default_factory=dict)
+    machine_first: Any = None
+    machine_last: Any = None
+    started: float = 0.0
+    ended: float = 0.0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def _cpu(self) -> None:
+        for group, root in self.groups.items():
+            for process in _tree(root):
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                key = (group, process.pid)
+                self.cpu_first.setdefault(key, times.user + times.system)
+                self.cpu_last[key] = times.user + times.system
+        self.machine_last = psutil.cpu_times()
+        self.machine_first = self.machine_first or self.machine_last
+
+    def run(self) -> None:
+        from django.db import connection
+
+        self.started = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                self._cpu()
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        " AND backend_type = 'client backend'"
+                    )
+                    rows = cursor.fetchall()
+                self.samples += 1
+                active = 0
+                for state, wait_type, wait in rows:
+                    self.states[str(state)] += 1
+                    if state == "active":
+                        active += 1
+                        self.waits[f"{wait_type}:{wait}" if wait_type else "CPU (no wait event)"] += 1
+                self.max_active = max(self.max_active, active)
+                self.stop.wait(self.interval)
+            self._cpu()
+        finally:
+            self.ended = time.monotonic()
+            connection.close()
+
+    def report(self) -> dict[str, Any]:
+        seconds = max(self.ended - self.started, 1e-9)
+        cores: dict[str, float] = {}
+        for (group, pid), last in self.cpu_last.items():
+            cores[group] = cores.get(group, 0.0) + (last - self.cpu_first[(group, pid)])
+        machine: dict[str, float] = {}
+        if self.machine_first is not None and self.machine_last is not None:
+            deltas = {
+                name: getattr(self.machine_last, name) - getattr(self.machine_first, name)
+                for name in self.machine_last._fields
+            }
+            total = sum(deltas.values()) or 1e-9
+            machine = {
+                f"{name}_pct": round(100 * value / total, 1) for name, value in deltas.items() if value > 0
+            }
+        active_samples = sum(self.waits.values())
+        return {
+            "samples": self.samples,
+            "seconds": round(seconds, 1),
+            "active_backends_mean": round(active_samples / max(self.samples, 1), 2),
+            "active_backends_max": self.max_active,
+            "top_waits": [
+                {
+                    "wait": wait,
+                    "samples": n,
+                    "share_of_active_pct": round(100 * n / max(active_samples, 1), 1),
+                }
+                for wait, n in self.waits.most_common(8)
+            ],
+            "backend_states": dict(self.states),
+            "cpu_cores_used": {group: round(value / seconds, 2) for group, value in sorted(cores.items())},
+            "machine_cpu": machine,
+        }
+
+
+def postmaster() -> psutil.Process | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        return psutil.Process(pid).parent()
+    except psutil.Error:
+        return None
+
+
+def _ms(value: str) -> float | None:
+    try:
+        return round(float(value), 1)
+    except ValueError:
+        return None
+
+
+def read_stats(prefix: Path) -> dict[str, Any]:
+    endpoints: dict[str, Any] = {}
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            if not int(row["Request Count"]):
+                continue  # only reached before the ramp ended (--reset-stats)
+            endpoints[row["Name"] if row["Type"] else "Aggregated"] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "req_per_s": round(float(row["Requests/s"]), 2),
+                "p50_ms": _ms(row["50%"]),
+                "p95_ms": _ms(row["95%"]),
+                "p99_ms": _ms(row["99%"]),
+                "max_ms": _ms(row["Max Response Time"]),
+                "method": row["Type"] or None,
+            }
+    failures: list[dict[str, Any]] = []
+    path = Path(f"{prefix}_failures.csv")
+    if path.exists():
+        with path.open() as handle:
+            failures = [
+                {
+                    "endpoint": r["Name"],
+                    "error": r["Error"],
+                    "count": int(r["Occurrences"]),
+                }
+                for r in csv.DictReader(handle)
+            ]
+    total = endpoints.get("Aggregated", {})
+    return {
+        "endpoints": endpoints,
+        "total": total,
+        "error_rate_pct": round(100 * total.get("failures", 0) / max(total.get("requests", 0), 1), 3),
+        "failures": failures[:20],
+    }
+
+
+def run_locust(
+    *,
+    url: str,
+    users: int,
+    seconds: int,
+    classes: tuple[str, ...],
+    env: dict[str, str],
+    work: Path,
+    label: str,
+    server: psutil.Process,
+) -> dict[str, Any]:
+    prefix = work / label
+    spawn_rate = max(1.0, users / 5)  # ramp in ~5 s; --reset-stats measures from the end of the ramp
+    command = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+        "--host", url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s", "--reset-stats",
+        "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5", *classes,
+    ]  # fmt: skip
+    log(f"locust {label}: {users} users, {seconds} s ({' '.join(classes)})")
+    with (work / f"{label}.log").open("w") as out:
+        process = subprocess.Popen(  # noqa: S603  (our own interpreter running locust)
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        sampler = Sampler(
+            groups={"gunicorn": server, "postgres": postmaster(), "locust": psutil.Process(process.pid)}
+        )
+        thread = threading.Thread(target=sampler.run, daemon=True)
+        thread.start()
+        process.wait()
+        sampler.stop.set()
+        thread.join()
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no statistics; see {work / f'{label}.log'}")
+    resources = sampler.report()
+    return {
+        "users": users,
+        "seconds": seconds,
+        "spawn_rate": spawn_rate,
+        **read_stats(prefix),
+        "resources": resources,
+        "saturation": saturation(resources, psutil.cpu_count() or 1),
+    }
+
+
+def saturation(resources: dict[str, Any], cpus: int) -> str:
+    """A reading of what ran out: the machine's CPU, else PostgreSQL's top wait, else nothing."""
+    machine = resources.get("machine_cpu", {})
+    idle = machine.get("idle_pct", 0.0) + machine.get("iowait_pct", 0.0)
+    cores = resources.get("cpu_cores_used", {})
+    split = ", ".join(f"{group} {used} cores" for group, used in cores.items())
+    waits = resources.get("top_waits", [])
+    busy_wait = next(
+        (w for w in waits if w["wait"] != "CPU (no wait event)" and not w["wait"].startswith("Client:")), None
+    )
+    if idle < 10:
+        return f"CPU: the {cpus}-core machine was {100 - idle:.0f} % busy ({split}; the rest: other work)"
+    if busy_wait and busy_wait["share_of_active_pct"] >= 30:
+        share = busy_wait["share_of_active_pct"]
+        return f"PostgreSQL wait {busy_wait['wait']} ({share} % of active samples; {split})"
+    return f"nothing saturated: machine {idle:.0f} % idle ({split})"
+
+
+def check_intake(log_path: Path, prefix: str) -> dict[str, Any]:
+    """Every acknowledged referral (201) must be in hub_referral and have its referral.received event."""
+    from django.db import connection
+
+    document = json.loads(log_path.read_text())
+    acknowledged = {ref_id: ext for ref_id, ext in document["created"]}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id::text, external_id FROM hub_referral WHERE external_id LIKE %s", [prefix + "%"]
+        )
+        rows = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT object_id FROM hub_auditevent WHERE action = 'referral.received' AND object_id = ANY(%s)",
+            [list(acknowledged)],
+        )
+        audited = {r[0] for r in cursor.fetchall()}
+    missing_rows = sorted(set(acknowledged) - set(rows))
+    wrong_external_id = sorted(i for i in acknowledged if i in rows and rows[i] != acknowledged[i])
+    missing_audit = sorted(set(acknowledged) - audited)
+    return {
+        "acknowledged_201": len(acknowledged),
+        "statuses": document["statuses"],
+        "rows_in_database": len(rows),
+        "audited_referral_received": len(audited),
+        "lost": len(missing_rows),
+        "missing_audit_event": len(missing_audit),
+        "wrong_external_id": len(wrong_external_id),
+        # Stored but never acknowledged: requests in flight when locust stopped (not a loss).
+        "stored_unacknowledged": len(set(rows) - set(acknowledged)),
+        "examples_lost": missing_rows[:5],
+        "examples_missing_audit": missing_audit[:5],
+    }
+
+
+def summary_line(document: dict[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {}
+    for run in document.get("mixed", []):
+        total = run["total"]
+        line[f"mixed_{run['users']}u"] = (
+            f"{total.get('req_per_s')} req/s, p50/p95/p99 {total.get('p50_ms')}/{total.get('p95_ms')}/"
+            f"{total.get('p99_ms')} ms, errors {run['error_rate_pct']} %; {run['saturation']}"
+        )
+    if intake := document.get("intake"):
+        line["intake"] = (
+            f"{intake['referrals_per_s']} referrals/s sustained ({intake['users']} users), "
+            f"lost {intake['check']['lost']}, missing audit {intake['check']['missing_audit_event']}"
+        )
+    line["postgres"] = document.get("postgres_durability")
+    return line
+
+
+def run(config: Config) -> tuple[dict[str, Any], list[str]]:
+    from bench.db import database_url, sibling_database
+    from bench.measure import environment
+    from bench.seed import prepare_database, seed_tasks
+
+    problems: list[str] = []
+    settings_used = {
+        "users": config.users,
+        "duration_s": config.duration,
+        "intake_users": config.intake_users,
+        "intake_duration_s": config.intake_duration,
+        "gunicorn_workers": config.workers,
+        "seeded_tasks": config.tasks,
+        "settings_module": os.environ["DJANGO_SETTINGS_MODULE"],
+        "think_time_scale": float(os.environ["VIHUB_LOAD_THINK_SCALE"]),
+    }
+    document: dict[str, Any] = {"benchmark": "load", "mode": config.mode, "config": settings_used}
+    with (
+        tempfile.TemporaryDirectory(prefix="vihub-load-") as tmp,
+        sibling_database("load", keep=config.keep_database),
+    ):
+        work = Path(tmp)
+        log("migrate and seed")
+        started = time.monotonic()
+        prepare_database()
+        report = seed_tasks(config.tasks)
+        run_id = f"load{datetime.now(UTC):%Y%m%d%H%M%S}"
+        personas = work / "personas.json"
+        personas.write_text(json.dumps({"run": run_id, "tokens": make_personas()}))
+        document["data"] = {
+            "tasks": report.tasks,
+            "referrals": report.referrals,
+            "seed_seconds": round(time.monotonic() - started, 1),
+        }
+        document["postgres_durability"] = durability()
+        try:
+            document["redis_durability"] = redis_durability()
+        except Exception as exc:  # noqa: BLE001  (reported, not fatal)
+            document["redis_durability"] = {"error": repr(exc)}
+        document["environment"] = environment()
+        env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_LOAD_PERSONAS": str(personas)}
+        with gunicorn(env, config.workers, work) as (url, server):
+            if not config.skip_mixed:
+                document["mixed"] = []
+                for users in config.users:
+                    result = run_locust(
+                        url=url,
+                        users=users,
+                        seconds=config.duration,
+                        classes=MIXED_CLASSES,
+                        env=env,
+                        work=work,
+                        label=f"mixed-{users}",
+                        server=server,
+                    )
+                    document["mixed"].append(result)
+                    if result["error_rate_pct"] > 0:
+                        problems.append(f"mixed {users} users: {result['error_rate_pct']} % errors")
+            if not config.skip_intake:
+                intake_log = work / "intake.json"
+                result = run_locust(
+                    url=url,
+                    users=config.intake_users,
+                    seconds=config.intake_duration,
+                    classes=("IntakeAgency",),
+                    env={**env, "VIHUB_LOAD_INTAKE_LOG": str(intake_log)},
+                    work=work,
+                    label="intake",
+                    server=server,
+                )
+                post = result["endpoints"].get("POST /referrals/ (intake)", {})
+                result["check"] = check_intake(intake_log, f"{run_id}-intake-")
+                result["referrals_per_s"] = post.get("req_per_s", 0.0)
+                document["intake"] = result
+                lost, unaudited = result["check"]["lost"], result["check"]["missing_audit_event"]
+                if lost or unaudited:
+                    problems.append(
+                        f"intake: {lost} acknowledged referrals lost, {unaudited} without their event"
+                    )
+        document["gunicorn_log_tail"] = (work / "gunicorn.log").read_text()[-2000:]
+    document["summary"] = summary_line(document)
+    return document, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse(argv)
+    # Production settings, with what they require generated for this run (before Django starts).
+    work = Path(tempfile.mkdtemp(prefix="vihub-load-env-"))
+    (work / "data" / "staticfiles").mkdir(parents=True)  # the API serves no static files
+    for key, value in production_environment(work).items():
+        os.environ.setdefault(key, value)
+    if config.mode == "quick":
+        os.environ["VIHUB_LOAD_THINK_SCALE"] = "0.2"
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("bench: DATABASE_URL must point at PostgreSQL (run it through `make bench-load`)")
+    import django
+
+    django.setup()
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    try:
+        document, problems = run(config)
+    except Exception:  # noqa: BLE001  (the document says what crashed)
+        document, problems = (
+            {"benchmark": "load", "mode": config.mode, "error": traceback.format_exc()},
+            ["load: crashed"],
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    document = {
+        "started_at": started.isoformat(),
+        "seconds": round(time.monotonic() - t0, 1),
+        **document,
+        "problems": problems,
+    }
+    output = config.output or RESULTS / f"load-{config.mode}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    log(f"wrote {output}")
+    print(json.dumps(document.get("summary", document), indent=2, default=str))
+    for problem in problems:
+        log(f"PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
