@@ -234,7 +234,9 @@ def audit_verification(request: AuthenticatedHttpRequest, actor: Actor) -> HttpR
     ``audit.status_viewed``), and Verify now, which walks the whole trail and records
     ``audit.verified`` as ``manage.py verify_audit`` does."""
     if request.method == "POST":
-        result = audit_verify(actor=request.user)
+        # One connection, no worker processes: a web process (threaded, in tests and some
+        # servers) is no place to fork; the command and the hourly job use the workers.
+        result = audit_verify(actor=request.user, workers=1)
         if result.ok:
             checked = f"{result.events_checked} event{pluralize(result.events_checked)}"
             signed = f"{result.checkpoints_checked} signed checkpoint{pluralize(result.checkpoints_checked)}"
