@@ -39,6 +39,7 @@ from bench.seed import log
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import _lock_chain_head, compute_event_hash
 from hub.services.audit_integrity import _walk, audit_checkpoint, public_key
+from hub.services.audit_verify_pg import default_workers
 
 CHUNK = 50_000
 COLUMNS = (
@@ -240,7 +241,7 @@ def run(config: VerifyConfig) -> tuple[dict[str, Any], list[str]]:
         cursor.execute("SELECT pg_total_relation_size('hub_auditevent'), pg_relation_size('hub_auditevent')")
         total_bytes, heap_bytes = cursor.fetchone()
     runs: dict[str, Any] = {}
-    for name, workers in (("default_workers", config.workers), ("one_worker", 1)):
+    for name, workers in (("default_workers", config.workers or default_workers()), ("one_worker", 1)):
         log(f"verify: {total} events, audit_verify in a fresh process ({name})")
         runs[name] = fresh_process(workers)
         if not runs[name].get("ok") or runs[name].get("events") != total:

@@ -211,8 +211,9 @@ def audit_verify(
     With ``record``, the result is kept for auditors and the run itself is an audit event
     (``audit.verified``), whoever started it: the command, the hourly job, or an auditor
     (``actor=None`` is the job or the shell operator). ``workers``: parallel processes, each
-    with its own connection, on PostgreSQL (default: the CPUs, at most 8; inside an open
-    transaction always 1). ``chunk_size`` is the SQLite walk's batch."""
+    with its own connection, on PostgreSQL (default 1: only a fresh process such as
+    ``manage.py verify_audit`` should fork them; inside an open transaction always 1).
+    ``chunk_size`` is the SQLite walk's batch."""
     authorize(actor, Act.AUDIT_VERIFY)
     started = time.monotonic()
     checkpoints = {c.seq: c for c in AuditCheckpoint.objects.order_by("seq")}

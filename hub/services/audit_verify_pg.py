@@ -318,7 +318,10 @@ def walk_postgresql(
     """Raise ``Tampered`` at the first bad event in seq order; ``counter[0]`` counts the good ones.
     ``segments``: how many seq ranges (default: 4 per worker; 1 on a single connection)."""
     heads = {seq: c.head_hash for seq, c in checkpoints.items()}
-    workers = workers or default_workers()
+    # One connection unless the caller asks for workers (manage.py verify_audit does): a forked
+    # child runs the parent's after-fork hooks, and kombu's closes the parent's Redis channel,
+    # which blocks for ever on a process that has published a Celery job (seen in the bench).
+    workers = workers or 1
     table = _table()
     if connection.in_atomic_block or workers == 1:
         with transaction.atomic():

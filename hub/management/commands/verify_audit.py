@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from hub.services.audit_integrity import audit_verify
+from hub.services.audit_verify_pg import default_workers
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         result = audit_verify(
             chunk_size=options["chunk_size"],
             actor_display="manage.py verify_audit",
-            workers=options["workers"],
+            workers=options["workers"] or default_workers(),
         )
         seconds = result.duration_ms / 1000
         rate = f"{result.events_checked / seconds:,.0f} events/s" if seconds > 0 else "events/s n/a"
