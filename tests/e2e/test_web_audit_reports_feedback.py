@@ -155,7 +155,9 @@ def test_a_failed_verification_is_said_and_recorded_as_failed(
     def tampered(*args: object, **kwargs: object) -> None:
         raise _Tampered(42, "event #42 was altered (its content no longer matches its hash)")
 
+    # Whichever walk runs (the Python one on SQLite, the COPY segments on PostgreSQL) finds it.
     monkeypatch.setattr("hub.services.audit_integrity._walk", tampered)
+    monkeypatch.setattr("hub.services.audit_integrity.walk_postgresql", tampered)
     page = web(cast["auditor"]).post("/audit/verification/", follow=True).content.decode()
     assert "Verification FAILED at event #42" in page
     event = events("audit.verified")[-1]
