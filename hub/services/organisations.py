@@ -111,17 +111,11 @@ def membership_set(
     user). Moves the user's group membership in the same transaction, so access granted to
     the old organisation's group ends at commit."""
     if role not in Membership.Role.values:
-        raise DomainError(
-            f"Unknown role {role!r}; choose one of: {', '.join(Membership.Role.values)}", field="role"
-        )
+        role_fits(None, role)  # the unknown role's 400, before the organisation is looked up
     org = Organisation.objects.filter(code=org_code.upper()).first()
     if org is None:
         raise DomainError(f"No organisation with code {org_code!r}", field="org")
-    if org.kind not in Membership.ALLOWED_KINDS[role]:
-        allowed = ", ".join(sorted(Membership.ALLOWED_KINDS[role]))
-        raise DomainError(
-            f"Role {role!r} belongs to a {allowed} organisation; {org.code} is a {org.kind}", field="role"
-        )
+    role_fits(org, role)
     user, user_created = User.objects.get_or_create(username=username)
     if password is not None:
         validate_password(password, user)
@@ -148,6 +142,33 @@ def membership_set(
         changes={"before": before, "after": {"org": org.code, "role": role}, "user": username},
     )
     return membership
+
+
+def role_fits(org: Organisation | None, role: str) -> None:
+    """A known role, in an organisation of a kind it belongs to (``Membership.ALLOWED_KINDS``),
+    or a 400 on ``role`` saying why."""
+    if role not in Membership.Role.values:
+        raise DomainError(
+            f"Unknown role {role!r}; choose one of: {', '.join(Membership.Role.values)}", field="role"
+        )
+    if org is not None and org.kind not in Membership.ALLOWED_KINDS[role]:
+        kinds = " or ".join(sorted(Membership.ALLOWED_KINDS[role]))
+        raise DomainError(
+            f"A {Membership.Role(role).label.lower()} belongs to a {kinds} organisation; "
+            f"{org.code} is a {org.kind}",
+            field="role",
+        )
+
+
+def clean_email(value: str, field: str = "email") -> str:
+    """An email address stripped, blank allowed; anything else invalid is a 400 on ``field``."""
+    value = (value or "").strip()
+    if value:
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise DomainError("Enter a valid email address", field=field) from exc
+    return value
 
 
 def hash_token(raw: str) -> str:
@@ -243,12 +264,7 @@ def organisation_contacts_set(*, actor: User, organisation: Organisation, **fiel
         raise DomainError(f"Only {', '.join(CONTACT_FIELDS)} can be set here", field=sorted(unknown)[0])
     clean: dict[str, str] = {}
     for name, raw in fields.items():
-        value = (raw or "").strip()
-        if name == "contact_email" and value:
-            try:
-                validate_email(value)
-            except ValidationError as exc:
-                raise DomainError("Enter a valid email address", field=name) from exc
+        value = clean_email(raw, name) if name == "contact_email" else (raw or "").strip()
         if name in ("contact_phone", "out_of_hours_phone") and value and not _PHONE.match(value):
             raise DomainError("A phone number is digits, spaces, brackets and dashes", field=name)
         limit = 2000 if name == "liaison_notes" else (40 if "phone" in name else 200)

@@ -12,7 +12,6 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
@@ -24,7 +23,7 @@ from hub.models import ApiToken, Membership, Organisation, User
 from hub.policies.rules import Act, Placement, authorize, person_is_active
 from hub.services.audit import audit_record, set_changed
 from hub.services.factors import factors_remove, factors_summary
-from hub.services.organisations import api_token_create, api_token_revoke
+from hub.services.organisations import api_token_create, api_token_revoke, clean_email, role_fits
 
 
 def sessions_end(person: User) -> int:
@@ -112,29 +111,6 @@ def _organisation(org_code: str) -> Organisation:
     return org
 
 
-def _fit(org: Organisation, role: str) -> None:
-    if role not in Membership.Role.values:
-        raise DomainError(
-            f"Unknown role {role!r}; choose one of: {', '.join(Membership.Role.values)}", field="role"
-        )
-    if org.kind not in Membership.ALLOWED_KINDS[role]:
-        kinds = " or ".join(sorted(Membership.ALLOWED_KINDS[role]))
-        raise DomainError(
-            f"A {Membership.Role(role).label.lower()} belongs to a {kinds}; {org.code} is a {org.kind}",
-            field="role",
-        )
-
-
-def _clean_email(email: str) -> str:
-    email = (email or "").strip()
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError as exc:
-            raise DomainError("Enter a valid email address", field="email") from exc
-    return email
-
-
 def _clean_name(value: str, field: str) -> str:
     value = " ".join((value or "").split())
     if len(value) > 150:
@@ -189,9 +165,9 @@ def person_add(
     if not username or len(username) > 150:
         raise DomainError(USERNAME_RULE, field="username")
     org = _organisation(org_code)
-    _fit(org, role)
+    role_fits(org, role)
     authorize(actor, Act.PERSON_ADD, Placement(org, role))
-    email = _clean_email(email)
+    email = clean_email(email)
     first_name, last_name = _clean_name(first_name, "first_name"), _clean_name(last_name, "last_name")
     with transaction.atomic():
         if User.objects.filter(username__iexact=username).exists():
@@ -222,7 +198,7 @@ def person_edit(*, actor: User, person: User, **fields: str) -> User:
     if unknown:
         raise DomainError(f"Only {', '.join(EDITABLE)} can be edited here", field=sorted(unknown)[0])
     clean = {
-        name: _clean_email(value) if name == "email" else _clean_name(value, name)
+        name: clean_email(value) if name == "email" else _clean_name(value, name)
         for name, value in fields.items()
     }
     with transaction.atomic():
@@ -244,7 +220,7 @@ def person_move(*, actor: User, person: User, org_code: str, role: str, reason: 
     """Put a person in another organisation and/or role. Access granted to the old
     organisation's group ends at commit (their tasks there are no longer theirs to see)."""
     org = _organisation(org_code)
-    _fit(org, role)
+    role_fits(org, role)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(

@@ -204,7 +204,6 @@ def _person_page(
     audited: bool = True,
 ) -> HttpResponse:
     """A person's page: what they are, and each form the caller may use on them."""
-    person = _people(actor.membership).get(pk=person.pk)
     if audited:
         audit_record(
             actor=request.user,
@@ -237,7 +236,7 @@ def _person_page(
         if allowed(user, Act.FACTORS_RESET, person)
         else None,
     }
-    tokens = list(person.api_tokens.order_by("-created_at")) if actor.role in r.ADMIN_ROLES else []
+    tokens = list(person.api_tokens.order_by("-created_at")) if allowed(user, Act.TOKEN_LIST) else []
     return page(
         request,
         "hub/person.html",
