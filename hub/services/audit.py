@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from datetime import UTC
 from typing import Any
@@ -47,6 +48,22 @@ def event_hash_fields(event: AuditEvent) -> dict[str, Any]:
 
 def compute_event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(b"\x00" + canonical_event_bytes(event_hash_fields(event))).hexdigest()
+
+
+def storable_changes(value: Any) -> Any:
+    """``changes`` as the database will give it back, so the hash covers what verification reads:
+    PostgreSQL's jsonb keeps numbers as ``numeric`` and prints them without an exponent, so a
+    float such as ``1e300`` comes back as an integer, and it refuses NaN and infinities (here
+    their names, as text). Tuples become lists, keys text, as in JSON."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return int(value) if "e" in repr(value) and value == int(value) else value
+    if isinstance(value, dict):
+        return {str(key): storable_changes(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_changes(item) for item in value]
+    return value
 
 
 def _actor_snapshot(actor: User | None) -> tuple[str, str, str]:
@@ -137,7 +154,7 @@ def _append(
             referral_id=referral_id,
             task_id=task_id,
             request_id=current_request_id(),
-            changes=changes or {},
+            changes=storable_changes(changes or {}),
             justification=justification,
             recipient=recipient,
             outcome=outcome,
@@ -174,7 +191,7 @@ def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> li
                 referral_id=fields.get("referral_id"),
                 task_id=fields.get("task_id"),
                 request_id=current_request_id(),
-                changes=fields.get("changes") or {},
+                changes=storable_changes(fields.get("changes") or {}),
                 justification=str(fields.get("justification", "")),
                 recipient=str(fields.get("recipient", "")),
                 outcome=str(fields.get("outcome", AuditEvent.Outcome.SUCCESS)),

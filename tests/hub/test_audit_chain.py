@@ -124,3 +124,20 @@ def test_the_embedded_default_s_audit_tables_refuse_update_and_delete_too() -> N
                 db.execute(on(table, statement))
         notes = [row[0] for row in db.execute(on(table, "SELECT note FROM {table} ORDER BY id"))]
         assert notes == ["kept", "appended"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1e300, 1e16, 2.5e20, -1e22, 1.5, 1e-7, 0.1, float("nan"), float("inf"), {"deep": [1e17, 3.25]}],
+)
+def test_numbers_in_changes_hash_as_the_database_gives_them_back(value: Any) -> None:
+    """The hash covers what verification will read back: PostgreSQL's jsonb writes ``1e300`` as a
+    301-digit integer and refuses NaN and infinities, so an event holding them must neither fail
+    to be written nor look altered to ``verify_audit`` afterwards."""
+    from hub.services.audit_integrity import audit_verify  # noqa: PLC0415
+
+    event = audit_record(actor=None, action="organisation.seeded", changes={"value": value, "list": [value]})
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert compute_event_hash(stored) == stored.hash == event.hash
+    result = audit_verify(record=False)
+    assert result.ok, result.message
