@@ -29,6 +29,8 @@ app.conf.beat_schedule = {
     "pages-drain": {"task": "hub.tasks.pages_drain_job", "schedule": 15.0},
     "media-match-sweep": {"task": "hub.tasks.media_match_sweep_job", "schedule": 60.0},
     "handoffs-overdue": {"task": "spokes.tasks.handoffs_overdue_job", "schedule": 300.0},
+    # The audit sequencer's fallback (a no-op while `manage.py audit_sequencer` holds the chain).
+    "audit-chain": {"task": "hub.tasks.audit_chain_job", "schedule": 5.0},
     "audit-checkpoint": {"task": "hub.tasks.audit_checkpoint_job", "schedule": 300.0},
     "audit-verify": {"task": "hub.tasks.audit_verify_job", "schedule": 3600.0},
     # Last month's summaries per spoke: made in the first hour after the month turns, once.

@@ -28,6 +28,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "hub.tasks.notification_emails_job": {"queue": "default"},
     "hub.tasks.audit_checkpoint_job": {"queue": "audit"},
     "hub.tasks.audit_verify_job": {"queue": "default"},
+    "hub.tasks.audit_chain_job": {"queue": "default"},
     # A threat to life: the on-call page is as critical as an escalation.
     "hub.tasks.page_send_job": {"queue": "safeguarding"},
     "hub.tasks.pages_drain_job": {"queue": "safeguarding"},

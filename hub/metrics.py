@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from config.celery_routes import QUEUES
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.alerts import oldest_due_unfired_age
+from hub.services.audit_sequencer import chain_lag
 from hub.services.heartbeat import heartbeat_age
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,16 @@ def heartbeat_metrics() -> Iterator[Metric]:
 
 
 def audit_metrics() -> Iterator[Metric]:
+    lag = chain_lag()
     yield _gauge(
         "vihub_audit_unchained_events",
-        "Audit events not yet in the hash chain (always 0: chained in the event's own transaction)",
-        0,
+        "Audit events written but not yet linked into the hash chain by the sequencer",
+        lag.waiting,
+    )
+    yield _gauge(
+        "vihub_audit_chain_lag_seconds",
+        "How long the oldest audit event waiting for the chain has waited (0: none waits)",
+        lag.oldest.total_seconds() if lag.oldest is not None else 0.0,
     )
     head = AuditEvent.objects.aggregate(head=Max("seq"))["head"]
     checkpoint = AuditCheckpoint.objects.order_by("-seq").only("seq", "created_at").first()

@@ -9,6 +9,7 @@ from hub.jobs import enqueue_now
 from hub.models import Referral
 from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
+from hub.services.audit_sequencer import chain_pending
 from hub.services.heartbeat import heartbeat_beat
 from hub.services.matching import referral_match_media, referrals_unmatched
 from hub.services.notifications import notification_email, notifications_unsent
@@ -69,6 +70,12 @@ def audit_checkpoint_job() -> int | None:
     """Sign the head of the audit trail (idempotent: nothing new, nothing written)."""
     checkpoint = audit_checkpoint()
     return checkpoint.seq if checkpoint else None
+
+
+@vihub_job(soft_time_limit=20, time_limit=30)
+def audit_chain_job() -> int | None:
+    """The sequencer's fallback: chain what waits (``None``: a sequencer process holds the chain)."""
+    return chain_pending(max_rounds=20)
 
 
 @vihub_job(soft_time_limit=1800, time_limit=1900)

@@ -11,11 +11,15 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from hub.services.alerts import oldest_due_unfired_age
+from hub.services.audit_sequencer import chain_lag
 from hub.services.heartbeat import heartbeat_age
 
 HEARTBEAT_STALE_AFTER_SECONDS = 5 * 60
 SWEEP_STALE_AFTER_SECONDS = 5 * 60  # beat runs the sweep every minute
 DUE_UNFIRED_LIMIT_SECONDS = 3 * 60  # an alert due longer ago than this has been missed
+# An audit event waiting longer than this for the chain: no sequencer is running (the process
+# chains within a second, the beat fallback every few seconds).
+CHAIN_LAG_LIMIT_SECONDS = 60
 
 
 def _seconds(age: timedelta | None) -> float | None:
@@ -58,6 +62,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
             healthy = False
         else:
             checks["sweep"] = "ok"
+    if checks["database"] == "ok":
+        lag = chain_lag()
+        checks["audit_chain_waiting"] = lag.waiting
+        checks["audit_chain_lag_seconds"] = _seconds(lag.oldest) or 0.0
+        if lag.oldest is not None and lag.oldest.total_seconds() > CHAIN_LAG_LIMIT_SECONDS:
+            checks["audit_chain"] = "falling behind"
+            healthy = False
+        else:
+            checks["audit_chain"] = "ok"
     if request.user.is_authenticated and request.user.is_staff:
         # What the deployment is made of is for its operators, not for anyone who can reach it.
         checks["database_vendor"] = connection.vendor

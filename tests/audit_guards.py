@@ -14,18 +14,22 @@ from typing import Any
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-_MIGRATION = importlib.import_module("hub.migrations.0016_audit_no_escape")
+_MIGRATIONS = [
+    importlib.import_module("hub.migrations.0016_audit_no_escape"),
+    importlib.import_module("hub.migrations.0018_audit_sequencer"),  # the events waiting to be chained
+]
 
 
 def audit_guards(connection: BaseDatabaseWrapper, *, enabled: bool) -> None:
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for name, table in _MIGRATION.PG_TRUNCATE_TRIGGERS:
-                cursor.execute(f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {name}")
-        elif connection.vendor == "sqlite":
-            for name, statement in _MIGRATION.sqlite_triggers():
-                if name.endswith("_no_delete"):
-                    cursor.execute(statement if enabled else f"DROP TRIGGER IF EXISTS {name}")
+        for migration in _MIGRATIONS:
+            if connection.vendor == "postgresql":
+                for name, table in migration.PG_TRUNCATE_TRIGGERS:
+                    cursor.execute(f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER {name}")
+            elif connection.vendor == "sqlite":
+                for name, statement in migration.sqlite_triggers():
+                    if name.endswith("_no_delete"):
+                        cursor.execute(statement if enabled else f"DROP TRIGGER IF EXISTS {name}")
 
 
 def guards_back_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:

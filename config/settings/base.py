@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -295,6 +296,18 @@ VIHUB_AUDIT_SIGNING_KEY = env_secret("VIHUB_AUDIT_SIGNING_KEY")
 VIHUB_SECRETS_KEYS = env_secret("VIHUB_SECRETS_KEYS") or ""
 VIHUB_AUDIT_PUBLIC_KEY = env_str("VIHUB_AUDIT_PUBLIC_KEY", "")
 VIHUB_AUDIT_CHECKPOINT_LOG = env_str("VIHUB_AUDIT_CHECKPOINT_LOG", "")
+# How audit events reach the hash chain (docs/deploy.md). "inline": each event is chained in its
+# own transaction under one lock (SQLite, the embedded default, and the test suite). "sequencer":
+# a request only writes its event; one sequencer (``manage.py audit_sequencer``, with a Celery
+# beat job as the fallback) links committed events into the chain in batches. PostgreSQL only.
+VIHUB_AUDIT_CHAIN = env_str(
+    "VIHUB_AUDIT_CHAIN",
+    "sequencer" if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else "inline",
+)
+if VIHUB_AUDIT_CHAIN not in ("inline", "sequencer"):
+    raise ImproperlyConfigured("VIHUB_AUDIT_CHAIN must be 'inline' or 'sequencer'")
+if VIHUB_AUDIT_CHAIN == "sequencer" and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("VIHUB_AUDIT_CHAIN=sequencer needs PostgreSQL")
 # Outcome webhooks: retry with exponential backoff and jitter from this base, for this long.
 VIHUB_WEBHOOK_RETRY_BASE_SECONDS = env_int("VIHUB_WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
 VIHUB_WEBHOOK_RETRY_FOR = timedelta(days=env_int("VIHUB_WEBHOOK_RETRY_DAYS", 3, minimum=1))

@@ -42,3 +42,7 @@ VIHUB_RATE_INTAKE_ACCOUNT = "100000/min"
 VIHUB_RATE_INTAKE_SOURCE = "100000/min"
 
 VIHUB_SECRETS_KEYS = "tDC4uSAzzmKxzHLF0g9r5X3o2yfiQHy5hpYKlgxZCWU="  # a test-only Fernet key
+
+# The suite reads the trail straight after each action: events are chained in their own
+# transaction, except in the tests of the sequencer (tests/hub/test_audit_sequencer.py).
+VIHUB_AUDIT_CHAIN = "inline"

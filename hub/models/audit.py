@@ -52,6 +52,9 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # When the sequencer linked it into the chain (empty when chained in its own transaction):
+    # the chain delay, measured. Not covered by the hash: it says nothing about what happened.
+    chained_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImmutableQuerySet.as_manager()
 
@@ -76,6 +79,43 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only")
+
+
+class AuditPending(models.Model):
+    """An audit event written but not yet linked into the hash chain (``VIHUB_AUDIT_CHAIN =
+    "sequencer"``): the request's own transaction inserts it here, with no chain lock, and the
+    sequencer (``hub.services.audit_sequencer``) moves it into ``AuditEvent`` in the order the
+    events became visible, giving it ``seq``, ``prev_hash`` and ``hash``, in the same
+    transaction as it deletes it here. The database refuses any UPDATE, and a DELETE of a row
+    whose event is not in the chain, so an event is never lost or altered while it waits.
+    """
+
+    queued = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_display = models.CharField(max_length=200, blank=True)
+    actor_org = models.CharField(max_length=32, blank=True)
+    actor_role = models.CharField(max_length=24, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    referral_id = models.UUIDField(null=True, blank=True)
+    task_id = models.UUIDField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    justification = models.TextField(blank=True)
+    recipient = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=AuditEvent.Outcome.choices, default="success")
+
+    class Meta:
+        ordering = ["queued"]
+        indexes = [models.Index(fields=["referral_id", "queued"])]
+
+    def __str__(self) -> str:
+        return f"pending {self.action} by {self.actor_display or 'system'}"
 
 
 class AuditCheckpoint(models.Model):

@@ -9,13 +9,14 @@ import uuid
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH, AuditAction
 from hub.context import current_request_id, operator_var
 from hub.exceptions import AuditUnavailable
-from hub.models import AuditEvent, User
+from hub.models import AuditEvent, AuditPending, User
 
 
 def canonical_event_bytes(fields: dict[str, Any]) -> bytes:
@@ -102,11 +103,16 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
-    Guarantees: the event is committed if and only if the caller's transaction commits; the
-    chain never forks, because appends are serialised (a transaction-scoped advisory lock on
-    PostgreSQL, the database write lock on SQLite); ``occurred_at`` is database time. If the
-    event cannot be written, ``AuditUnavailable`` is raised and the caller's work is refused.
-    ``action`` must be an ``AuditAction`` (a misspelt one raises ``ValueError``).
+    Guarantees: the event is committed if and only if the caller's transaction commits;
+    ``occurred_at`` is database time. If the event cannot be written, ``AuditUnavailable`` is
+    raised and the caller's work is refused. ``action`` must be an ``AuditAction`` (a misspelt
+    one raises ``ValueError``).
+
+    With ``VIHUB_AUDIT_CHAIN = "inline"`` the event is chained here: appends are serialised (a
+    transaction-scoped advisory lock on PostgreSQL, the database write lock on SQLite), so the
+    chain never forks. With ``"sequencer"`` it is written to ``AuditPending`` with no lock and
+    the sequencer chains it once committed (``hub.services.audit_sequencer``); the returned
+    event's ``seq`` is then ``None``.
     """
     action = AuditAction(action)
     try:
@@ -135,72 +141,89 @@ def _append(
     outcome: str,
     actor_display: str | None,
 ) -> AuditEvent:
+    display, org, role = _actor_snapshot(actor)
+    if actor_display and actor is None and operator_var.get():
+        actor_display = f"{actor_display} ({operator_var.get()})"[:200]
+    fields: dict[str, Any] = {
+        "actor": actor,
+        "actor_display": actor_display or display,
+        "actor_org": org,
+        "actor_role": role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id or ""),
+        "referral_id": referral_id,
+        "task_id": task_id,
+        "request_id": current_request_id(),
+        "changes": storable_changes(changes or {}),
+        "justification": justification,
+        "recipient": recipient,
+        "outcome": outcome,
+    }
+    if sequenced():
+        pending = AuditPending.objects.create(occurred_at=db_now(), **fields)
+        return AuditEvent(id=pending.event_id, occurred_at=pending.occurred_at, **fields)
     with transaction.atomic():
         seq, prev_hash = _lock_chain_head()
-        seq += 1
-        display, org, role = _actor_snapshot(actor)
-        if actor_display and actor is None and operator_var.get():
-            actor_display = f"{actor_display} ({operator_var.get()})"[:200]
-        event = AuditEvent(
-            seq=seq,
-            occurred_at=db_now(),
-            actor=actor,
-            actor_display=actor_display or display,
-            actor_org=org,
-            actor_role=role,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id or ""),
-            referral_id=referral_id,
-            task_id=task_id,
-            request_id=current_request_id(),
-            changes=storable_changes(changes or {}),
-            justification=justification,
-            recipient=recipient,
-            outcome=outcome,
-            prev_hash=prev_hash,
-        )
+        event = AuditEvent(seq=seq + 1, occurred_at=db_now(), prev_hash=prev_hash, **fields)
         event.hash = compute_event_hash(event)
         event.save(force_insert=True)
     return event
 
 
+def sequenced() -> bool:
+    """Whether events wait for the sequencer (``VIHUB_AUDIT_CHAIN = "sequencer"``) rather than
+    being chained in their own transaction."""
+    return settings.VIHUB_AUDIT_CHAIN == "sequencer"
+
+
 def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Append several events in one go (one chain lock, one insert): for batch jobs such as the
-    deadline sweep. Same guarantees as ``audit_record``; each dict holds its keyword arguments
+    """Append several events in one go (one chain lock, or none with the sequencer; one
+    insert): for batch jobs such as the deadline sweep. Same guarantees as ``audit_record``;
+    each dict holds its keyword arguments
     (action, object_type, object_id, referral_id, task_id, changes, justification, recipient)."""
     if not events:
         return []
+    display, org, role = _actor_snapshot(actor)
+    request_id = current_request_id()
+    rows = [
+        {
+            "actor": actor,
+            "actor_display": display,
+            "actor_org": org,
+            "actor_role": role,
+            "action": AuditAction(fields["action"]),
+            "object_type": str(fields.get("object_type", "")),
+            "object_id": str(fields.get("object_id") or ""),
+            "referral_id": fields.get("referral_id"),
+            "task_id": fields.get("task_id"),
+            "request_id": request_id,
+            "changes": storable_changes(fields.get("changes") or {}),
+            "justification": str(fields.get("justification", "")),
+            "recipient": str(fields.get("recipient", "")),
+            "outcome": str(fields.get("outcome", AuditEvent.Outcome.SUCCESS)),
+        }
+        for fields in events
+    ]
+    occurred_at = db_now()
+    if sequenced():
+        waiting = AuditPending.objects.bulk_create(
+            [AuditPending(occurred_at=occurred_at, **row) for row in rows]
+        )
+        return [
+            AuditEvent(id=item.event_id, occurred_at=occurred_at, **row)
+            for item, row in zip(waiting, rows, strict=True)
+        ]
     with transaction.atomic():
         seq, prev_hash = _lock_chain_head()
-        display, org, role = _actor_snapshot(actor)
-        occurred_at = db_now()
-        rows = []
-        for fields in events:
+        chained = []
+        for row in rows:
             seq += 1
-            event = AuditEvent(
-                seq=seq,
-                occurred_at=occurred_at,
-                actor=actor,
-                actor_display=display,
-                actor_org=org,
-                actor_role=role,
-                action=AuditAction(fields["action"]),
-                object_type=str(fields.get("object_type", "")),
-                object_id=str(fields.get("object_id") or ""),
-                referral_id=fields.get("referral_id"),
-                task_id=fields.get("task_id"),
-                request_id=current_request_id(),
-                changes=storable_changes(fields.get("changes") or {}),
-                justification=str(fields.get("justification", "")),
-                recipient=str(fields.get("recipient", "")),
-                outcome=str(fields.get("outcome", AuditEvent.Outcome.SUCCESS)),
-                prev_hash=prev_hash,
-            )
+            event = AuditEvent(seq=seq, occurred_at=occurred_at, prev_hash=prev_hash, **row)
             event.hash = prev_hash = compute_event_hash(event)
-            rows.append(event)
-        AuditEvent.objects.bulk_create(rows)
-    return rows
+            chained.append(event)
+        AuditEvent.objects.bulk_create(chained)
+    return chained
 
 
 def audit_list_read(*, actor: User, object_type: str, ids: list[Any], query: dict[str, Any]) -> None:

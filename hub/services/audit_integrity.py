@@ -34,6 +34,7 @@ from hub.models import AuditCheckpoint, AuditEvent, AuditVerification, User
 from hub.policies.rules import Act, authorize
 from hub.selectors.audit import verification_on_trail
 from hub.services.audit import _lock_chain_head, audit_record, compute_event_hash
+from hub.services.audit_sequencer import chain_pending
 from hub.services.audit_verify_pg import Tampered as _Tampered
 from hub.services.audit_verify_pg import walk_postgresql
 
@@ -231,26 +232,36 @@ def audit_verify(
         message = f"{counter[0]} events and {len(checkpoints)} signed checkpoints verified"
         result = _finish(started, True, counter[0], len(checkpoints), None, message)
     if record:
-        # The event first, then the result row naming it: a row is believed only with its event.
-        event = audit_record(
-            actor=actor,
-            actor_display=actor_display,
-            action=AuditAction.AUDIT_VERIFIED,
-            object_type="audit_trail",
-            outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
-            changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
-        )
-        AuditVerification.objects.create(
-            ran_at=db_now(),
-            is_ok=result.ok,
-            events_checked=result.events_checked,
-            checkpoints_checked=result.checkpoints_checked,
-            first_bad_seq=result.first_bad_seq,
-            message=result.message,
-            duration_ms=result.duration_ms,
-            event_seq=event.seq,
-        )
+        _record_verification(result, actor, actor_display)
     return result
+
+
+@transaction.atomic
+def _record_verification(result: VerifyResult, actor: User | None, actor_display: str | None) -> None:
+    """The event first, then the result row naming it: a row is believed only with its event.
+    With the sequencer, the event is chained here and now (queueing for the chain), so the row
+    can name its ``seq``."""
+    event = audit_record(
+        actor=actor,
+        actor_display=actor_display,
+        action=AuditAction.AUDIT_VERIFIED,
+        object_type="audit_trail",
+        outcome=AuditEvent.Outcome.SUCCESS if result.ok else AuditEvent.Outcome.FAILED,
+        changes={"ok": result.ok, "events": result.events_checked, "first_bad_seq": result.first_bad_seq},
+    )
+    if event.seq is None:
+        chain_pending(wait=True)
+        event.seq = AuditEvent.objects.values_list("seq", flat=True).get(pk=event.pk)
+    AuditVerification.objects.create(
+        ran_at=db_now(),
+        is_ok=result.ok,
+        events_checked=result.events_checked,
+        checkpoints_checked=result.checkpoints_checked,
+        first_bad_seq=result.first_bad_seq,
+        message=result.message,
+        duration_ms=result.duration_ms,
+        event_seq=event.seq,
+    )
 
 
 def _finish(

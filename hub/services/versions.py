@@ -1,21 +1,22 @@
 """No silent overwrites: a decision made on a view of a referral carries the version it was
 based on, and is refused (409) if the referral changed since, saying what changed.
 
-The version is the sequence number of the newest audit event that changed the referral's
-grading, holders or outcome (the trail is the record of every change, gap-free and ordered),
-so "what changed since" is exactly the events after it. The API returns it as ``version`` and
+The version is how many audit events have changed the referral's grading, holders or outcome
+(the trail is the record of every change, in order), written ``n<count>``, so "what changed
+since" is exactly the events after the first ``count``: those already in the hash chain, by
+``seq``, then those still waiting for the sequencer (``AuditPending``), by ``queued``. Changes to
+one referral are made under its row lock, so they reach the trail, and the chain, in the order
+they were made. The API returns it as ``version`` and
 as the ``ETag`` of ``GET /referrals/{id}/``; a client sends it back as ``If-Match`` or
 ``version``, the pages in a hidden field. A request that sends no version is not checked (v1
-clients keep working).
+clients keep working). A bare number is an older token (the ``seq`` of the newest change).
 """
 
 from __future__ import annotations
 
-from django.db.models import Max, QuerySet
-
 from hub.constants import AuditAction
 from hub.exceptions import InvalidTransition
-from hub.models import AuditEvent, Referral
+from hub.models import AuditEvent, AuditPending, Referral
 
 # The changes a decision on the referral is based on (not reads, not a force's own work).
 VERSIONED_ACTIONS = (
@@ -31,14 +32,25 @@ VERSIONED_ACTIONS = (
 )
 
 
-def _changes(referral: Referral) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(
-        referral_id=referral.pk, action__in=VERSIONED_ACTIONS, outcome=AuditEvent.Outcome.SUCCESS
-    )
+def _changes(referral: Referral) -> list[AuditEvent | AuditPending]:
+    """Every change, in order: the chained ones by ``seq``, then the waiting ones."""
+    scope = {
+        "referral_id": referral.pk,
+        "action__in": VERSIONED_ACTIONS,
+        "outcome": AuditEvent.Outcome.SUCCESS,
+    }
+    fields = ("action", "actor_display", "occurred_at")
+    chained: list[AuditEvent | AuditPending] = list(AuditEvent.objects.filter(**scope).only("seq", *fields))
+    return chained + list(AuditPending.objects.filter(**scope).only(*fields))
 
 
 def referral_version(referral: Referral) -> str:
-    return str(_changes(referral).aggregate(seq=Max("seq"))["seq"] or 0)
+    scope = {
+        "referral_id": referral.pk,
+        "action__in": VERSIONED_ACTIONS,
+        "outcome": AuditEvent.Outcome.SUCCESS,
+    }
+    return f"n{AuditEvent.objects.filter(**scope).count() + AuditPending.objects.filter(**scope).count()}"
 
 
 def version_check(referral: Referral, expected: str | None) -> None:
@@ -46,10 +58,16 @@ def version_check(referral: Referral, expected: str | None) -> None:
     if not expected:
         return
     token = expected.strip().removeprefix("W/").strip('"')
-    seen = int(token) if token.isdigit() else -1
-    newer = list(_changes(referral).filter(seq__gt=seen).order_by("seq")[:20])
+    changes_made = _changes(referral)
+    if token.startswith("n") and token[1:].isdigit():
+        newer = changes_made[int(token[1:]) :]
+    elif token.isdigit():  # an older token: the seq of the newest change seen
+        newer = [e for e in changes_made if not isinstance(e, AuditEvent) or e.seq > int(token)]
+    else:
+        newer = changes_made
     if not newer:
         return
+    newer = newer[:20]
     changes = [{"action": e.action, "by": e.actor_display, "at": e.occurred_at.isoformat()} for e in newer]
     said = "; ".join(f"{c['action']} by {c['by']}" for c in changes[-3:])
     raise InvalidTransition(

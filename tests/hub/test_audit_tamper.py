@@ -22,23 +22,33 @@ from hub.models import AuditCheckpoint, AuditEvent, AuditVerification
 from hub.selectors.audit import audit_status
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
+from hub.services.audit_sequencer import chain_pending
 from tests.web import Client
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
-@pytest.fixture
-def trail() -> Iterator[list[int]]:
-    """Twenty events, a signed checkpoint after the first fifteen, five more after it."""
+@pytest.fixture(params=["inline", "sequencer"])
+def trail(request: pytest.FixtureRequest, settings: Any) -> Iterator[list[int]]:
+    """Twenty events, a signed checkpoint after the first fifteen, five more after it: chained
+    in their own transactions, or by the sequencer (issue 15): the same tampering is caught."""
     assert connection.vendor == "postgresql"
-    seqs = [
-        audit_record(actor=None, action="organisation.seeded", object_id=str(i), changes={"i": i}).seq
-        for i in range(15)
-    ]
+    settings.VIHUB_AUDIT_CHAIN = request.param
+
+    def written(numbers: range, with_changes: bool) -> list[int]:
+        events = [
+            audit_record(actor=None, action="organisation.seeded", object_id=str(i),
+                         changes={"i": i} if with_changes else None)
+            for i in numbers
+        ]  # fmt: skip
+        chain_pending(wait=True)  # nothing waits inline; the sequencer's round otherwise
+        seqs = dict(AuditEvent.objects.filter(pk__in=[e.pk for e in events]).values_list("pk", "seq"))
+        return [seqs[e.pk] for e in events]
+
+    seqs = written(range(15), True)
     audit_checkpoint()
-    seqs += [
-        audit_record(actor=None, action="organisation.seeded", object_id=str(i)).seq for i in range(15, 20)
-    ]
+    seqs += written(range(15, 20), False)
+    assert seqs == list(range(seqs[0], seqs[0] + 20))
     yield seqs
 
 
