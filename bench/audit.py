@@ -39,7 +39,7 @@ from bench.db import database_url
 from bench.measure import percentile
 from bench.seed import ensure_member, log
 from hub.constants import GENESIS_HASH
-from hub.models import AuditCheckpoint, AuditEvent, Membership, User
+from hub.models import AuditCheckpoint, AuditEvent, AuditPending, Membership, User
 from hub.services.audit import audit_record, audit_record_many, compute_event_hash
 from hub.services.audit_integrity import VerifyResult, audit_checkpoint, audit_verify, public_key
 
@@ -239,6 +239,164 @@ def run_appends(config: AuditConfig, actors: list[User]) -> tuple[dict[str, Any]
     }, problems
 
 
+# --- The sequencer against plain inserts (issue 15) ------------------------------------------
+
+PLAIN_TABLE = "bench_plain_events"
+
+
+def _plain_writer(
+    maker_seed: int, actors: list[User], count: int, barrier: threading.Barrier,
+    latencies: list[float], errors: list[str],
+) -> None:  # fmt: skip
+    """Rows as wide as an audit event (the same values ``EventMaker`` gives the audited
+    writers), one INSERT per transaction, into a copy of the events table with its indexes and
+    none of its chain, triggers or foreign keys: what the database does for a bare insert."""
+    maker = EventMaker(actors, seed=maker_seed)
+    columns = [c for c in COLUMNS if c != "seq"]
+    sql = (
+        f"INSERT INTO {PLAIN_TABLE} (seq, {', '.join(columns)}) "  # noqa: S608  (our own names)
+        f"VALUES (nextval('{PLAIN_TABLE}_seq'), {', '.join(['%s'] * len(columns))})"
+    )
+    try:
+        connection.ensure_connection()
+        barrier.wait()
+        for _ in range(count):
+            fields, actor = maker.fields(), maker.actor()
+            row = {
+                "id": uuid.uuid4(), "occurred_at": datetime.now(UTC), "actor_id": actor.pk if actor else None,
+                "actor_display": actor.display_name if actor else "system", "actor_org": "", "actor_role": "",
+                "object_type": "", "object_id": "", "referral_id": None, "task_id": None, "request_id": "",
+                "changes": "{}", "justification": "", "recipient": "", "outcome": "success",
+                "prev_hash": "0" * 64, "hash": "0" * 64,
+            }  # fmt: skip
+            row.update({k: str(v) if isinstance(v, uuid.UUID) else v for k, v in fields.items()})
+            row["changes"] = json.dumps(fields.get("changes") or {})
+            start = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [row[c] for c in columns])
+            latencies.append((time.perf_counter() - start) * 1000)
+    except Exception as exc:  # noqa: BLE001  (reported as a problem, not raised in a thread)
+        errors.append(f"{type(exc).__name__}: {exc}")
+        barrier.abort()
+    finally:
+        connection.close()
+
+
+def _threads_run(target: Any, writers: int, per_writer: int, actors: list[User], seed: int) -> dict[str, Any]:
+    barrier = threading.Barrier(writers + 1)
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+    errors: list[str] = []
+    threads = [
+        threading.Thread(
+            target=target, args=(seed * 100 + i, actors, per_writer, barrier, latencies[i], errors)
+        )
+        for i in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    with suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=60)
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    calls = [ms for per_thread in latencies for ms in per_thread]
+    events = per_writer * writers
+    found: dict[str, Any] = {
+        "writers": writers, "events": events, "seconds": round(seconds, 3),
+        "events_per_s": round(events / seconds, 1) if seconds else None,
+        "call_ms": {"p50": round(percentile(calls, 50), 2) if calls else None,
+                    "p99": round(percentile(calls, 99), 2) if calls else None},
+    }  # fmt: skip
+    if errors:
+        found["errors"] = errors[:5]
+    return found
+
+
+def _sequenced_writer(
+    maker_seed: int, actors: list[User], count: int, barrier: threading.Barrier,
+    latencies: list[float], errors: list[str],
+) -> None:  # fmt: skip
+    _writer(maker_seed, actors, count, 1, barrier, latencies, errors)
+
+
+def sequencer_compare(
+    actors: list[User], *, writers: int, per_writer: int
+) -> tuple[dict[str, Any], list[str]]:
+    """In one run, on one database: ``writers`` threads of plain inserts; the same number of
+    audited writers with the sequencer (``VIHUB_AUDIT_CHAIN = "sequencer"``) while one sequencer
+    thread chains; then how long each event waited for the chain, and the chain verified."""
+    from django.test import override_settings  # noqa: PLC0415
+
+    from hub.services.audit_sequencer import chain_pending  # noqa: PLC0415
+
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PLAIN_TABLE}; DROP SEQUENCE IF EXISTS {PLAIN_TABLE}_seq")
+        cursor.execute(
+            f"CREATE TABLE {PLAIN_TABLE} (LIKE hub_auditevent INCLUDING DEFAULTS INCLUDING INDEXES)"
+        )
+        cursor.execute(f"CREATE SEQUENCE {PLAIN_TABLE}_seq")
+    log(f"audit: plain inserts, {writers} writers x {per_writer}")
+    plain = _threads_run(_plain_writer, writers, per_writer, actors, seed=7)
+    before = head()[0]
+    stop = threading.Event()
+    rounds = [0]
+
+    def sequencer() -> None:
+        try:
+            while not stop.is_set():
+                if chain_pending():
+                    rounds[0] += 1
+                else:
+                    stop.wait(0.05)
+        finally:
+            connection.close()
+
+    log(f"audit: sequenced appends, {writers} writers x {per_writer}, one sequencer")
+    with override_settings(VIHUB_AUDIT_CHAIN="sequencer"):
+        chaining = threading.Thread(target=sequencer)
+        chaining.start()
+        sequenced = _threads_run(_sequenced_writer, writers, per_writer, actors, seed=8)
+        drain_start = time.perf_counter()
+        while AuditPending.objects.exists() and time.perf_counter() - drain_start < 120:
+            time.sleep(0.02)
+        drained = time.perf_counter() - drain_start
+        stop.set()
+        chaining.join()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY d), max(d) FROM"
+            " (SELECT extract(epoch FROM chained_at - occurred_at) AS d"
+            " FROM hub_auditevent WHERE seq > %s) AS x",
+            [before],
+        )
+        quantiles, longest = cursor.fetchone()
+        cursor.execute(f"DROP TABLE {PLAIN_TABLE}; DROP SEQUENCE {PLAIN_TABLE}_seq")
+    chained = head()[0] - before
+    verified = audit_verify(record=False)
+    sequenced.update({
+        "sequencer_rounds": rounds[0],
+        "drain_after_last_write_s": round(drained, 3),
+        "chain_delay_ms": {
+            "p50": round(float(quantiles[0]) * 1000, 1) if quantiles else None,
+            "p99": round(float(quantiles[1]) * 1000, 1) if quantiles else None,
+            "max": round(float(longest) * 1000, 1) if longest is not None else None,
+        },
+        "chained": chained,
+        "chain_ok": verified.ok,
+    })  # fmt: skip
+    for label, result in (("plain", plain), ("sequenced", sequenced)):
+        if result.get("errors"):
+            problems.append(f"audit {label} inserts: {result['errors']}")
+    if chained != sequenced["events"] or AuditPending.objects.exists():
+        problems.append(f"audit sequencer: {chained} chained of {sequenced['events']} written")
+    if not verified.ok:
+        problems.append(f"audit sequencer: verify failed: {verified.message}")
+    ratio = (sequenced["events_per_s"] or 0) / (plain["events_per_s"] or 1)
+    return {"plain": plain, "sequenced": sequenced, "sequenced_vs_plain_pct": round(100 * ratio, 1)}, problems
+
+
 # --- Seeding a long trail --------------------------------------------------------------------
 
 
@@ -367,6 +525,15 @@ def fresh_process_verify() -> dict[str, Any]:
 def run(config: AuditConfig) -> tuple[dict[str, Any], list[str]]:
     actors = bench_actors()
     appends, problems = run_appends(config, actors)
+    compare, found = sequencer_compare(actors, writers=8, per_writer=max(config.append_events // 8, 50))
+    inline_8 = next((r for r in appends["single"] if r["writers"] == 8), None)
+    if inline_8 is not None:
+        compare["inline_8w_events_per_s"] = inline_8["events_per_s"]
+        compare["inline_vs_plain_pct"] = round(
+            100 * (inline_8["events_per_s"] or 0) / (compare["plain"]["events_per_s"] or 1), 1
+        )
+    appends["sequencer_vs_plain"] = compare
+    problems += found
     log(f"audit: seeding {config.events} events")
     seeded = seed_events(config.events, actors)
     # Appending to the long trail costs what it cost on a short one (the head is one index
@@ -423,6 +590,12 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
         line[f"append_{run['writers']}w_after_seed_events_per_s"] = run["events_per_s"]
     for run in document["appends"]["batch"]:
         line[f"batch{run['events_per_call']}_{run['writers']}w_events_per_s"] = run["events_per_s"]
+    if compare := document["appends"].get("sequencer_vs_plain"):
+        line["plain_8w_inserts_per_s"] = compare["plain"]["events_per_s"]
+        line["sequenced_8w_events_per_s"] = compare["sequenced"]["events_per_s"]
+        line["sequenced_vs_plain_pct"] = compare["sequenced_vs_plain_pct"]
+        line["inline_vs_plain_pct"] = compare.get("inline_vs_plain_pct")
+        line["chain_delay_p99_ms"] = compare["sequenced"]["chain_delay_ms"]["p99"]
     line["trail_events"] = document["trail"]["events"]
     for name, figures in document["verify"].items():
         line[f"verify_{name}_s"] = figures.get("seconds")

@@ -225,6 +225,71 @@ def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[st
         errors.close()
 
 
+@contextmanager
+def audit_sequencer(env: dict[str, str], work: Path) -> Iterator[psutil.Process | None]:
+    """The audit sequencer process, as production runs it beside gunicorn (``VIHUB_AUDIT_CHAIN``
+    is "sequencer" on PostgreSQL unless set to "inline", then there is none to run)."""
+    if env.get("VIHUB_AUDIT_CHAIN", "sequencer") != "sequencer":
+        yield None
+        return
+    out = (work / "sequencer.log").open("w")
+    process = subprocess.Popen(  # noqa: S603  (our own interpreter running manage.py)
+        [sys.executable, "manage.py", "audit_sequencer"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    log("audit sequencer started")
+    try:
+        yield psutil.Process(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        out.close()
+
+
+def chain_head() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(seq), 0) FROM hub_auditevent")
+        return int(cursor.fetchone()[0])
+
+
+def chain_delay(after_seq: int, settle_seconds: float = 60.0) -> dict[str, Any]:
+    """How long the events of a run waited for the chain (``chained_at - occurred_at``), once
+    every event has been chained (waits up to ``settle_seconds`` for the queue to empty)."""
+    from django.db import connection
+
+    deadline = time.monotonic() + settle_seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT count(*) FROM hub_auditpending")
+            (waiting,) = cursor.fetchone()
+            if not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        cursor.execute(
+            "SELECT count(*), percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY d), max(d)"
+            " FROM (SELECT extract(epoch FROM chained_at - occurred_at) AS d FROM hub_auditevent"
+            " WHERE seq > %s AND chained_at IS NOT NULL) AS delays",
+            [after_seq],
+        )
+        count, quantiles, longest = cursor.fetchone()
+    if not count:
+        return {"events": 0, "still_waiting": waiting}
+    p50, p95, p99 = (round(float(q) * 1000, 1) for q in quantiles)
+    return {
+        "events": count, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+        "max_ms": round(float(longest) * 1000, 1), "still_waiting": waiting,
+    }  # fmt: skip
+
+
 def _tree(root: psutil.Process | None) -> list[psutil.Process]:
     if root is None:
         return []
@@ -322,6 +387,8 @@ class Sampler:
                 }
                 for wait, n in self.waits.most_common(8)
             ],
+            # The inline chain's lock (what the sequencer removes from requests): 0 is the target.
+            "advisory_lock_wait_samples": self.waits.get("Lock:advisory", 0),
             "backend_states": dict(self.states),
             "cpu_cores_used": {group: round(value / seconds, 2) for group, value in sorted(cores.items())},
             "machine_cpu": machine,
@@ -394,6 +461,7 @@ def run_locust(
     work: Path,
     label: str,
     server: psutil.Process,
+    sequencer: psutil.Process | None = None,
 ) -> dict[str, Any]:
     prefix = work / label
     spawn_rate = max(1.0, users / 5)  # ramp in ~5 s; --reset-stats measures from the end of the ramp
@@ -408,10 +476,12 @@ def run_locust(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
         sampler = Sampler(
-            groups={"gunicorn": server, "postgres": postmaster(), "locust": psutil.Process(process.pid)}
-        )
+            groups={"gunicorn": server, "postgres": postmaster(), "locust": psutil.Process(process.pid),
+                    "sequencer": sequencer}
+        )  # fmt: skip
         thread = threading.Thread(target=sampler.run, daemon=True)
         thread.start()
+        head = chain_head()
         process.wait()
         sampler.stop.set()
         thread.join()
@@ -419,6 +489,7 @@ def run_locust(
         raise RuntimeError(f"locust wrote no statistics; see {work / f'{label}.log'}")
     resources = sampler.report()
     return {
+        "chain_delay": chain_delay(head) if sequencer is not None else None,
         "users": users,
         "seconds": seconds,
         "spawn_rate": spawn_rate,
@@ -457,9 +528,11 @@ def check_intake(log_path: Path, prefix: str) -> dict[str, Any]:
             "SELECT id::text, external_id FROM hub_referral WHERE external_id LIKE %s", [prefix + "%"]
         )
         rows = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT object_id FROM hub_auditevent WHERE action = 'referral.received' AND object_id = ANY(%s)",
-            [list(acknowledged)],
+        cursor.execute(  # chained, or still waiting for the sequencer: either way on the trail
+            "SELECT object_id FROM hub_auditevent WHERE action = 'referral.received' AND object_id = ANY(%s)"
+            " UNION SELECT object_id FROM hub_auditpending"
+            " WHERE action = 'referral.received' AND object_id = ANY(%s)",
+            [list(acknowledged), list(acknowledged)],
         )
         audited = {r[0] for r in cursor.fetchall()}
     missing_rows = sorted(set(acknowledged) - set(rows))
@@ -480,6 +553,17 @@ def check_intake(log_path: Path, prefix: str) -> dict[str, Any]:
     }
 
 
+def _chain_note(run: dict[str, Any]) -> str:
+    delay = run.get("chain_delay") or {}
+    advisory = run["resources"].get("advisory_lock_wait_samples", 0)
+    if not delay.get("events"):
+        return f"; advisory-lock wait samples {advisory}"
+    return (
+        f"; chain delay p50/p99/max {delay['p50_ms']}/{delay['p99_ms']}/{delay['max_ms']} ms"
+        f"; advisory-lock wait samples {advisory}"
+    )
+
+
 def summary_line(document: dict[str, Any]) -> dict[str, Any]:
     line: dict[str, Any] = {}
     for run in document.get("mixed", []):
@@ -487,11 +571,13 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
         line[f"mixed_{run['users']}u"] = (
             f"{total.get('req_per_s')} req/s, p50/p95/p99 {total.get('p50_ms')}/{total.get('p95_ms')}/"
             f"{total.get('p99_ms')} ms, errors {run['error_rate_pct']} %; {run['saturation']}"
+            f"{_chain_note(run)}"
         )
     if intake := document.get("intake"):
         line["intake"] = (
             f"{intake['referrals_per_s']} referrals/s sustained ({intake['users']} users), "
             f"lost {intake['check']['lost']}, missing audit {intake['check']['missing_audit_event']}"
+            f"{_chain_note(intake)}"
         )
     line["postgres"] = document.get("postgres_durability")
     return line
@@ -511,6 +597,7 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
         "gunicorn_workers": config.workers,
         "seeded_tasks": config.tasks,
         "settings_module": os.environ["DJANGO_SETTINGS_MODULE"],
+        "audit_chain": os.environ.get("VIHUB_AUDIT_CHAIN", "sequencer"),
         "think_time_scale": float(os.environ["VIHUB_LOAD_THINK_SCALE"]),
     }
     document: dict[str, Any] = {"benchmark": "load", "mode": config.mode, "config": settings_used}
@@ -523,6 +610,10 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
         started = time.monotonic()
         prepare_database()
         report = seed_tasks(config.tasks)
+        if os.environ.get("VIHUB_AUDIT_CHAIN", "sequencer") == "sequencer":
+            from hub.services.audit_sequencer import chain_pending
+
+            chain_pending(wait=True)  # the seed's events: chained before any run is measured
         run_id = f"load{datetime.now(UTC):%Y%m%d%H%M%S}"
         personas = work / "personas.json"
         personas.write_text(json.dumps({"run": run_id, "tokens": make_personas()}))
@@ -538,7 +629,7 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
             document["redis_durability"] = {"error": repr(exc)}
         document["environment"] = environment()
         env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_LOAD_PERSONAS": str(personas)}
-        with gunicorn(env, config.workers, work) as (url, server):
+        with gunicorn(env, config.workers, work) as (url, server), audit_sequencer(env, work) as sequencer:
             if not config.skip_mixed:
                 document["mixed"] = []
                 for users in config.users:
@@ -551,6 +642,7 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
                         work=work,
                         label=f"mixed-{users}",
                         server=server,
+                        sequencer=sequencer,
                     )
                     document["mixed"].append(result)
                     if result["error_rate_pct"] > 0:
@@ -566,6 +658,7 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
                     work=work,
                     label="intake",
                     server=server,
+                    sequencer=sequencer,
                 )
                 post = result["endpoints"].get("POST /referrals/ (intake)", {})
                 result["check"] = check_intake(intake_log, f"{run_id}-intake-")
@@ -577,6 +670,8 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
                         f"intake: {lost} acknowledged referrals lost, {unaudited} without their event"
                     )
         document["gunicorn_log_tail"] = (work / "gunicorn.log").read_text()[-2000:]
+        if (work / "sequencer.log").exists():
+            document["sequencer_log_tail"] = (work / "sequencer.log").read_text()[-2000:]
     document["summary"] = summary_line(document)
     return document, problems
 

@@ -18,6 +18,10 @@ $PY manage.py collectstatic --noinput -v 0
 
 processes="web worker beat"
 if [ -z "${REDIS_URL:-}" ]; then processes="redis $processes"; fi
+# On PostgreSQL the audit chain is linked by the sequencer process (docs/deploy.md); SQLite chains inline.
+case "${DATABASE_URL:-}" in
+  postgres*) if [ "${VIHUB_AUDIT_CHAIN:-sequencer}" = sequencer ]; then processes="$processes sequencer"; fi ;;
+esac
 
 cat <<MSG
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -161,14 +161,48 @@ def _append(
         "outcome": outcome,
     }
     if sequenced():
-        pending = AuditPending.objects.create(occurred_at=db_now(), **fields)
-        return AuditEvent(id=pending.event_id, occurred_at=pending.occurred_at, **fields)
+        event_id = uuid.uuid4()
+        occurred_at = _queue(event_id, fields)
+        return AuditEvent(id=event_id, occurred_at=occurred_at, **fields)
     with transaction.atomic():
         seq, prev_hash = _lock_chain_head()
         event = AuditEvent(seq=seq + 1, occurred_at=db_now(), prev_hash=prev_hash, **fields)
         event.hash = compute_event_hash(event)
         event.save(force_insert=True)
     return event
+
+
+_QUEUED = (
+    "event_id", "actor_id", "actor_display", "actor_org", "actor_role", "action", "object_type",
+    "object_id", "referral_id", "task_id", "request_id", "changes", "justification", "recipient",
+    "outcome",
+)  # fmt: skip
+# ``occurred_at`` is the database's clock (``hub.clock.db_now``), read by the INSERT itself.
+_QUEUE_SQL = (
+    f"INSERT INTO {AuditPending._meta.db_table} (occurred_at, {', '.join(_QUEUED)}) "  # noqa: S608
+    f"VALUES (%s, {', '.join(['%s'] * len(_QUEUED))}) RETURNING occurred_at"
+)
+_QUEUE_SQL_DATABASE_CLOCK = _QUEUE_SQL.replace("VALUES (%s,", "VALUES (clock_timestamp(),", 1)
+
+
+def _queue(event_id: uuid.UUID, fields: dict[str, Any]) -> datetime:
+    """One event into the sequencer's queue; its ``occurred_at``. On PostgreSQL one INSERT
+    that reads the clock itself, with no model instance (this runs on every audited request);
+    elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        return AuditPending.objects.create(event_id=event_id, occurred_at=db_now(), **fields).occurred_at
+    database_clock = settings.VIHUB_CLOCK == "database"
+    actor = fields["actor"]
+    row = {**fields, "event_id": event_id}
+    row["actor_id"], row["changes"] = (actor.pk if actor else None), json.dumps(row["changes"])
+    params = [row[name] for name in _QUEUED]
+    with connection.cursor() as cursor:
+        if database_clock:
+            cursor.execute(_QUEUE_SQL_DATABASE_CLOCK, params)
+        else:
+            cursor.execute(_QUEUE_SQL, [db_now(), *params])
+        occurred_at: datetime = cursor.fetchone()[0]
+    return occurred_at
 
 
 def sequenced() -> bool:

@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from bench.db import database_url
 from hub.constants import AUDIT_CHAIN_LOCK_KEY
 from hub.models import AuditEvent, AuditPending
-from hub.services import audit_sequencer
+from hub.services import audit, audit_sequencer
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import audit_verify
 from hub.services.audit_sequencer import ChainBusy, chain_lag, chain_pending, chain_round
@@ -230,10 +230,10 @@ def test_a_read_is_refused_when_its_event_cannot_be_queued(monkeypatch: pytest.M
     kent = make_persona("kent-seq-closed", "KENT", "officer").client
     kent.get("/api/v1/tasks/")
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise DatabaseError("permission denied for table hub_auditpending")
-
-    monkeypatch.setattr(AuditPending, "save", broken)
+    # The queue's INSERT fails in the database (as a revoked grant or a full disk would).
+    monkeypatch.setattr(
+        audit, "_QUEUE_SQL", audit._QUEUE_SQL.replace("hub_auditpending", "hub_no_such_table")
+    )
     response = kent.get(f"/api/v1/tasks/{task.pk}/")
     assert response.status_code == 503 and response.json()["code"] == "audit_unavailable"
     assert str(task.referral_id) not in response.content.decode()
@@ -276,3 +276,21 @@ def test_a_decision_on_a_view_whose_changes_were_chained_since_is_not_refused(ca
                      format="json", HTTP_IF_MATCH=f'"{version}"')  # fmt: skip
     assert again.status_code == 409 and again.json()["code"] == "stale"
     assert [c["action"] for c in again.json()["details"]["changes"]] == ["referral.regraded"]
+
+
+@pytest.mark.django_db
+def test_a_queued_event_is_timed_by_the_database_clock(settings: Any) -> None:
+    """Production's path: the INSERT reads PostgreSQL's clock itself (no extra round trip)."""
+    settings.VIHUB_CLOCK = "database"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (before,) = cursor.fetchone()
+    event = _write("timed")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (after,) = cursor.fetchone()
+    assert before <= event.occurred_at <= after
+    assert AuditPending.objects.get(event_id=event.pk).occurred_at == event.occurred_at
+    chain_pending()
+    assert AuditEvent.objects.get(pk=event.pk).occurred_at == event.occurred_at
+    assert audit_verify(record=False).ok
