@@ -65,6 +65,7 @@ class Config:
     keep_database: bool
     skip_mixed: bool = False
     skip_intake: bool = False
+    resilience_duration: int = 0  # 0: no resilience run
     output: Path | None = None
 
 
@@ -79,6 +80,11 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument("--tasks", type=int, help="seeded tasks (default 5,000; quick 1,000)")
     p.add_argument("--no-mixed", action="store_true", help="only the pure intake run")
     p.add_argument("--no-intake", action="store_true", help="only the mixed workload")
+    p.add_argument(
+        "--resilience", type=int, metavar="SECONDS",
+        help="the resilience run's length: intake while a gunicorn worker and a Celery worker are killed "
+        "and PostgreSQL restarts (default 60; quick 20; 0: none)",
+    )  # fmt: skip
     p.add_argument("--keep-database", action="store_true")
     p.add_argument("--output", type=Path, help="default bench/results/load-<mode>.json")
     a = p.parse_args(argv)
@@ -94,6 +100,7 @@ def parse(argv: list[str] | None = None) -> Config:
         keep_database=a.keep_database,
         skip_mixed=a.no_mixed,
         skip_intake=a.no_intake,
+        resilience_duration=(20 if quick else 60) if a.resilience is None else a.resilience,
         output=a.output,
     )
 
@@ -308,6 +315,7 @@ class Sampler:
     waits: Counter[str] = field(default_factory=Counter)
     states: Counter[str] = field(default_factory=Counter)
     samples: int = 0
+    missed: int = 0  # samples the database could not answer
     max_active: int = 0
     cpu_first: dict[tuple[str, int], float] = field(default_factory=dict)
     cpu_last: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -331,19 +339,25 @@ class Sampler:
         self.machine_first = self.machine_first or self.machine_last
 
     def run(self) -> None:
-        from django.db import connection
+        from django.db import DatabaseError, connection
 
         self.started = time.monotonic()
         try:
             while not self.stop.is_set():
                 self._cpu()
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                        " AND backend_type = 'client backend'"
-                    )
-                    rows = cursor.fetchall()
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                            " AND backend_type = 'client backend'"
+                        )
+                        rows = cursor.fetchall()
+                except DatabaseError:  # PostgreSQL restarting (the resilience run): sample on
+                    connection.close()
+                    self.missed += 1
+                    self.stop.wait(self.interval)
+                    continue
                 self.samples += 1
                 active = 0
                 for state, wait_type, wait in rows:
@@ -376,6 +390,7 @@ class Sampler:
         active_samples = sum(self.waits.values())
         return {
             "samples": self.samples,
+            "samples_missed": self.missed,
             "seconds": round(seconds, 1),
             "active_backends_mean": round(active_samples / max(self.samples, 1), 2),
             "active_backends_max": self.max_active,
@@ -485,6 +500,9 @@ def run_locust(
         process.wait()
         sampler.stop.set()
         thread.join()
+    from django.db import connection
+
+    connection.close()  # a fresh one: the resilience run restarts PostgreSQL under this one
     if not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust wrote no statistics; see {work / f'{label}.log'}")
     resources = sampler.report()
@@ -515,6 +533,190 @@ def saturation(resources: dict[str, Any], cpus: int) -> str:
         share = busy_wait["share_of_active_pct"]
         return f"PostgreSQL wait {busy_wait['wait']} ({share} % of active samples; {split})"
     return f"nothing saturated: machine {idle:.0f} % idle ({split})"
+
+
+def start_celery_worker(env: dict[str, str], work: Path, name: str) -> subprocess.Popen[bytes]:
+    """One Celery worker consuming every queue (one pool process), its log in ``work``."""
+    from config.celery_routes import QUEUES
+
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", ",".join(QUEUES),
+        "--concurrency", "1", "--hostname", f"{name}@%h", "--loglevel", "WARNING", "--without-mingle",
+    ]  # fmt: skip
+    out = (work / f"celery-{name}.log").open("w")
+    return subprocess.Popen(  # noqa: S603  (our own interpreter running celery)
+        command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], work: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_celery_worker(env, work, name)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def restart_postgresql() -> str:
+    """``pg_ctl restart -m fast`` on the server ``scripts/with-services.sh`` started (the same
+    options; every open connection is cut)."""
+    services, pg_bin = os.environ.get("VIHUB_SERVICES_DIR"), os.environ.get("VIHUB_PG_BIN")
+    if not services or not pg_bin:
+        return "skipped: not run by scripts/with-services.sh"
+    command = [
+        f"{pg_bin}/pg_ctl",
+        "-D",
+        f"{services}/pg",
+        "restart",
+        "-m",
+        "fast",
+        "-w",
+        "-l",
+        f"{services}/pg.log",
+    ]
+    if os.getuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)  # noqa: S603
+    return "restarted" if done.returncode == 0 else f"failed: {done.stderr[-300:]}"
+
+
+def _healthy_database(url: str, timeout: float = 60.0) -> float | None:
+    """Seconds until ``/healthz`` says the database answers again (None: not within timeout)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        request = urllib.request.Request(url + "/healthz", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            body = exc.read()
+        except OSError:
+            body = b""
+        if body and json.loads(body).get("checks", {}).get("database") == "ok":
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.2)
+    return None
+
+
+def run_resilience(
+    *, url: str, server: psutil.Process, sequencer: psutil.Process | None, env: dict[str, str], work: Path,
+    seconds: int, users: int, run_id: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Intake by careful clients (retry with the same ``external_id``) while, a quarter of the
+    way in, one gunicorn worker is SIGKILLed; at half way one Celery worker is SIGKILLed (and a
+    new one started, as a supervisor would); at three quarters PostgreSQL restarts. Then: every
+    acknowledged referral is in the database once, with its event on the trail; no external_id
+    made two referrals; the service, the sequencer and the queues recovered by themselves."""
+    from django.db import connection
+
+    events: list[dict[str, Any]] = []
+    log_path = work / "resilient.json"
+    with celery_worker(env, work, "resilience-a") as first:
+        time.sleep(3)  # the worker connects before the run starts
+
+        def disrupt() -> None:
+            time.sleep(seconds * 0.25)
+            victims = server.children()
+            if victims:
+                victims[0].kill()
+                events.append(
+                    {"at_s": round(seconds * 0.25, 1), "what": f"SIGKILL gunicorn worker {victims[0].pid}"}
+                )
+            time.sleep(seconds * 0.25)
+            first.kill()
+            events.append({"at_s": round(seconds * 0.5, 1), "what": f"SIGKILL celery worker {first.pid}"})
+            second = start_celery_worker(env, work, "resilience-b")  # as a supervisor would
+            replacement.append(second)
+            time.sleep(seconds * 0.25)
+            started = time.monotonic()
+            outcome = restart_postgresql()
+            events.append({"at_s": round(seconds * 0.75, 1), "what": f"PostgreSQL restart: {outcome}",
+                           "restart_s": round(time.monotonic() - started, 2)})  # fmt: skip
+            events.append({"what": "healthz database ok again after", "seconds": _healthy_database(url)})
+
+        replacement: list[subprocess.Popen[bytes]] = []
+        disruptor = threading.Thread(target=disrupt, daemon=True)
+        disruptor.start()
+        result = run_locust(
+            url=url, users=users, seconds=seconds, classes=("ResilientIntakeAgency",),
+            env={**env, "VIHUB_LOAD_RESILIENT_LOG": str(log_path)}, work=work, label="resilience",
+            server=server, sequencer=sequencer,
+        )  # fmt: skip
+        disruptor.join(timeout=120)
+        connection.close()  # the bench's own connection did not survive the restart
+        document = json.loads(log_path.read_text())
+        acknowledged = {ext: ref_id for ref_id, ext, _, _ in document["done"]}
+        prefix = f"{run_id}-resilient-"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT external_id, count(*), min(id::text) FROM hub_referral WHERE external_id LIKE %s"
+                " GROUP BY external_id",
+                [prefix + "%"],
+            )
+            stored = {ext: (n, ref_id) for ext, n, ref_id in cursor.fetchall()}
+            cursor.execute(
+                "SELECT object_id FROM hub_auditevent"
+                " WHERE action = 'referral.received' AND object_id = ANY(%s)"
+                " UNION SELECT object_id FROM hub_auditpending"
+                " WHERE action = 'referral.received' AND object_id = ANY(%s)",
+                [list(acknowledged.values()), list(acknowledged.values())],
+            )
+            audited = {r[0] for r in cursor.fetchall()}
+        drained = None
+        try:
+            import redis
+
+            broker = redis.Redis.from_url(env["REDIS_URL"])
+            from config.celery_routes import QUEUES
+
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                depth = sum(int(broker.llen(q)) for q in QUEUES)  # type: ignore[arg-type]
+                if depth == 0:
+                    drained = True
+                    break
+                time.sleep(0.5)
+            else:
+                drained = False
+        except Exception as exc:  # noqa: BLE001  (reported)
+            drained = repr(exc)  # type: ignore[assignment]
+        for process in replacement:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    lost = sorted(ext for ext in acknowledged if ext not in stored)
+    duplicated = sorted(ext for ext, (n, _) in stored.items() if n > 1)
+    mismatched = sorted(
+        ext for ext, ref_id in acknowledged.items() if ext in stored and stored[ext][1] != ref_id
+    )
+    retried = [attempts for _, _, _, attempts in document["done"] if attempts > 1]
+    result["disruptions"] = events
+    result["check"] = {
+        "acknowledged": len(acknowledged),
+        "statuses": document["statuses"],
+        "gave_up": len(document["gave_up"]),
+        "acknowledged_after_retrying": len(retried),
+        "most_attempts": max(retried, default=1),
+        "answered_200_already_received": sum(1 for _, _, status, _ in document["done"] if status == 200),
+        "lost": len(lost),
+        "duplicated_external_ids": len(duplicated),
+        "id_mismatch": len(mismatched),
+        "missing_audit_event": len(set(acknowledged.values()) - audited),
+        "celery_queues_drained": drained,
+        "sequencer_alive": sequencer is not None and sequencer.is_running(),
+        "examples_lost": lost[:5],
+        "examples_duplicated": duplicated[:5],
+    }
+    return result
 
 
 def check_intake(log_path: Path, prefix: str) -> dict[str, Any]:
@@ -578,6 +780,16 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
             f"{intake['referrals_per_s']} referrals/s sustained ({intake['users']} users), "
             f"lost {intake['check']['lost']}, missing audit {intake['check']['missing_audit_event']}"
             f"{_chain_note(intake)}"
+        )
+    if resilience := document.get("resilience"):
+        check = resilience["check"]
+        disruptions = "; ".join(e["what"] for e in resilience["disruptions"] if "at_s" in e)
+        line["resilience"] = (
+            f"{check['acknowledged']} referrals acknowledged through {disruptions}: lost {check['lost']}, "
+            f"duplicated {check['duplicated_external_ids']}, missing audit {check['missing_audit_event']}, "
+            f"gave up {check['gave_up']}, {check['acknowledged_after_retrying']} needed a retry "
+            f"(statuses {check['statuses']}); queues drained {check['celery_queues_drained']}, "
+            f"sequencer alive {check['sequencer_alive']}"
         )
     line["postgres"] = document.get("postgres_durability")
     return line
@@ -669,6 +881,17 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
                     problems.append(
                         f"intake: {lost} acknowledged referrals lost, {unaudited} without their event"
                     )
+            if config.resilience_duration:
+                result = run_resilience(
+                    url=url, server=server, sequencer=sequencer, env=env, work=work,
+                    seconds=config.resilience_duration, users=config.intake_users, run_id=run_id,
+                )  # fmt: skip
+                document["resilience"] = result
+                check = result["check"]
+                bad = {k: check[k] for k in ("lost", "duplicated_external_ids", "id_mismatch",
+                                             "missing_audit_event", "gave_up") if check[k]}  # fmt: skip
+                if bad or check["celery_queues_drained"] is not True or not check["sequencer_alive"]:
+                    problems.append(f"resilience: {bad or check}")
         document["gunicorn_log_tail"] = (work / "gunicorn.log").read_text()[-2000:]
         if (work / "sequencer.log").exists():
             document["sequencer_log_tail"] = (work / "sequencer.log").read_text()[-2000:]

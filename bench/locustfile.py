@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -247,9 +248,54 @@ class IntakeAgency(_ApiUser):
                 response.failure(f"HTTP {response.status_code}")
 
 
+# Resilient intake: every referral retried with its same external_id until acknowledged.
+RESILIENT_DONE: list[tuple[str, str, int, int]] = []  # (id, external_id, status, attempts)
+RESILIENT_GAVE_UP: list[str] = []
+RESILIENT_STATUSES: Counter[int] = Counter()
+
+
+class ResilientIntakeAgency(_ApiUser):
+    """An agency integration as a careful client writes it: a referral that gets no answer, an
+    error or a refusal is posted again, with the same ``external_id``, until it is acknowledged
+    (201 created, or 200: already received). The bench disrupts the service meanwhile."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.persona = random.choice(AGENCIES)
+        super().on_start()
+
+    @task
+    def post_referral(self) -> None:
+        external_id = _external_id("resilient")
+        body = _referral_body(external_id)
+        for attempt in range(1, 61):
+            with self.client.post(
+                "/api/v1/referrals/", json=body, name="POST /referrals/ (resilient intake)",
+                catch_response=True, timeout=30,
+            ) as response:  # fmt: skip
+                RESILIENT_STATUSES[response.status_code] += 1
+                if response.status_code in (200, 201):
+                    RESILIENT_DONE.append(
+                        (str(response.json()["id"]), external_id, response.status_code, attempt)
+                    )
+                    return
+                response.failure(f"HTTP {response.status_code}")
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        RESILIENT_GAVE_UP.append(external_id)
+
+
 @events.test_stop.add_listener
 def _write_intake_log(**_: Any) -> None:
     path = os.environ.get("VIHUB_LOAD_INTAKE_LOG")
     if path:
         document = {"created": INTAKE_CREATED, "statuses": {str(k): v for k, v in INTAKE_STATUSES.items()}}
+        Path(path).write_text(json.dumps(document))
+    path = os.environ.get("VIHUB_LOAD_RESILIENT_LOG")
+    if path:
+        document = {
+            "done": RESILIENT_DONE,
+            "gave_up": RESILIENT_GAVE_UP,
+            "statuses": {str(k): v for k, v in RESILIENT_STATUSES.items()},
+        }
         Path(path).write_text(json.dumps(document))

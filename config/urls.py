@@ -28,3 +28,6 @@ urlpatterns = [
     path("", include("spokes.web.urls")),
     path("", include("safeguarding.web.urls")),
 ]
+
+# The database unreachable (a restart, a failover) answers 503 with Retry-After, not a 500.
+handler500 = "hub.middleware.server_error"

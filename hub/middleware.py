@@ -5,19 +5,25 @@ safe one is echoed back as X-Client-Request-ID for the caller's own logs."""
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 
 from hub.constants import AuditAction
 from hub.context import new_request_id, request_id_var
 from hub.exceptions import AuditUnavailable
 from hub.services.audit import audit_record
+
+log = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -108,4 +114,32 @@ class AuditUnavailableMiddleware:
                 f"<p>{exception.message}</p>",
                 status=503,
             )
+        if isinstance(exception, OperationalError | InterfaceError):
+            log.warning("database unavailable for %s: %s", request.path, exception)
+            return database_unavailable(request)
         return None
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The database went away (a restart, a failover): the request's transaction went with it,
+    so a 503 that says when to try again instead of a 500 (intake is safe to retry: the same
+    ``external_id`` never makes a second referral)."""
+    message = "The service cannot reach its database just now. Try again shortly."
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"code": "database_unavailable", "detail": message}, status=503)
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1>"
+            f"<p>{message}</p>",
+            status=503,
+        )
+    response["Retry-After"] = "5"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a database that went away before any view ran (in a middleware) is a
+    503 too; anything else is Django's own 500 page."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
+    return defaults.server_error(request)
