@@ -406,6 +406,7 @@ class Sampler:
             "advisory_lock_wait_samples": self.waits.get("Lock:advisory", 0),
             "backend_states": dict(self.states),
             "cpu_cores_used": {group: round(value / seconds, 2) for group, value in sorted(cores.items())},
+            "cpu_seconds": {group: round(value, 3) for group, value in sorted(cores.items())},
             "machine_cpu": machine,
         }
 
@@ -506,12 +507,22 @@ def run_locust(
     if not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust wrote no statistics; see {work / f'{label}.log'}")
     resources = sampler.report()
+    stats = read_stats(prefix)
+    requests = (stats.get("total") or {}).get("requests") or 0
+    busy = resources.get("cpu_seconds", {})
+    # CPU per request of the service (gunicorn, PostgreSQL, the sequencer; not locust): the
+    # single-endpoint runs (intake, task read) give it per endpoint.
+    served = sum(v for k, v in busy.items() if k != "locust")
+    resources["cpu_ms_per_request"] = round(1000 * served / requests, 2) if requests else None
+    resources["cpu_ms_per_request_by_group"] = {
+        k: round(1000 * v / requests, 2) for k, v in busy.items() if requests and k != "locust"
+    }
     return {
         "chain_delay": chain_delay(head) if sequencer is not None else None,
         "users": users,
         "seconds": seconds,
         "spawn_rate": spawn_rate,
-        **read_stats(prefix),
+        **stats,
         "resources": resources,
         "saturation": saturation(resources, psutil.cpu_count() or 1),
     }
@@ -781,6 +792,15 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
             f"lost {intake['check']['lost']}, missing audit {intake['check']['missing_audit_event']}"
             f"{_chain_note(intake)}"
         )
+    if intake := document.get("intake"):
+        line["intake_cpu_ms_per_referral"] = intake["resources"].get("cpu_ms_per_request")
+    if reads := document.get("task_read"):
+        total, cpu = reads["total"], reads["resources"].get("cpu_ms_per_request")
+        line["task_read"] = (
+            f"{reads['reads_per_s']} reads/s ({reads['users']} users), "
+            f"p50/p99 {total.get('p50_ms')}/{total.get('p99_ms')} ms, CPU {cpu} ms per read"
+            f"{_chain_note(reads)}"
+        )
     if resilience := document.get("resilience"):
         check = resilience["check"]
         disruptions = "; ".join(e["what"] for e in resilience["disruptions"] if "at_s" in e)
@@ -881,6 +901,16 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
                     problems.append(
                         f"intake: {lost} acknowledged referrals lost, {unaudited} without their event"
                     )
+            if not config.skip_intake:
+                result = run_locust(
+                    url=url, users=config.intake_users, seconds=config.intake_duration,
+                    classes=("TaskReader",), env=env, work=work, label="task-read", server=server,
+                    sequencer=sequencer,
+                )  # fmt: skip
+                result["reads_per_s"] = (
+                    result["endpoints"].get("GET /tasks/{id}/ (task read)", {}).get("req_per_s")
+                )
+                document["task_read"] = result
             if config.resilience_duration:
                 result = run_resilience(
                     url=url, server=server, sequencer=sequencer, env=env, work=work,

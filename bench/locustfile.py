@@ -248,6 +248,24 @@ class IntakeAgency(_ApiUser):
                 response.failure(f"HTTP {response.status_code}")
 
 
+class TaskReader(_ApiUser):
+    """The officer's task read alone, back to back (its CPU per request, measured by itself)."""
+
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.persona = random.choice(("kent_officer", "essex_officer"))
+        super().on_start()
+        self.task_ids = [t["id"] for t in self.results("/api/v1/tasks/", "GET /tasks/ (task read setup)")]
+
+    @task
+    def read_task(self) -> None:
+        if self.task_ids:
+            self.client.get(
+                f"/api/v1/tasks/{random.choice(self.task_ids)}/", name="GET /tasks/{id}/ (task read)"
+            )
+
+
 # Resilient intake: every referral retried with its same external_id until acknowledged.
 RESILIENT_DONE: list[tuple[str, str, int, int]] = []  # (id, external_id, status, attempts)
 RESILIENT_GAVE_UP: list[str] = []

@@ -138,7 +138,7 @@ else:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "hub.cache.RedisCache",  # Django's, sharing one client per pool
         "LOCATION": REDIS_URL,
     }
 }
