@@ -247,7 +247,14 @@ def audit_sequencer(env: dict[str, str], work: Path) -> Iterator[psutil.Process 
         stdout=out,
         stderr=subprocess.STDOUT,
     )
-    log("audit sequencer started")
+    deadline = time.monotonic() + 60
+    while "audit sequencer running" not in (work / "sequencer.log").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the audit sequencer did not start: {(work / 'sequencer.log').read_text()[-2000:]}"
+            )
+        time.sleep(0.1)
+    log("audit sequencer running")
     try:
         yield psutil.Process(process.pid)
     finally:
@@ -629,6 +636,15 @@ def run_resilience(
 
     events: list[dict[str, Any]] = []
     log_path = work / "resilient.json"
+    import redis
+
+    from config.celery_routes import QUEUES
+
+    broker = redis.Redis.from_url(env["REDIS_URL"])
+    # The earlier runs had no worker: their jobs (media matching, notifications) still wait in
+    # Redis. They are the bench's, not this run's: dropped, so "the queues drain" is about
+    # what this run enqueued.
+    purged = sum(int(broker.delete(q)) for q in QUEUES)  # type: ignore[arg-type]
     with celery_worker(env, work, "resilience-a") as first:
         time.sleep(3)  # the worker connects before the run starts
 
@@ -680,24 +696,22 @@ def run_resilience(
                 [list(acknowledged.values()), list(acknowledged.values())],
             )
             audited = {r[0] for r in cursor.fetchall()}
-        drained = None
+        drained: bool | str | None = None
+        drain_seconds = None
+        drain_started = time.monotonic()
         try:
-            import redis
-
-            broker = redis.Redis.from_url(env["REDIS_URL"])
-            from config.celery_routes import QUEUES
-
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 depth = sum(int(broker.llen(q)) for q in QUEUES)  # type: ignore[arg-type]
                 if depth == 0:
                     drained = True
+                    drain_seconds = round(time.monotonic() - drain_started, 1)
                     break
                 time.sleep(0.5)
             else:
                 drained = False
         except Exception as exc:  # noqa: BLE001  (reported)
-            drained = repr(exc)  # type: ignore[assignment]
+            drained = repr(exc)
         for process in replacement:
             process.send_signal(signal.SIGTERM)
             try:
@@ -723,6 +737,8 @@ def run_resilience(
         "id_mismatch": len(mismatched),
         "missing_audit_event": len(set(acknowledged.values()) - audited),
         "celery_queues_drained": drained,
+        "celery_drain_s_after_run": drain_seconds,
+        "earlier_runs_queues_purged": purged,
         "sequencer_alive": sequencer is not None and sequencer.is_running(),
         "examples_lost": lost[:5],
         "examples_duplicated": duplicated[:5],

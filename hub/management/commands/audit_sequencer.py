@@ -33,4 +33,6 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        self.stdout.write(f"audit sequencer running (every {options['interval']} s when idle)")
+        self.stdout.flush()
         run_sequencer(interval=options["interval"], stop=stop)
