@@ -41,7 +41,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if len(parts) != 2:
             self._reject("malformed Authorization header")
         token = (
-            ApiToken.objects.select_related("user", "user__membership__organisation")
+            ApiToken.objects.select_related("user", "user__membership__organisation__parent")
             .filter(token_hash=hash_token(parts[1]))
             .first()
         )

@@ -27,6 +27,8 @@ from hub.policies.roles import ADMIN_ROLES, READ_ALL_ROLES, SPOKE_ROLES
 from hub.selectors.deadlines import with_escalation_flag
 from hub.services.permissions import VIEW, permission_id
 
+_NOT_LOADED = object()
+
 
 def membership_for(user: Any) -> Membership | None:
     """The user's membership (organisation and role), cached on the user object per request."""
@@ -34,9 +36,16 @@ def membership_for(user: Any) -> Membership | None:
         return None
     if hasattr(user, "_vihub_membership"):
         return cast(Membership | None, user._vihub_membership)
-    membership = (
-        Membership.objects.select_related("organisation", "organisation__parent").filter(user=user).first()
-    )
+    loaded = user._state.fields_cache.get("membership", _NOT_LOADED)
+    if loaded is not _NOT_LOADED and (loaded is None or "parent" in loaded.organisation._state.fields_cache):
+        # Already fetched with the user (the API token's select_related): no second query.
+        membership = cast(Membership | None, loaded)
+    else:
+        membership = (
+            Membership.objects.select_related("organisation", "organisation__parent")
+            .filter(user=user)
+            .first()
+        )
     user._vihub_membership = membership
     return membership
 

@@ -47,3 +47,17 @@ def test_a_task_page_costs_the_same_queries_for_2_or_8_leads(cast: dict[str, Per
     few = _queries(web, f"/tasks/{task.pk}/")
     add(6)
     assert _queries(web, f"/tasks/{task.pk}/") == few
+
+
+def test_an_api_read_loads_the_member_with_the_token_not_again() -> None:
+    """The token's query brings the user's membership, organisation and region; scoping and
+    the policy rows use them (issue 15: CPU per request)."""
+    from tests.conftest import make_persona  # noqa: PLC0415
+
+    task = make_task(holder="KENT")
+    kent = make_persona("kent-queries", "KENT", "officer").client
+    assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 200  # the token's last use written
+    with CaptureQueriesContext(connection) as captured:
+        assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
+    membership_reads = [q["sql"] for q in captured.captured_queries if 'FROM "hub_membership"' in q["sql"]]
+    assert membership_reads == []
