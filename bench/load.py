@@ -181,6 +181,18 @@ def make_personas() -> dict[str, str]:
     return tokens
 
 
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, 30 s to finish, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
@@ -223,12 +235,7 @@ def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[st
         log(f"gunicorn: {workers} workers on {url}")
         yield url, psutil.Process(process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         errors.close()
 
 
@@ -258,12 +265,7 @@ def audit_sequencer(env: dict[str, str], work: Path) -> Iterator[psutil.Process 
     try:
         yield psutil.Process(process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         out.close()
 
 
@@ -573,13 +575,7 @@ def celery_worker(env: dict[str, str], work: Path, name: str) -> Iterator[subpro
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 def restart_postgresql() -> str:
@@ -713,11 +709,7 @@ def run_resilience(
         except Exception as exc:  # noqa: BLE001  (reported)
             drained = repr(exc)
         for process in replacement:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_process(process)
     lost = sorted(ext for ext in acknowledged if ext not in stored)
     duplicated = sorted(ext for ext, (n, _) in stored.items() if n > 1)
     mismatched = sorted(

@@ -223,14 +223,17 @@ class Auditor(_ApiUser):
             )
 
 
-class IntakeAgency(_ApiUser):
-    """Pure intake: one agency integration posting referrals back to back."""
-
+class _BackToBackAgency(_ApiUser):
+    abstract = True
     wait_time = constant(0)
 
     def on_start(self) -> None:
         self.persona = random.choice(AGENCIES)
         super().on_start()
+
+
+class IntakeAgency(_BackToBackAgency):
+    """Pure intake: one agency integration posting referrals back to back."""
 
     @task
     def post_referral(self) -> None:
@@ -272,16 +275,10 @@ RESILIENT_GAVE_UP: list[str] = []
 RESILIENT_STATUSES: Counter[int] = Counter()
 
 
-class ResilientIntakeAgency(_ApiUser):
+class ResilientIntakeAgency(_BackToBackAgency):
     """An agency integration as a careful client writes it: a referral that gets no answer, an
     error or a refusal is posted again, with the same ``external_id``, until it is acknowledged
     (201 created, or 200: already received). The bench disrupts the service meanwhile."""
-
-    wait_time = constant(0)
-
-    def on_start(self) -> None:
-        self.persona = random.choice(AGENCIES)
-        super().on_start()
 
     @task
     def post_referral(self) -> None:

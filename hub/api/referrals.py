@@ -51,7 +51,7 @@ from hub.services.referrals import (
     referral_mark_non_actionable,
     referral_triage,
 )
-from hub.services.versions import referral_version
+from hub.services.versions import referral_version, with_versions
 
 
 class MediaInputSerializer(serializers.Serializer[Any]):
@@ -352,7 +352,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
         queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome", "team")
         if membership.role in INTERNAL_READER_ROLES:
-            queryset = queryset.prefetch_related(
+            queryset = with_versions(queryset).prefetch_related(
                 "media", "triage_history__decided_by", "triage_history__team"
             )
         params = self.request.query_params

@@ -17,13 +17,9 @@ class ImmutableQuerySet(models.QuerySet[Any]):
         raise PermissionError("Audit events are append-only")
 
 
-class AuditEvent(models.Model):
-    """One thing someone did, changed, viewed or disclosed. Never updated, never deleted.
-
-    ``seq`` is gap-free and strictly increasing; ``hash`` chains each event to the previous
-    one (``prev_hash``), so any edit, deletion, insertion or reordering is detectable by
-    ``manage.py verify_audit``. On PostgreSQL a trigger also refuses UPDATE/DELETE/TRUNCATE.
-    """
+class AuditRecord(models.Model):
+    """What an audit event says: who, what, to which object, when. Shared by the chained event
+    and the event waiting for the sequencer, so both hold exactly the same fields."""
 
     class Outcome(models.TextChoices):
         SUCCESS = "success"
@@ -31,8 +27,6 @@ class AuditEvent(models.Model):
         NOT_FOUND = "not_found"
         FAILED = "failed"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    seq = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -50,6 +44,21 @@ class AuditEvent(models.Model):
     justification = models.TextField(blank=True)
     recipient = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEvent(AuditRecord):
+    """One thing someone did, changed, viewed or disclosed. Never updated, never deleted.
+
+    ``seq`` is gap-free and strictly increasing; ``hash`` chains each event to the previous
+    one (``prev_hash``), so any edit, deletion, insertion or reordering is detectable by
+    ``manage.py verify_audit``. On PostgreSQL a trigger also refuses UPDATE/DELETE/TRUNCATE.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seq = models.BigIntegerField(unique=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     # When the sequencer linked it into the chain (empty when chained in its own transaction):
@@ -81,7 +90,7 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only")
 
 
-class AuditPending(models.Model):
+class AuditPending(AuditRecord):
     """An audit event written but not yet linked into the hash chain (``VIHUB_AUDIT_CHAIN =
     "sequencer"``): the request's own transaction inserts it here, with no chain lock, and the
     sequencer (``hub.services.audit_sequencer``) moves it into ``AuditEvent`` in the order the
@@ -92,23 +101,6 @@ class AuditPending(models.Model):
 
     queued = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
-    occurred_at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_display = models.CharField(max_length=200, blank=True)
-    actor_org = models.CharField(max_length=32, blank=True)
-    actor_role = models.CharField(max_length=24, blank=True)
-    action = models.CharField(max_length=64)
-    object_type = models.CharField(max_length=40, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    referral_id = models.UUIDField(null=True, blank=True)
-    task_id = models.UUIDField(null=True, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    changes = models.JSONField(default=dict, blank=True)
-    justification = models.TextField(blank=True)
-    recipient = models.CharField(max_length=200, blank=True)
-    outcome = models.CharField(max_length=10, choices=AuditEvent.Outcome.choices, default="success")
 
     class Meta:
         ordering = ["queued"]

@@ -14,6 +14,11 @@ clients keep working). A bare number is an older token (the ``seq`` of the newes
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
 from hub.constants import AuditAction
 from hub.exceptions import InvalidTransition
 from hub.models import AuditEvent, AuditPending, Referral
@@ -32,24 +37,41 @@ VERSIONED_ACTIONS = (
 )
 
 
-def _changes(referral: Referral) -> list[AuditEvent | AuditPending]:
-    """Every change, in order: the chained ones by ``seq``, then the waiting ones."""
-    scope = {
+def _scope(referral: Referral) -> dict[str, Any]:
+    return {
         "referral_id": referral.pk,
         "action__in": VERSIONED_ACTIONS,
         "outcome": AuditEvent.Outcome.SUCCESS,
     }
+
+
+def _changes(referral: Referral) -> list[AuditEvent | AuditPending]:
+    """Every change, in order: the chained ones by ``seq``, then the waiting ones."""
     fields = ("action", "actor_display", "occurred_at")
-    chained: list[AuditEvent | AuditPending] = list(AuditEvent.objects.filter(**scope).only("seq", *fields))
-    return chained + list(AuditPending.objects.filter(**scope).only(*fields))
+    chained: list[AuditEvent | AuditPending] = list(
+        AuditEvent.objects.filter(**_scope(referral)).only("seq", *fields)
+    )
+    return chained + list(AuditPending.objects.filter(**_scope(referral)).only(*fields))
+
+
+def with_versions(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
+    """The referrals with their version counted in the same query (a list shows one per row)."""
+
+    def counted(model: type[AuditEvent] | type[AuditPending]) -> Coalesce:
+        rows = model.objects.filter(
+            referral_id=OuterRef("pk"), action__in=VERSIONED_ACTIONS, outcome=AuditEvent.Outcome.SUCCESS
+        )
+        count = rows.order_by().values("referral_id").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+
+    return queryset.annotate(version_chained=counted(AuditEvent), version_waiting=counted(AuditPending))
 
 
 def referral_version(referral: Referral) -> str:
-    scope = {
-        "referral_id": referral.pk,
-        "action__in": VERSIONED_ACTIONS,
-        "outcome": AuditEvent.Outcome.SUCCESS,
-    }
+    chained = getattr(referral, "version_chained", None)
+    if chained is not None:  # counted with the row (``with_versions``)
+        return f"n{chained + referral.version_waiting}"  # type: ignore[attr-defined]
+    scope = _scope(referral)
     return f"n{AuditEvent.objects.filter(**scope).count() + AuditPending.objects.filter(**scope).count()}"
 
 

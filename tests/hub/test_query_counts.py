@@ -61,3 +61,29 @@ def test_an_api_read_loads_the_member_with_the_token_not_again() -> None:
         assert kent.get(f"/api/v1/tasks/{task.pk}/").status_code == 200
     membership_reads = [q["sql"] for q in captured.captured_queries if 'FROM "hub_membership"' in q["sql"]]
     assert membership_reads == []
+
+
+def test_the_referral_list_counts_each_version_in_its_own_query(cast: dict[str, Persona]) -> None:
+    """Each row's version (optimistic concurrency) is counted with the rows, not per row, and
+    is the one the referral's own page gives."""
+    from tests.factories import make_triaged  # noqa: PLC0415
+
+    hub = cast["coordinator"].client
+
+    def listed() -> tuple[int, dict[str, str]]:
+        with CaptureQueriesContext(connection) as captured:
+            response = hub.get("/api/v1/referrals/?page_size=50")
+        assert response.status_code == 200
+        return len(captured.captured_queries), {r["id"]: r["version"] for r in response.json()["results"]}
+
+    for _ in range(2):
+        make_triaged()
+    listed()  # the session's first request writes its own bookkeeping
+    few, _ = listed()
+    for _ in range(6):
+        make_triaged()
+    many, versions = listed()
+    assert many == few
+    assert len(versions) == 8
+    for referral_id, version in versions.items():
+        assert hub.get(f"/api/v1/referrals/{referral_id}/").json()["version"] == version != "n0"
