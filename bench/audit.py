@@ -328,8 +328,6 @@ def sequencer_compare(
     thread chains; then how long each event waited for the chain, and the chain verified."""
     from django.test import override_settings  # noqa: PLC0415
 
-    from hub.services.audit_sequencer import chain_pending  # noqa: PLC0415
-
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {PLAIN_TABLE}; DROP SEQUENCE IF EXISTS {PLAIN_TABLE}_seq")
@@ -340,30 +338,31 @@ def sequencer_compare(
     log(f"audit: plain inserts, {writers} writers x {per_writer}")
     plain = _threads_run(_plain_writer, writers, per_writer, actors, seed=7)
     before = head()[0]
-    stop = threading.Event()
-    rounds = [0]
-
-    def sequencer() -> None:
-        try:
-            while not stop.is_set():
-                if chain_pending():
-                    rounds[0] += 1
-                else:
-                    stop.wait(0.05)
-        finally:
-            connection.close()
-
-    log(f"audit: sequenced appends, {writers} writers x {per_writer}, one sequencer")
-    with override_settings(VIHUB_AUDIT_CHAIN="sequencer"):
-        chaining = threading.Thread(target=sequencer)
-        chaining.start()
-        sequenced = _threads_run(_sequenced_writer, writers, per_writer, actors, seed=8)
+    log(f"audit: sequenced appends, {writers} writers x {per_writer}, the sequencer process beside them")
+    # The sequencer in its own process, as production runs it (a thread here would take the
+    # writers' interpreter lock, which production's sequencer never does).
+    env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_AUDIT_CHAIN": "sequencer"}
+    sequencer = subprocess.Popen(  # noqa: S603  (our own interpreter and manage.py)
+        [sys.executable, "manage.py", "audit_sequencer", "--interval", "0.05"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        started = sequencer.stdout.readline().decode() if sequencer.stdout else ""
+        if "audit sequencer running" not in started:
+            problems.append(f"audit sequencer did not start: {started[-500:]}")
+        with override_settings(VIHUB_AUDIT_CHAIN="sequencer"):
+            sequenced = _threads_run(_sequenced_writer, writers, per_writer, actors, seed=8)
         drain_start = time.perf_counter()
         while AuditPending.objects.exists() and time.perf_counter() - drain_start < 120:
             time.sleep(0.02)
         drained = time.perf_counter() - drain_start
-        stop.set()
-        chaining.join()
+    finally:
+        sequencer.terminate()
+        try:
+            sequencer.wait(30)
+        except subprocess.TimeoutExpired:
+            sequencer.kill()
+            sequencer.wait()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY d), max(d) FROM"
@@ -376,7 +375,6 @@ def sequencer_compare(
     chained = head()[0] - before
     verified = audit_verify(record=False)
     sequenced.update({
-        "sequencer_rounds": rounds[0],
         "drain_after_last_write_s": round(drained, 3),
         "chain_delay_ms": {
             "p50": round(float(quantiles[0]) * 1000, 1) if quantiles else None,
