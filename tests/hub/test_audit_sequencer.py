@@ -19,7 +19,7 @@ from bench.db import database_url
 from hub.constants import AUDIT_CHAIN_LOCK_KEY
 from hub.models import AuditEvent, AuditPending
 from hub.services import audit, audit_sequencer
-from hub.services.audit import audit_record, compute_event_hash
+from hub.services.audit import audit_record, audit_record_many, compute_event_hash
 from hub.services.audit_integrity import audit_verify
 from hub.services.audit_sequencer import ChainBusy, chain_lag, chain_pending, chain_round
 from tests.conftest import make_persona
@@ -293,4 +293,22 @@ def test_a_queued_event_is_timed_by_the_database_clock(settings: Any) -> None:
     assert AuditPending.objects.get(event_id=event.pk).occurred_at == event.occurred_at
     chain_pending()
     assert AuditEvent.objects.get(pk=event.pk).occurred_at == event.occurred_at
+    assert audit_verify(record=False).ok
+
+
+@pytest.mark.django_db
+def test_a_batch_of_events_waits_and_is_chained_in_its_order() -> None:
+    """``audit_record_many`` (the deadline sweep's path) queues its events too."""
+    events = audit_record_many(
+        actor=None,
+        events=[
+            {"action": "organisation.seeded", "object_id": f"b{n}", "changes": {"label": f"b{n}"}}
+            for n in range(5)
+        ],
+    )
+    assert all(e.seq is None for e in events)
+    assert AuditPending.objects.filter(changes__has_key="label").count() == 5
+    chain_pending()
+    assert _chained_labels() == [f"b{n}" for n in range(5)]
+    assert [AuditEvent.objects.get(pk=e.pk).object_id for e in events] == [f"b{n}" for n in range(5)]
     assert audit_verify(record=False).ok
