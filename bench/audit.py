@@ -167,43 +167,14 @@ def _writer(
 
 
 def append_run(actors: list[User], *, writers: int, total: int, batch: int, seed: int) -> dict[str, Any]:
-    """``writers`` threads write ``total`` events between them; wall clock from the moment all
-    are connected and released together to the last commit."""
-    per_writer = total // writers
-    barrier = threading.Barrier(writers + 1)
-    latencies: list[list[float]] = [[] for _ in range(writers)]
-    errors: list[str] = []
-    threads = [
-        threading.Thread(
-            target=_writer, args=(seed * 100 + i, actors, per_writer, batch, barrier, latencies[i], errors)
-        )
-        for i in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    with suppress(threading.BrokenBarrierError):  # a writer failed to connect: reported below
-        barrier.wait(timeout=60)
-    start = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - start
-    calls = [ms for per_thread in latencies for ms in per_thread]
-    events = per_writer * writers
-    found: dict[str, Any] = {
-        "writers": writers,
-        "events": events,
-        "events_per_call": batch,
-        "seconds": round(seconds, 3),
-        "events_per_s": round(events / seconds, 1) if seconds else None,
-        "call_ms": {
-            "p50": round(percentile(calls, 50), 2) if calls else None,
-            "p95": round(percentile(calls, 95), 2) if calls else None,
-            "p99": round(percentile(calls, 99), 2) if calls else None,
-            "max": round(max(calls), 2) if calls else None,
-        },
-    }
-    if errors:
-        found["errors"] = errors[:5]
+    """``writers`` threads write ``total`` events between them, ``batch`` per call; wall clock
+    from the moment all are connected and released together to the last commit."""
+
+    def write(maker_seed: int, *args: Any) -> None:
+        _writer(maker_seed, args[0], args[1], batch, *args[2:])
+
+    found = _threads_run(write, writers, total // writers, actors, seed=seed)
+    found["events_per_call"] = batch
     return found
 
 
@@ -305,19 +276,13 @@ def _threads_run(target: Any, writers: int, per_writer: int, actors: list[User],
     found: dict[str, Any] = {
         "writers": writers, "events": events, "seconds": round(seconds, 3),
         "events_per_s": round(events / seconds, 1) if seconds else None,
-        "call_ms": {"p50": round(percentile(calls, 50), 2) if calls else None,
-                    "p99": round(percentile(calls, 99), 2) if calls else None},
+        "call_ms": {name: (round(percentile(calls, q), 2) if calls else None)
+                    for name, q in (("p50", 50), ("p95", 95), ("p99", 99))}
+                   | {"max": round(max(calls), 2) if calls else None},
     }  # fmt: skip
     if errors:
         found["errors"] = errors[:5]
     return found
-
-
-def _sequenced_writer(
-    maker_seed: int, actors: list[User], count: int, barrier: threading.Barrier,
-    latencies: list[float], errors: list[str],
-) -> None:  # fmt: skip
-    _writer(maker_seed, actors, count, 1, barrier, latencies, errors)
 
 
 def sequencer_compare(
@@ -351,7 +316,7 @@ def sequencer_compare(
         if "audit sequencer running" not in started:
             problems.append(f"audit sequencer did not start: {started[-500:]}")
         with override_settings(VIHUB_AUDIT_CHAIN="sequencer"):
-            sequenced = _threads_run(_sequenced_writer, writers, per_writer, actors, seed=8)
+            sequenced = append_run(actors, writers=writers, total=writers * per_writer, batch=1, seed=8)
         drain_start = time.perf_counter()
         while AuditPending.objects.exists() and time.perf_counter() - drain_start < 120:
             time.sleep(0.02)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.models.alerts import Alert, Notification, escalated_task_filter
-from hub.models.audit import AuditCheckpoint, AuditEvent, AuditPending, AuditVerification
+from hub.models.audit import AuditCheckpoint, AuditEvent, AuditPending, AuditRecord, AuditVerification
 from hub.models.media import (
     PDQ_MATCH_DISTANCE,
     HashType,
@@ -48,6 +48,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditPending",
+    "AuditRecord",
     "AuditVerification",
     "DeadlinePolicy",
     "Heartbeat",

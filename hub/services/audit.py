@@ -16,7 +16,7 @@ from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH, AuditAction
 from hub.context import current_request_id, operator_var
 from hub.exceptions import AuditUnavailable
-from hub.models import AuditEvent, AuditPending, User
+from hub.models import AuditEvent, AuditPending, AuditRecord, User
 
 
 def canonical_event_bytes(fields: dict[str, Any]) -> bytes:
@@ -144,22 +144,12 @@ def _append(
     display, org, role = _actor_snapshot(actor)
     if actor_display and actor is None and operator_var.get():
         actor_display = f"{actor_display} ({operator_var.get()})"[:200]
-    fields: dict[str, Any] = {
-        "actor": actor,
-        "actor_display": actor_display or display,
-        "actor_org": org,
-        "actor_role": role,
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id or ""),
-        "referral_id": referral_id,
-        "task_id": task_id,
-        "request_id": current_request_id(),
-        "changes": storable_changes(changes or {}),
-        "justification": justification,
-        "recipient": recipient,
-        "outcome": outcome,
-    }
+    fields = _record_fields(
+        actor=actor, snapshot=(actor_display or display, org, role), request_id=current_request_id(),
+        action=action, object_type=object_type, object_id=object_id, referral_id=referral_id,
+        task_id=task_id, changes=changes, justification=justification, recipient=recipient,
+        outcome=outcome,
+    )  # fmt: skip
     if sequenced():
         event_id = uuid.uuid4()
         occurred_at = _queue(event_id, fields)
@@ -172,11 +162,35 @@ def _append(
     return event
 
 
-_QUEUED = (
-    "event_id", "actor_id", "actor_display", "actor_org", "actor_role", "action", "object_type",
-    "object_id", "referral_id", "task_id", "request_id", "changes", "justification", "recipient",
-    "outcome",
-)  # fmt: skip
+def _record_fields(
+    *,
+    actor: User | None,
+    snapshot: tuple[str, str, str],
+    request_id: str,
+    action: str,
+    object_type: str = "",
+    object_id: Any = "",
+    referral_id: uuid.UUID | None = None,
+    task_id: uuid.UUID | None = None,
+    changes: dict[str, Any] | None = None,
+    justification: str = "",
+    recipient: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+) -> dict[str, Any]:
+    """What an event says (``AuditRecord``'s fields), from ``audit_record``'s arguments or one of
+    ``audit_record_many``'s dicts; ``snapshot`` is the actor's (display, organisation, role)."""
+    display, org, role = snapshot
+    return {
+        "actor": actor, "actor_display": display, "actor_org": org, "actor_role": role,
+        "action": AuditAction(action), "object_type": str(object_type), "object_id": str(object_id or ""),
+        "referral_id": referral_id, "task_id": task_id, "request_id": request_id,
+        "changes": storable_changes(changes or {}), "justification": str(justification),
+        "recipient": str(recipient), "outcome": str(outcome),
+    }  # fmt: skip
+
+
+# The queue's columns: the event's id and what it says (``AuditRecord``), the clock apart.
+_QUEUED = ("event_id", *(f.attname for f in AuditRecord._meta.fields if f.attname != "occurred_at"))
 # ``occurred_at`` is the database's clock (``hub.clock.db_now``), read by the INSERT itself.
 _QUEUE_SQL = (
     f"INSERT INTO {AuditPending._meta.db_table} (occurred_at, {', '.join(_QUEUED)}) "  # noqa: S608
@@ -218,26 +232,9 @@ def audit_record_many(*, actor: User | None, events: list[dict[str, Any]]) -> li
     (action, object_type, object_id, referral_id, task_id, changes, justification, recipient)."""
     if not events:
         return []
-    display, org, role = _actor_snapshot(actor)
-    request_id = current_request_id()
+    snapshot, request_id = _actor_snapshot(actor), current_request_id()
     rows = [
-        {
-            "actor": actor,
-            "actor_display": display,
-            "actor_org": org,
-            "actor_role": role,
-            "action": AuditAction(fields["action"]),
-            "object_type": str(fields.get("object_type", "")),
-            "object_id": str(fields.get("object_id") or ""),
-            "referral_id": fields.get("referral_id"),
-            "task_id": fields.get("task_id"),
-            "request_id": request_id,
-            "changes": storable_changes(fields.get("changes") or {}),
-            "justification": str(fields.get("justification", "")),
-            "recipient": str(fields.get("recipient", "")),
-            "outcome": str(fields.get("outcome", AuditEvent.Outcome.SUCCESS)),
-        }
-        for fields in events
+        _record_fields(actor=actor, snapshot=snapshot, request_id=request_id, **fields) for fields in events
     ]
     occurred_at = db_now()
     if sequenced():

@@ -29,16 +29,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Count, Min
 
 from hub.clock import db_now
 from hub.constants import AUDIT_CHAIN_LOCK_KEY, GENESIS_HASH
-from hub.models import AuditEvent, AuditPending
+from hub.models import AuditEvent, AuditPending, AuditRecord
 from hub.services.audit import compute_event_hash
 
 logger = logging.getLogger(__name__)
 
 BATCH = 2000  # events per round: one transaction, a few tens of milliseconds
+# What an event says, waiting or chained: the shared base's fields (``actor_id`` for the actor).
+_RECORD_FIELDS = tuple(f.attname for f in AuditRecord._meta.fields)
 
 
 class ChainBusy(Exception):
@@ -72,14 +74,8 @@ def chain_round(*, limit: int = BATCH, wait: bool = False) -> int:
         events = []
         for item in waiting:
             seq += 1
-            event = AuditEvent(
-                id=item.event_id, seq=seq, occurred_at=item.occurred_at, actor_id=item.actor_id,
-                actor_display=item.actor_display, actor_org=item.actor_org, actor_role=item.actor_role,
-                action=item.action, object_type=item.object_type, object_id=item.object_id,
-                referral_id=item.referral_id, task_id=item.task_id, request_id=item.request_id,
-                changes=item.changes, justification=item.justification, recipient=item.recipient,
-                outcome=item.outcome, prev_hash=prev_hash, chained_at=chained_at,
-            )  # fmt: skip
+            said = {name: getattr(item, name) for name in _RECORD_FIELDS}  # as read back
+            event = AuditEvent(id=item.event_id, seq=seq, prev_hash=prev_hash, chained_at=chained_at, **said)
             event.hash = prev_hash = compute_event_hash(event)
             events.append(event)
         AuditEvent.objects.bulk_create(events)
@@ -114,10 +110,9 @@ class ChainLag:
 
 def chain_lag() -> ChainLag:
     """What waits for the chain (for ``/healthz`` and ``/metrics``)."""
-    found = AuditPending.objects.aggregate(oldest=Min("occurred_at"))
-    waiting = AuditPending.objects.count() if found["oldest"] is not None else 0
+    found = AuditPending.objects.aggregate(waiting=Count("pk"), oldest=Min("occurred_at"))
     oldest = max(db_now() - found["oldest"], timedelta(0)) if found["oldest"] is not None else None
-    return ChainLag(waiting=waiting, oldest=oldest)
+    return ChainLag(waiting=found["waiting"], oldest=oldest)
 
 
 def run_sequencer(*, interval: float = 0.2, stop: list[bool] | None = None) -> None:
