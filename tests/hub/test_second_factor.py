@@ -232,3 +232,20 @@ def test_the_operator_resets_a_factor_from_the_shell(cast: dict[str, Persona]) -
     assert not TOTPDevice.objects.filter(user=coordinator).exists()
     event = AuditEvent.objects.get(action="auth.factors_reset")
     assert event.actor is None and event.justification == "Only coordinator lost phone"
+
+
+def test_the_passkey_button_is_only_wired_once_its_words_have_loaded(cast: dict[str, Persona]) -> None:
+    """django-otp-webauthn's own tag loaded its translation catalog with ``async``: a click on
+    "Add a passkey" before the catalog arrived threw in the button's handler and did nothing (a
+    failed CI run). The catalog is now a classic script ahead of the module, so it has run before
+    the module script makes the button."""
+    officer = cast["kent_officer"].user
+    enrolled(officer)
+    client = Client()
+    client.force_login(officer)
+    page = client.get("/two-factor/manage/").content.decode()
+    scripts = re.findall(r"<script[^>]*>", page)
+    catalog = next(i for i, tag in enumerate(scripts) if "jsi18n" in tag or "i18n" in tag)
+    module = next(i for i, tag in enumerate(scripts) if "otp_webauthn_register.js" in tag)
+    assert catalog < module
+    assert not re.search(r"\b(async|defer)\b", scripts[catalog]), scripts[catalog]
