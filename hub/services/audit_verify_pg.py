@@ -3,11 +3,14 @@ worker processes on one exported snapshot (``audit_verify``'s fast path).
 
 Where the Python walk's time went (about 20 µs an event): building a model instance per row
 through the ORM cursor, then ``json.dumps`` of a 17-key dict with ``sort_keys``. Here each
-segment is read with ``COPY (SELECT ...) TO STDOUT`` (text rows, split in Python) and the
+segment is read with ``COPY (SELECT ...) TO STDOUT`` straight from libpq (text rows), and the
 canonical bytes are formatted from a template in ``canonical_event_bytes``' key order: strings
 through the same C escaper ``json.dumps(..., ensure_ascii=False)`` uses, ``changes`` by
-``json.dumps(json.loads(...))`` with the same options (the ORM decodes it with ``json.loads``
-too), ``{}`` without either. Then ``hashlib.sha256``.
+``json.loads`` then ``json.dumps`` with the same options (the ORM decodes it with ``json.loads``
+too), ``{}`` without either. Then ``hashlib.sha256``. A row with no COPY escape in it (nearly
+every row: a NULL marker is not one) is split only at its last ten tabs; the eight text columns
+before them (action, names, justification...) repeat, so their text is one memo key for the
+template's fixed pieces. About 6 µs of Python an event, against 9 before that (the bench).
 
 **Never a different verdict from the Python walk.** The template is only a faster way to build
 the same bytes: when an event's fast hash does not match, the event is rebuilt as an
@@ -37,28 +40,38 @@ import json
 import multiprocessing
 import os
 import re
+import select
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from django.db import connection, transaction
+from psycopg import pq
 
 from hub.constants import GENESIS_HASH
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import compute_event_hash
 
-# The columns as COPY sends them, in this order; occurred_at as UTC wall time.
-STREAMED = (
-    "seq", "prev_hash", "hash", "(occurred_at AT TIME ZONE 'UTC')", "actor_id", "actor_display", "actor_org",
-    "actor_role", "action", "object_type", "object_id", "referral_id", "task_id", "request_id", "changes",
-    "justification", "recipient", "outcome",
+# The columns as COPY sends them, in this order; occurred_at as UTC wall time. The text columns
+# that repeat (an action, a name, a justification) come first, so a row's text up to its eighth
+# tab is one memo key for their JSON (``_pieces``), and only the ten columns after it are split.
+REPEATING = (
+    "action", "actor_display", "actor_org", "actor_role", "justification", "object_type", "outcome",
+    "recipient",
 )  # fmt: skip
+STREAMED = (
+    *REPEATING, "seq", "prev_hash", "hash", "(occurred_at AT TIME ZONE 'UTC')", "actor_id", "object_id",
+    "referral_id", "task_id", "request_id", "changes",
+)  # fmt: skip
+TAIL = len(STREAMED) - len(REPEATING)
 FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields]
-COPY_BLOCK = 1 << 20
 SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 UNESCAPE = re.compile(r"\\(.)")
+NULL, QUOTE = "\\N", '"'
+sha256 = hashlib.sha256
 COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 
 
@@ -96,17 +109,6 @@ def _unescape(field: str) -> str:
     return UNESCAPE.sub(lambda m: COPY_ESCAPES.get(m.group(1), m.group(1)), field)
 
 
-def _uuid(field: str) -> str:
-    """A uuid column as COPY prints it (hex and dashes: nothing to escape), or null."""
-    return "null" if field == "\\N" else f'"{field}"'
-
-
-def _timestamp(field: str) -> str:
-    """PostgreSQL's ``2025-03-01 10:00:00.5`` as ``isoformat(timespec="microseconds")`` in UTC."""
-    fraction = field[19:]
-    return f"{field[:10]}T{field[11:19]}{(fraction or '.').ljust(7, '0')}+00:00"
-
-
 class _Memo(dict[str, str]):
     """Bounded memo of a pure function of a string (repeated actions, names, shapes of changes)."""
 
@@ -121,40 +123,99 @@ class _Memo(dict[str, str]):
         return value
 
 
+# Built once: ``json.dumps`` with options builds a new encoder on every call, which was half the
+# cost of a ``changes`` not in the memo. Same options, so the same text.
+_DECODE = json.JSONDecoder().decode
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _canonical_changes(text: str) -> str:
-    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(_DECODE(text))
 
 
 def _text(field: str) -> str:
     """A text column as JSON: a NULL as ``null`` (as ``json.dumps`` gives None). ``_rows`` marks
     a row holding the real text ``\\N``, so here the marker only ever means NULL."""
-    return "null" if field == "\\N" else encode_basestring(field)
+    return "null" if field == NULL else encode_basestring(field)
 
 
-_ENCODED = _Memo(_text)
 _CHANGES = _Memo(_canonical_changes, size=1024)
 
 
+def _pieces(key: str) -> tuple[str, ...] | None:
+    """The fixed parts of the canonical JSON around the columns that vary, for one combination
+    of the repeating columns (``key``: their COPY text, tab-separated, no escapes in it)."""
+    values = key.split("\t")
+    return _pieces_of(values) if len(values) == len(REPEATING) else None
+
+
+def _pieces_of(values: list[str]) -> tuple[str, ...]:
+    action, display, org, role, justification, object_type, outcome, recipient = map(_text, values)
+    return (
+        f'\x00{{"action":{action},"actor_display":{display},"actor_id":',  # the leaf prefix, then JSON
+        f',"actor_org":{org},"actor_role":{role},"changes":',
+        f',"justification":{justification},"object_id":',
+        f',"object_type":{object_type},"occurred_at":"',
+        f'+00:00","outcome":{outcome},"prev_hash":',
+        f',"recipient":{recipient},"referral_id":',
+    )
+
+
+class _PieceMemo(dict[str, tuple[str, ...] | None]):
+    def __missing__(self, key: str) -> tuple[str, ...] | None:
+        if len(self) >= 4096:
+            self.clear()
+        value = self[key] = _pieces(key)
+        return value
+
+
+_PIECES = _PieceMemo()
+
+
+def _canonical(
+    pieces: tuple[str, ...], seq: str, prev_hash: str, at: str, actor: str, object_id: str,
+    referral: str, task: str, request_id: str, changes: str,
+) -> str:  # fmt: skip
+    """What ``compute_event_hash`` hashes, as text: its leaf prefix (``\\x00``, in the first
+    piece), then ``canonical_event_bytes(event_hash_fields(event))`` in sorted-key order: uuid
+    columns as COPY prints them (hex and dashes: nothing to escape), text through the C escaper
+    ``json.dumps(..., ensure_ascii=False)`` uses, occurred_at as ``isoformat(timespec=
+    "microseconds")`` in UTC from PostgreSQL's ``2025-03-01 10:00:00.5``."""
+    c0, c1, c2, c3, c4, c5 = pieces
+    return (
+        f"{c0}{'null' if actor == NULL else QUOTE + actor + QUOTE}{c1}{changes}{c2}"
+        f"{'null' if object_id == NULL else encode_basestring(object_id)}"
+        f"{c3}{at[:10]}T{at[11:19]}{(at[19:] or '.').ljust(7, '0')}{c4}"
+        f"{'null' if prev_hash == NULL else encode_basestring(prev_hash)}{c5}"
+        f'{"null" if referral == NULL else QUOTE + referral + QUOTE},"request_id":'
+        f"{'null' if request_id == NULL else encode_basestring(request_id)},"
+        f'"seq":{seq},"task_id":{"null" if task == NULL else QUOTE + task + QUOTE}}}'
+    )
+
+
+def _changes(text: str) -> str | None:
+    if text == "{}":
+        return text
+    try:
+        return _CHANGES[text]
+    except ValueError:  # not JSON (a NULL): compute_event_hash decides
+        return None
+
+
 def fast_hash(f: list[str]) -> str:
-    """SHA-256 of ``canonical_event_bytes(event_hash_fields(event))`` from one COPY row."""
+    """SHA-256 of ``canonical_event_bytes(event_hash_fields(event))`` from one COPY row's
+    (unescaped) fields, or "" when the row cannot be read this way."""
     if len(f) != len(STREAMED):  # marked by _rows: a field it cannot tell from NULL
         return ""
-    changes = f[14]
-    if changes != "{}":
-        try:
-            changes = _CHANGES[changes]
-        except ValueError:  # not JSON (a NULL): compute_event_hash decides
-            return ""
-    es = _ENCODED
-    canonical = (
-        f'{{"action":{es[f[8]]},"actor_display":{es[f[5]]},"actor_id":{_uuid(f[4])},'
-        f'"actor_org":{es[f[6]]},"actor_role":{es[f[7]]},"changes":{changes},'
-        f'"justification":{es[f[15]]},"object_id":{_text(f[10])},"object_type":{es[f[9]]},'
-        f'"occurred_at":"{_timestamp(f[3])}","outcome":{es[f[17]]},"prev_hash":{_text(f[1])},'
-        f'"recipient":{es[f[16]]},"referral_id":{_uuid(f[11])},"request_id":{_text(f[13])},'
-        f'"seq":{int(f[0])},"task_id":{_uuid(f[12])}}}'
+    pieces = _pieces_of(f[: len(REPEATING)])
+    seq, prev_hash, _, at, actor, object_id, referral, task, request_id, changes = f[len(REPEATING) :]
+    canonical_changes = _changes(changes)
+    if canonical_changes is None:
+        return ""
+    canonical = _canonical(
+        pieces, seq, prev_hash, at, actor, object_id, referral, task, request_id, canonical_changes
     )
-    return hashlib.sha256(b"\x00" + canonical.encode()).hexdigest()
+    return sha256(canonical.encode()).hexdigest()
 
 
 def raw_exact_hash_ok(conn: psycopg.Connection[Any], table: str) -> Callable[[int, str], bool]:
@@ -181,25 +242,87 @@ def orm_exact_hash_ok(seq: int, stored: str) -> bool:
     return event is not None and compute_event_hash(event) == stored
 
 
-def _rows(conn: psycopg.Connection[Any], table: str, lo: int, hi: int) -> Generator[list[str]]:
+def _rows(
+    conn: psycopg.Connection[Any], table: str, lo: int, hi: int
+) -> Generator[tuple[int, str, str, str]]:
+    """``(seq, prev_hash, hash, fast hash)`` for each row of one seq range (the fast hash "" when
+    the row cannot be read that way). Read straight from libpq (``PQgetCopyData``, one row a
+    message; ``select`` on the socket when nothing is buffered): psycopg's ``Copy`` iterator
+    spent as long per row in its wait-and-retry generators as splitting the row did. Closed
+    early, the rest of the COPY is read and dropped, so the connection is ready for the next
+    query."""
     query = (
         f"COPY (SELECT {', '.join(STREAMED)} FROM {table} "  # noqa: S608  (quoted identifiers, ints)
         f"WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq) TO STDOUT"
     )
-    tail = b""
-    with conn.cursor() as cursor, cursor.copy(query) as copy:
-        for block in copy:
-            lines = (tail + bytes(block)).split(b"\n")
-            tail = lines.pop()
-            for line in lines:
-                text = line.decode()
-                fields = text.split("\t")
+    pg = conn.pgconn
+    pg.send_query(query.encode())
+    _expect(pg, pq.ExecStatus.COPY_OUT)
+    get = pg.get_copy_data
+    nbytes, tail = 0, ""
+    try:
+        while (got := get(1))[0] >= 0:
+            nbytes, message = got
+            if nbytes == 0:  # nothing buffered: wait for the socket (without holding the GIL)
+                _wait_readable(pg)
+                continue
+            data = tail + str(message, "utf-8") if tail else str(message, "utf-8")
+            if data.count("\n") == 1 and data[-1] == "\n":
+                lines: list[str] = [data[:-1]]
+                tail = ""
+            else:  # not one whole row (not what PostgreSQL sends, but never assumed)
+                lines = data.split("\n")
+                tail = lines.pop()
+            for text in lines:
+                if "\\" not in text or text.count("\\") == text.count("\\N"):
+                    # No escapes (NULL markers at most): the repeating columns are one memo key.
+                    key, seq, prev_hash, stored, at, actor, object_id, referral, task, request_id, changes = (
+                        text.rsplit("\t", TAIL)
+                    )
+                    pieces, canonical_changes = _PIECES[key], _changes(changes)
+                    fast = ""
+                    if pieces is not None and canonical_changes is not None:
+                        canonical = _canonical(
+                            pieces, seq, prev_hash, at, actor, object_id, referral, task, request_id,
+                            canonical_changes,
+                        )  # fmt: skip
+                        fast = sha256(canonical.encode()).hexdigest()
+                    yield int(seq), prev_hash, stored, fast
+                    continue
                 # A backslash not starting a NULL marker (\N) is an escape: undo it per field.
-                if text.count("\\") != text.count("\\N"):
-                    fields = [f if f == "\\N" else _unescape(f) for f in fields]
-                    if any(f == "\\N" for f in fields) and "\\\\N" in text:
-                        fields.append("")  # a real backslash-N value: the fast hash must not guess
-                yield fields
+                fields = [f if f == NULL else _unescape(f) for f in text.split("\t")]
+                if any(f == NULL for f in fields) and "\\\\N" in text:
+                    fields.append("")  # a real backslash-N value: the fast hash must not guess
+                tail_fields = fields[len(REPEATING) :]
+                yield int(tail_fields[0]), tail_fields[1], tail_fields[2], fast_hash(fields)
+        nbytes = got[0]
+    finally:
+        while nbytes >= 0:  # closed early: drain the COPY
+            nbytes = get(1)[0]
+            if nbytes == 0:
+                _wait_readable(pg)
+        _expect(pg, pq.ExecStatus.COMMAND_OK)
+
+
+def _wait_readable(pg: pq.abc.PGconn) -> None:
+    select.select([pg.socket], [], [])
+    pg.consume_input()
+
+
+def _expect(pg: pq.abc.PGconn, status: pq.ExecStatus) -> None:
+    """The next result of the connection's query has ``status`` (else its error is raised); on
+    the end of a COPY, also collect the empty result that ends the query."""
+    result = pg.get_result()
+    if result is None or result.status != status:
+        if result is None:
+            raise psycopg.OperationalError(pg.get_error_message())
+        error = psycopg.errors.error_from_result(result, encoding="utf-8")
+        while pg.get_result() is not None:
+            pass
+        raise error
+    if status == pq.ExecStatus.COMMAND_OK:
+        while pg.get_result() is not None:
+            pass
 
 
 def scan(
@@ -217,23 +340,24 @@ def scan(
     while start <= hi:
         suspect: tuple[int, str] | None = None
         rows = _rows(conn, table, start, hi)
-        for f in rows:
+        for seq, prev_hash, stored, fast in rows:
             n += 1
-            seq, prev_hash, stored = int(f[0]), f[1], f[2]
-            bad = link_error(seq, prev_hash, expected_seq, expected_prev) if n > 1 else None
             if n == 1:
                 segment.first = (seq, prev_hash)
-            if bad is None and fast_hash(f) != stored:
+            elif seq != expected_seq or prev_hash != expected_prev:  # (the checks, inline: per row)
+                bad = link_error(seq, prev_hash, expected_seq, expected_prev)
+                if bad is not None:
+                    return _failed(segment, bad, n)
+            if fast != stored:
                 suspect = (seq, stored)
                 rows.close()  # the connection is needed for the exact check: end this COPY first
                 break
-            if bad is None:
-                bad = _checkpoint_error(seq, stored, checkpoints)
-            if bad is not None:
+            if seq in checkpoints and (bad := _checkpoint_error(seq, stored, checkpoints)) is not None:
                 return _failed(segment, bad, n)
-            segment.last, segment.count = (seq, stored), n
             expected_seq, expected_prev = seq + 1, stored
         if suspect is None:
+            if n:
+                segment.last, segment.count = (expected_seq - 1, expected_prev), n
             return segment
         seq, stored = suspect
         if not exact(seq, stored):
