@@ -221,6 +221,26 @@ def test_a_send_the_receiver_refused_is_still_a_disclosure_on_the_trail(cast: di
     assert disclosed.count() == 1
 
 
+def test_an_attempt_that_did_not_deliver_says_so_in_the_log(
+    cast: dict[str, Persona], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job's line in the worker log is Celery's "succeeded": the attempt's own warning says
+    what happened to the feedback."""
+    from safeguarding.tasks import webhook_deliver_job
+
+    with Receiver(status=503) as refusing:
+        register(refusing)
+        task = make_task(accepted=True)
+        record_outcome(task)
+        event = OutboxEvent.objects.get(referral=task.referral)
+        with caplog.at_level("WARNING", logger="safeguarding.tasks"):
+            answer = webhook_deliver_job(str(event.pk))
+    assert answer == "not delivered (HTTP 503); will retry"
+    assert [r.getMessage() for r in caplog.records if r.name == "safeguarding.tasks"] == [
+        f"outcome feedback {event.pk} not delivered (HTTP 503); will retry"
+    ]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:9/x", "https://10.1.2.3/x", "https://169.254.169.254/latest", "https://localhost/x",
