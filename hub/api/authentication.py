@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from hub.api.throttles import FailedTokenThrottle
 from hub.constants import AuditAction
 from hub.models import ApiToken, AuditEvent, User
+from hub.selectors.rows import one_or_none
 from hub.services.audit import audit_record
 from hub.services.organisations import hash_token
 
@@ -40,10 +41,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         self._throttle = throttle
         if len(parts) != 2:
             self._reject("malformed Authorization header")
-        token = (
-            ApiToken.objects.select_related("user", "user__membership__organisation__parent")
-            .filter(token_hash=hash_token(parts[1]))
-            .first()
+        token = one_or_none(
+            ApiToken.objects.select_related("user", "user__membership__organisation__parent").filter(
+                token_hash=hash_token(parts[1])
+            )
         )
         now = timezone.now()
         if token is None:

@@ -28,6 +28,7 @@ from hub.selectors import (
     task_search,
     with_escalation_flag,
 )
+from hub.selectors.rows import one_or_none
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.tasks import task_allocate, task_audit_read, task_cancel, task_reassign
 
@@ -192,7 +193,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     def create(self, request: Request) -> Response:
         data = TaskCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        referral = referral_list_for(self.membership).filter(pk=data.validated_data["referral"]).first()
+        referral = one_or_none(referral_list_for(self.membership).filter(pk=data.validated_data["referral"]))
         if referral is None:
             raise DomainError("No such referral", field="referral")
         task = task_allocate(

@@ -25,6 +25,7 @@ from hub.models import (
 )
 from hub.policies.roles import ADMIN_ROLES, READ_ALL_ROLES, SPOKE_ROLES
 from hub.selectors.deadlines import with_escalation_flag
+from hub.selectors.rows import one_or_none
 from hub.services.permissions import VIEW, permission_id
 
 _NOT_LOADED = object()
@@ -41,10 +42,8 @@ def membership_for(user: Any) -> Membership | None:
         # Already fetched with the user (the API token's select_related): no second query.
         membership = cast(Membership | None, loaded)
     else:
-        membership = (
-            Membership.objects.select_related("organisation", "organisation__parent")
-            .filter(user=user)
-            .first()
+        membership = one_or_none(
+            Membership.objects.select_related("organisation", "organisation__parent").filter(user=user)
         )
     user._vihub_membership = membership
     return membership

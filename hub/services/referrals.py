@@ -26,6 +26,7 @@ from hub.models import (
     pdq_entry,
 )
 from hub.policies.rules import Act, authorize
+from hub.selectors.rows import one_or_none
 from hub.services.alerts import notify_holder, notify_team, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
@@ -103,7 +104,7 @@ def referral_create(
         sent["received_at"] = received_at
     details = details or {}
     sent.update(details)
-    existing = Referral.objects.filter(agency=agency, external_id=external_id).first()
+    existing = one_or_none(Referral.objects.filter(agency=agency, external_id=external_id))
     if existing is not None:
         return _same_referral(existing, sent)
     try:
@@ -148,7 +149,7 @@ def referral_create(
             if is_urgent:
                 urgent_referral_raise(referral=referral, reason=URGENT_INTAKE)
     except IntegrityError:
-        winner = Referral.objects.filter(agency=agency, external_id=external_id).first()
+        winner = one_or_none(Referral.objects.filter(agency=agency, external_id=external_id))
         if winner is None:
             raise
         return _same_referral(winner, sent)
