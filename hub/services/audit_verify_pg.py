@@ -44,7 +44,7 @@ import select
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg.errors
@@ -109,14 +109,17 @@ def _unescape(field: str) -> str:
     return UNESCAPE.sub(lambda m: COPY_ESCAPES.get(m.group(1), m.group(1)), field)
 
 
-class _Memo(dict[str, str]):
+V = TypeVar("V")
+
+
+class _Memo(dict[str, V]):
     """Bounded memo of a pure function of a string (repeated actions, names, shapes of changes)."""
 
-    def __init__(self, function: Callable[[str], str], size: int = 4096) -> None:
+    def __init__(self, function: Callable[[str], V], size: int = 4096) -> None:
         super().__init__()
         self.function, self.size = function, size
 
-    def __missing__(self, key: str) -> str:
+    def __missing__(self, key: str) -> V:
         if len(self) >= self.size:
             self.clear()
         value = self[key] = self.function(key)
@@ -139,7 +142,7 @@ def _text(field: str) -> str:
     return "null" if field == NULL else encode_basestring(field)
 
 
-_CHANGES = _Memo(_canonical_changes, size=1024)
+_CHANGES: _Memo[str] = _Memo(_canonical_changes, size=1024)
 
 
 def _pieces(key: str) -> tuple[str, ...] | None:
@@ -161,15 +164,7 @@ def _pieces_of(values: list[str]) -> tuple[str, ...]:
     )
 
 
-class _PieceMemo(dict[str, tuple[str, ...] | None]):
-    def __missing__(self, key: str) -> tuple[str, ...] | None:
-        if len(self) >= 4096:
-            self.clear()
-        value = self[key] = _pieces(key)
-        return value
-
-
-_PIECES = _PieceMemo()
+_PIECES: _Memo[tuple[str, ...] | None] = _Memo(_pieces)
 
 
 def _canonical(
