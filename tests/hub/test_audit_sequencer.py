@@ -75,6 +75,9 @@ def test_an_audited_request_does_not_wait_for_the_chain(committed_db: Any) -> No
             chain_round()  # the other session holds the chain: this sequencer stands by
         assert chain_pending() is None
     finally:
+        # Unlock before closing: a closed session's backend lets go of its locks only when it
+        # has exited, which can be after the next line's try-lock (a failed CI run).
+        other.execute("SELECT pg_advisory_unlock(%s)", [AUDIT_CHAIN_LOCK_KEY])
         other.close()
     assert (chain_pending() or 0) >= 1
     event = AuditEvent.objects.get(pk=read.event_id)
