@@ -70,7 +70,7 @@ TAIL = len(STREAMED) - len(REPEATING)
 FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields]
 SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 UNESCAPE = re.compile(r"\\(.)")
-NULL, QUOTE = "\\N", '"'
+NULL, QUOTE, NEWLINE = "\\N", '"', ord("\n")
 sha256 = hashlib.sha256
 COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
 
@@ -254,20 +254,23 @@ def _rows(
     pg.send_query(query.encode())
     _expect(pg, pq.ExecStatus.COPY_OUT)
     get = pg.get_copy_data
-    nbytes, tail = 0, ""
+    nbytes, partial = 0, b""
     try:
         while (got := get(1))[0] >= 0:
             nbytes, message = got
             if nbytes == 0:  # nothing buffered: wait for the socket (without holding the GIL)
                 _wait_readable(pg)
                 continue
-            data = tail + str(message, "utf-8") if tail else str(message, "utf-8")
-            if data.count("\n") == 1 and data[-1] == "\n":
-                lines: list[str] = [data[:-1]]
-                tail = ""
-            else:  # not one whole row (not what PostgreSQL sends, but never assumed)
-                lines = data.split("\n")
-                tail = lines.pop()
+            if partial or message[-1] != NEWLINE:
+                # Not whole rows (not what PostgreSQL sends, but never assumed): bytes until a
+                # message ends a row, so a character split across two is decoded whole.
+                partial += bytes(message)
+                if partial[-1] != NEWLINE:
+                    continue
+                data, partial = partial.decode(), b""
+            else:
+                data = str(message, "utf-8")
+            lines = [data[:-1]] if data.count("\n") == 1 else data[:-1].split("\n")
             for text in lines:
                 if "\\" not in text or text.count("\\") == text.count("\\N"):
                     # No escapes (NULL markers at most): the repeating columns are one memo key.

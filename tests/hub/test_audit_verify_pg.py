@@ -178,3 +178,39 @@ def test_a_null_is_not_taken_for_the_text_backslash_n() -> None:
     sql("UPDATE hub_auditevent SET justification = NULL WHERE seq = %s", [seqs[1]])
     result = audit_verify(record=False)
     assert not result.ok and result.first_bad_seq == seqs[1], result.message
+
+
+class _SplittingPg:
+    """libpq as if it handed over each row in two messages, cut inside its first multi-byte
+    character (else in the middle)."""
+
+    def __init__(self, pg: Any) -> None:
+        self.pg, self.queue = pg, list[tuple[int, memoryview]]()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pg, name)
+
+    def get_copy_data(self, async_: int) -> tuple[int, Any]:
+        if self.queue:
+            return self.queue.pop(0)
+        nbytes, message = self.pg.get_copy_data(async_)
+        if nbytes <= 0:
+            return nbytes, message
+        data = bytes(message)
+        multibyte = next((i for i, byte in enumerate(data) if byte >= 0x80), None)
+        cut = multibyte + 1 if multibyte is not None else len(data) // 2
+        self.queue.append((len(data) - cut, memoryview(data[cut:])))
+        return cut, memoryview(data[:cut])
+
+
+def test_a_row_in_pieces_is_read_as_the_whole_row() -> None:
+    for i in range(3):
+        audit_record(actor=None, action="organisation.seeded", justification=f"Ünïcødé {i}", changes={"i": i})
+    with transaction.atomic():
+        raw = connection.connection
+        assert raw is not None
+        whole = list(_rows(raw, _table(), -(10**9), 10**9))
+        pieces = list(
+            _rows(type("Conn", (), {"pgconn": _SplittingPg(raw.pgconn)})(), _table(), -(10**9), 10**9)
+        )
+    assert pieces == whole and all(fast == stored for _, _, stored, fast in whole)
