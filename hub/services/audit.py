@@ -116,50 +116,29 @@ def audit_record(
     """
     action = AuditAction(action)
     try:
-        return _append(
-            actor=actor, action=action, object_type=object_type, object_id=object_id,
-            referral_id=referral_id, task_id=task_id, changes=changes, justification=justification,
-            recipient=recipient, outcome=outcome, actor_display=actor_display,
+        display, org, role = _actor_snapshot(actor)
+        if actor_display and actor is None and operator_var.get():
+            actor_display = f"{actor_display} ({operator_var.get()})"[:200]
+        fields = _record_fields(
+            actor=actor, snapshot=(actor_display or display, org, role), request_id=current_request_id(),
+            action=action, object_type=object_type, object_id=object_id, referral_id=referral_id,
+            task_id=task_id, changes=changes, justification=justification, recipient=recipient,
+            outcome=outcome,
         )  # fmt: skip
+        if sequenced():
+            event_id = uuid.uuid4()
+            occurred_at = _queue(event_id, fields)
+            return AuditEvent(id=event_id, occurred_at=occurred_at, **fields)
+        with transaction.atomic():
+            seq, prev_hash = _lock_chain_head()
+            event = AuditEvent(seq=seq + 1, occurred_at=db_now(), prev_hash=prev_hash, **fields)
+            event.hash = compute_event_hash(event)
+            event.save(force_insert=True)
+        return event
     except DatabaseError as exc:
         raise AuditUnavailable(
             "The audit trail cannot be written just now, so this was refused. Try again shortly."
         ) from exc
-
-
-def _append(
-    *,
-    actor: User | None,
-    action: str,
-    object_type: str,
-    object_id: str | uuid.UUID | None,
-    referral_id: uuid.UUID | None,
-    task_id: uuid.UUID | None,
-    changes: dict[str, Any] | None,
-    justification: str,
-    recipient: str,
-    outcome: str,
-    actor_display: str | None,
-) -> AuditEvent:
-    display, org, role = _actor_snapshot(actor)
-    if actor_display and actor is None and operator_var.get():
-        actor_display = f"{actor_display} ({operator_var.get()})"[:200]
-    fields = _record_fields(
-        actor=actor, snapshot=(actor_display or display, org, role), request_id=current_request_id(),
-        action=action, object_type=object_type, object_id=object_id, referral_id=referral_id,
-        task_id=task_id, changes=changes, justification=justification, recipient=recipient,
-        outcome=outcome,
-    )  # fmt: skip
-    if sequenced():
-        event_id = uuid.uuid4()
-        occurred_at = _queue(event_id, fields)
-        return AuditEvent(id=event_id, occurred_at=occurred_at, **fields)
-    with transaction.atomic():
-        seq, prev_hash = _lock_chain_head()
-        event = AuditEvent(seq=seq + 1, occurred_at=db_now(), prev_hash=prev_hash, **fields)
-        event.hash = compute_event_hash(event)
-        event.save(force_insert=True)
-    return event
 
 
 def _record_fields(
