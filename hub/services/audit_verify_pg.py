@@ -55,6 +55,11 @@ from hub.constants import GENESIS_HASH
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import compute_event_hash
 
+try:
+    import vihub_auditscan  # native/auditscan.c: the plain rows' checks in C
+except ImportError:  # pragma: no cover  (not built: no compiler or OpenSSL headers) the same verdicts
+    vihub_auditscan = None  # type: ignore[assignment]
+
 # The columns as COPY sends them, in this order; occurred_at as UTC wall time. The text columns
 # that repeat (an action, a name, a justification) come first, so a row's text up to its eighth
 # tab is one memo key for their JSON (``_pieces``), and only the ten columns after it are split.
@@ -237,15 +242,49 @@ def orm_exact_hash_ok(seq: int, stored: str) -> bool:
     return event is not None and compute_event_hash(event) == stored
 
 
+def read_row(text: str) -> tuple[int, str, str, str]:
+    """``(seq, prev_hash, hash, fast hash)`` of one COPY row (without its newline) in Python."""
+    if "\\" not in text or text.count("\\") == text.count("\\N"):
+        # No escapes (NULL markers at most): the repeating columns are one memo key.
+        key, seq, prev_hash, stored, at, actor, object_id, referral, task, request_id, changes = text.rsplit(
+            "\t", TAIL
+        )
+        pieces, canonical_changes = _PIECES[key], _changes(changes)
+        fast = ""
+        if pieces is not None and canonical_changes is not None:
+            canonical = _canonical(
+                pieces, seq, prev_hash, at, actor, object_id, referral, task, request_id, canonical_changes
+            )
+            fast = sha256(canonical.encode()).hexdigest()
+        return int(seq), prev_hash, stored, fast
+    # A backslash not starting a NULL marker (\N) is an escape: undo it per field.
+    fields = [f if f == NULL else _unescape(f) for f in text.split("\t")]
+    if any(f == NULL for f in fields) and "\\\\N" in text:
+        fields.append("")  # a real backslash-N value: the fast hash must not guess
+    tail_fields = fields[len(REPEATING) :]
+    return int(tail_fields[0]), tail_fields[1], tail_fields[2], fast_hash(fields)
+
+
+def _python_drain(get: Callable[[int], tuple[int, Any]]) -> tuple[int, Any]:
+    """``Scanner.drain`` without the native module: every message is Python's."""
+    nbytes, message = get(1)
+    return (1 if nbytes > 0 else nbytes), message
+
+
 def _rows(
-    conn: psycopg.Connection[Any], table: str, lo: int, hi: int
+    conn: psycopg.Connection[Any],
+    table: str,
+    lo: int,
+    hi: int,
+    scanner: vihub_auditscan.Scanner | None = None,
 ) -> Generator[tuple[int, str, str, str]]:
     """``(seq, prev_hash, hash, fast hash)`` for each row of one seq range (the fast hash "" when
-    the row cannot be read that way). Read straight from libpq (``PQgetCopyData``, one row a
-    message; ``select`` on the socket when nothing is buffered): psycopg's ``Copy`` iterator
-    spent as long per row in its wait-and-retry generators as splitting the row did. Closed
-    early, the rest of the COPY is read and dropped, so the connection is ready for the next
-    query."""
+    the row cannot be read that way) that ``scanner`` (a ``vihub_auditscan.Scanner``) did not
+    take: it takes, checks and counts the plain rows that follow their predecessor, in C. Read
+    straight from libpq (``PQgetCopyData``, one row a message; ``select`` on the socket when
+    nothing is buffered): psycopg's ``Copy`` iterator spent as long per row in its wait-and-retry
+    generators as splitting the row did. Closed early, the rest of the COPY is read and dropped,
+    so the connection is ready for the next query."""
     query = (
         f"COPY (SELECT {', '.join(STREAMED)} FROM {table} "  # noqa: S608  (quoted identifiers, ints)
         f"WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq) TO STDOUT"
@@ -254,9 +293,10 @@ def _rows(
     pg.send_query(query.encode())
     _expect(pg, pq.ExecStatus.COPY_OUT)
     get = pg.get_copy_data
+    drain = scanner.drain if scanner is not None else _python_drain
     nbytes, partial = 0, b""
     try:
-        while (got := get(1))[0] >= 0:
+        while (got := (_python_drain(get) if partial else drain(get)))[0] >= 0:
             nbytes, message = got
             if nbytes == 0:  # nothing buffered: wait for the socket (without holding the GIL)
                 _wait_readable(pg)
@@ -272,28 +312,8 @@ def _rows(
                 data = str(message, "utf-8")
             lines = [data[:-1]] if data.count("\n") == 1 else data[:-1].split("\n")
             for text in lines:
-                if "\\" not in text or text.count("\\") == text.count("\\N"):
-                    # No escapes (NULL markers at most): the repeating columns are one memo key.
-                    key, seq, prev_hash, stored, at, actor, object_id, referral, task, request_id, changes = (
-                        text.rsplit("\t", TAIL)
-                    )
-                    pieces, canonical_changes = _PIECES[key], _changes(changes)
-                    fast = ""
-                    if pieces is not None and canonical_changes is not None:
-                        canonical = _canonical(
-                            pieces, seq, prev_hash, at, actor, object_id, referral, task, request_id,
-                            canonical_changes,
-                        )  # fmt: skip
-                        fast = sha256(canonical.encode()).hexdigest()
-                    yield int(seq), prev_hash, stored, fast
-                    continue
-                # A backslash not starting a NULL marker (\N) is an escape: undo it per field.
-                fields = [f if f == NULL else _unescape(f) for f in text.split("\t")]
-                if any(f == NULL for f in fields) and "\\\\N" in text:
-                    fields.append("")  # a real backslash-N value: the fast hash must not guess
-                tail_fields = fields[len(REPEATING) :]
-                yield int(tail_fields[0]), tail_fields[1], tail_fields[2], fast_hash(fields)
-        nbytes = got[0]
+                yield read_row(text)
+        nbytes = -1
     finally:
         while nbytes >= 0:  # closed early: drain the COPY
             nbytes = get(1)[0]
@@ -323,6 +343,11 @@ def _expect(pg: pq.abc.PGconn, status: pq.ExecStatus) -> None:
             pass
 
 
+def _scanner(checkpoints: dict[int, str]) -> vihub_auditscan.Scanner | None:
+    """The native row checker, or None when the module was not built (then Python does it all)."""
+    return None if vihub_auditscan is None else vihub_auditscan.Scanner(_PIECES, _CHANGES, list(checkpoints))
+
+
 def scan(
     conn: psycopg.Connection[Any],
     table: str,
@@ -332,14 +357,29 @@ def scan(
     exact: Callable[[int, str], bool],
 ) -> Segment:
     """Walk one seq range on ``conn`` (in its current transaction). An event whose fast hash
-    does not match ends the COPY; ``exact`` then decides, and a false alarm resumes after it."""
+    does not match ends the COPY; ``exact`` then decides, and a false alarm resumes after it.
+
+    The native scanner takes the plain rows that follow the one before them (it counts them and
+    keeps the link); every other row comes here, where ``expected`` is first caught up with the
+    rows it took, then checked as before."""
     segment = Segment()
-    n, expected_seq, expected_prev, start = 0, 0, "", lo
+    scanner = _scanner(checkpoints)
+    seen, taken, expected_seq, expected_prev, start = 0, 0, 0, "", lo
+
+    def catch_up() -> None:
+        nonlocal taken, expected_seq, expected_prev
+        if scanner is not None and scanner.accepted != taken and scanner.last is not None:
+            taken = scanner.accepted
+            last_seq, expected_prev = scanner.last
+            expected_seq = last_seq + 1
+
     while start <= hi:
         suspect: tuple[int, str] | None = None
-        rows = _rows(conn, table, start, hi)
+        rows = _rows(conn, table, start, hi, scanner)
         for seq, prev_hash, stored, fast in rows:
-            n += 1
+            catch_up()
+            seen += 1
+            n = seen + taken
             if n == 1:
                 segment.first = (seq, prev_hash)
             elif seq != expected_seq or prev_hash != expected_prev:  # (the checks, inline: per row)
@@ -353,6 +393,10 @@ def scan(
             if seq in checkpoints and (bad := _checkpoint_error(seq, stored, checkpoints)) is not None:
                 return _failed(segment, bad, n)
             expected_seq, expected_prev = seq + 1, stored
+            if scanner is not None:
+                scanner.expect(expected_seq, expected_prev)
+        catch_up()
+        n = seen + taken
         if suspect is None:
             if n:
                 segment.last, segment.count = (expected_seq - 1, expected_prev), n
@@ -368,6 +412,8 @@ def scan(
             return _failed(segment, bad, n)
         segment.last, segment.count = (seq, stored), n
         expected_seq, expected_prev, start = seq + 1, stored, seq + 1
+        if scanner is not None:
+            scanner.expect(expected_seq, expected_prev)
     return segment
 
 

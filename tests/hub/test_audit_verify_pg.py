@@ -6,18 +6,23 @@ however the trail is cut into segments; and forked workers on one exported snaps
 from __future__ import annotations
 
 import io
+import itertools
+import random
 import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import vihub_auditscan
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from hub.context import request_id_var
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import _walk, audit_checkpoint, audit_verify
-from hub.services.audit_verify_pg import Tampered, _rows, _table, walk_postgresql
+from hub.services import audit_verify_pg
+from hub.services.audit_verify_pg import _PIECES, Tampered, _rows, _table, read_row, walk_postgresql
 from tests.hub.test_audit_tamper import (
     _delete,
     _edit,
@@ -113,15 +118,38 @@ TAMPERS = [
 ]
 
 
+@pytest.fixture(params=["native", "python"])
+def scanners(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The walk's rows checked in C where it can (the native scanner), or all in Python; the
+    scanners made, to see that the native one really took rows."""
+    made: list[Any] = []
+    if request.param == "python":
+        monkeypatch.setattr(audit_verify_pg, "vihub_auditscan", None)
+    else:
+        assert audit_verify_pg.vihub_auditscan is vihub_auditscan  # built by the install step
+    original = audit_verify_pg._scanner
+
+    def recording(checkpoints: dict[int, str]) -> Any:
+        made.append(scanner := original(checkpoints))
+        return scanner
+
+    monkeypatch.setattr(audit_verify_pg, "_scanner", recording)
+    return made
+
+
 @pytest.mark.parametrize("tamper", [None, *TAMPERS], ids=lambda f: f.__name__.strip("_") if f else "none")
 def test_every_segmentation_finds_what_the_python_walk_finds(
-    trail: list[int], tamper: Callable[[list[int]], int] | None
+    trail: list[int], tamper: Callable[[list[int]], int] | None, scanners: list[Any]
 ) -> None:
     if tamper is not None:
         tamper(trail)
     expected = _python_walk()
     for segments in (1, 2, 3, 5, 7, 20, 50):
+        scanners.clear()
         assert _pg_walk(segments) == expected, segments
+        if scanners[0] is not None and segments == 1 and tamper is None:
+            # All but the first row and the checkpoint's row, in C.
+            assert sum(s.accepted for s in scanners) >= len(trail) - 2
     if tamper is None:
         out = io.StringIO()
         call_command("verify_audit", stdout=out)
@@ -214,3 +242,101 @@ def test_a_row_in_pieces_is_read_as_the_whole_row() -> None:
             _rows(type("Conn", (), {"pgconn": _SplittingPg(raw.pgconn)})(), _table(), -(10**9), 10**9)
         )
     assert pieces == whole and all(fast == stored for _, _, stored, fast in whole)
+
+
+def _copy_rows() -> list[tuple[AuditEvent, bytes]]:
+    """Each event with its row as the verifier's COPY sends it."""
+    columns = ", ".join(audit_verify_pg.STREAMED)
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        with raw.cursor().copy(f"COPY (SELECT {columns} FROM {_table()} ORDER BY seq) TO STDOUT") as copy:
+            messages = [bytes(row) for row in copy]
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert len(events) == len(messages)
+    return list(zip(events, messages, strict=True))
+
+
+def _leaf(event: AuditEvent) -> bytes:
+    from hub.services.audit import canonical_event_bytes, event_hash_fields
+
+    return b"\x00" + canonical_event_bytes(event_hash_fields(event))
+
+
+def test_the_native_scanner_builds_the_bytes_compute_event_hash_hashes() -> None:
+    for i, changes in enumerate(AWKWARD + FLOATS):
+        token = request_id_var.set(f"r-{i}")
+        audit_record(
+            actor=None, action="organisation.seeded", object_id=f"obj {i} é \U0001f600", changes=changes,
+            justification=f"Ünïcødé — {i}", recipient="Children's Services (MASH)",
+        )  # fmt: skip
+        request_id_var.reset(token)
+        audit_record(
+            actor=None, action="organisation.seeded", object_id=f'o"bj{i}\x01', changes=changes,
+            justification='tab\there \\ "quoted"', recipient='"MASH" \x1f',
+        )  # fmt: skip
+    scanner = vihub_auditscan.Scanner(_PIECES, audit_verify_pg._CHANGES, [])
+    taken = 0
+    for event, message in _copy_rows():
+        native = scanner.canonical(message)
+        if native is not None:
+            taken += 1
+            assert native == _leaf(event), event.object_id
+    # The plain rows (one of each pair) are read in C; the rest is Python's.
+    assert taken == len(AWKWARD + FLOATS)
+
+
+def test_the_native_scanner_takes_only_a_good_row_that_follows_the_one_before() -> None:
+    for i in range(4):
+        audit_record(actor=None, action="organisation.seeded", object_id=str(i), changes={"i": i})
+    (first, m1), (second, m2), (third, m3), (fourth, m4) = _copy_rows()[-4:]
+    scanner = vihub_auditscan.Scanner(_PIECES, audit_verify_pg._CHANGES, [fourth.seq])
+    assert not scanner.feed(m2)  # not primed: the first row is Python's
+    scanner.expect(second.seq, "0" * 64)
+    assert not scanner.feed(m2)  # a broken link
+    scanner.expect(second.seq + 1, second.hash)
+    assert not scanner.feed(m2)  # a repeated or out-of-order row
+    scanner.expect(second.seq, first.hash)
+    edited = m2.replace(b'{"i": 1}', b'{"i": 7}')
+    assert edited != m2 and not scanner.feed(edited)  # altered: it no longer matches its hash
+    assert scanner.feed(m2) and scanner.feed(m3)
+    assert (scanner.accepted, scanner.last) == (2, (third.seq, third.hash))
+    assert not scanner.feed(m4)  # a checkpoint's row: Python checks it against the checkpoint
+    scanner.expect(fourth.seq + 1, fourth.hash)
+    assert scanner.accepted == 2 and scanner.last == (fourth.seq, fourth.hash)
+
+
+def test_the_native_scanner_never_takes_a_row_python_would_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every cut and every one-byte change of real rows: the scanner takes a row only if the
+    Python reading of the same bytes has the stored hash (and never reads out of bounds)."""
+    rng = random.Random(15)
+    for i in range(3):
+        token = request_id_var.set(f"req-{i}")
+        audit_record(
+            actor=None, action="organisation.seeded", object_id=f"obj-{i}", changes={"i": i, "s": "é"},
+            justification="checked",
+        )  # fmt: skip
+        request_id_var.reset(token)
+    rows = _copy_rows()[-3:]
+    scanner = vihub_auditscan.Scanner(_PIECES, audit_verify_pg._CHANGES, [])
+    tried, taken = 0, []
+    for (before, _), (event, message) in itertools.pairwise(rows):
+        variants = {message[:cut] for cut in range(len(message))}
+        for position in range(len(message)):
+            for byte in {0, 9, 10, 13, 32, 34, 92, 48, 78, rng.randrange(256), message[position] ^ 1}:
+                variants.add(message[:position] + bytes([byte]) + message[position + 1 :])
+        scanner.expect(event.seq, before.hash)
+        assert scanner.feed(message)  # the row itself
+        variants.discard(message)
+        for variant in variants:
+            scanner.expect(event.seq, before.hash)
+            tried += 1
+            if scanner.feed(variant):
+                taken.append(variant)
+                assert variant.endswith(b"\n")
+                seq, prev_hash, stored, fast = read_row(variant[:-1].decode())
+                assert (seq, prev_hash) == (event.seq, before.hash) and fast == stored, variant
+    # Taken: only changes that the canonical form does not see (JSON's spacing in ``changes``:
+    # PostgreSQL never sends a carriage return unescaped, but the JSON is the same).
+    assert tried > 5000 and all(b"\r" in variant for variant in taken), taken
