@@ -22,11 +22,11 @@ $(VENV)/bin/activate:
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/activate
+$(VENV)/.installed-run: pyproject.toml native/auditscan.c | $(VENV)/bin/activate
 	$(PIP) install --quiet .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+$(VENV)/.installed-test: pyproject.toml native/auditscan.c | $(VENV)/bin/activate
 	$(PIP) install --quiet ".[test]"
 	touch $@ $(VENV)/.installed-run
 

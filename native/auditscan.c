@@ -35,8 +35,8 @@ typedef struct {
     long long expected_seq;
     char expected_prev[HASH_HEX];
     unsigned long long accepted;
-    char *buf;
-    size_t cap;
+    char *buf, *json; /* the canonical bytes; changes' canonical JSON */
+    size_t cap, json_cap;
 } Scanner;
 
 typedef struct {
@@ -68,14 +68,14 @@ static int split_row(const char *p, Py_ssize_t n, Field *fields) {
     return k == NFIELDS;
 }
 
-static int ensure(Scanner *s, size_t need) {
-    if (need <= s->cap) return 1;
-    size_t cap = s->cap ? s->cap : 4096;
-    while (cap < need) cap *= 2;
-    char *buf = PyMem_Realloc(s->buf, cap);
-    if (!buf) return 0;
-    s->buf = buf;
-    s->cap = cap;
+static int ensure(char **buf, size_t *cap, size_t need) {
+    if (need <= *cap) return 1;
+    size_t size = *cap ? *cap : 4096;
+    while (size < need) size *= 2;
+    char *grown = PyMem_Realloc(*buf, size);
+    if (!grown) return 0;
+    *buf = grown;
+    *cap = size;
     return 1;
 }
 
@@ -116,6 +116,194 @@ static PyObject *lookup(PyObject *mapping, Field f) {
     return value;
 }
 
+/* ``changes`` as ``json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"),
+ * ensure_ascii=False)`` gives it, for the JSON jsonb prints that needs no judgement: objects,
+ * arrays, strings with no escape in them (a row with a backslash never gets here), integers in
+ * their shortest form, true, false, null. Anything else (a fraction or exponent, -0, an integer
+ * longer than Python reads, a duplicate key, deep nesting, many members) returns 0 and the row
+ * uses the Python mapping. Keys are sorted bytewise, which for UTF-8 is Python's code-point
+ * order. */
+#define JSON_DEPTH 16
+#define JSON_MEMBERS 64
+
+typedef struct {
+    const char *p, *end;
+    char *out; /* NULL: only parse */
+} Json;
+
+static void json_space(Json *j) {
+    while (j->p < j->end && *j->p == ' ') j->p++;
+}
+
+static int json_string(Json *j) { /* at the opening quote */
+    const char *start = j->p++;
+    while (j->p < j->end && *j->p != '"') {
+        unsigned char c = (unsigned char)*j->p;
+        if (c < 0x20 || c == '\\') return 0;
+        j->p++;
+    }
+    if (j->p >= j->end) return 0;
+    j->p++;
+    if (j->out) {
+        memcpy(j->out, start, (size_t)(j->p - start));
+        j->out += j->p - start;
+    }
+    return 1;
+}
+
+static int json_value(Json *j, int depth);
+
+static int json_key_before(const char *a, Py_ssize_t an, const char *b, Py_ssize_t bn) {
+    int c = memcmp(a, b, (size_t)(an < bn ? an : bn));
+    return c < 0 || (c == 0 && an < bn);
+}
+
+static int json_object(Json *j, int depth) { /* at the opening brace */
+    struct {
+        const char *key, *value;
+        Py_ssize_t key_n;
+    } m[JSON_MEMBERS];
+    int n = 0;
+    j->p++;
+    json_space(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        if (j->out) *j->out++ = '{', *j->out++ = '}';
+        return 1;
+    }
+    char *out = j->out;
+    j->out = NULL; /* first find the members, then write them in key order */
+    for (;;) {
+        if (n == JSON_MEMBERS || j->p >= j->end || *j->p != '"') return 0;
+        const char *key = j->p + 1;
+        if (!json_string(j)) return 0;
+        Py_ssize_t key_n = j->p - 1 - key;
+        json_space(j);
+        if (j->p >= j->end || *j->p != ':') return 0;
+        j->p++;
+        json_space(j);
+        const char *value = j->p;
+        if (!json_value(j, depth + 1)) return 0;
+        /* insertion in key order; an equal key is a duplicate */
+        int i = n;
+        while (i > 0 && json_key_before(key, key_n, m[i - 1].key, m[i - 1].key_n)) {
+            m[i] = m[i - 1];
+            i--;
+        }
+        if (i > 0 && m[i - 1].key_n == key_n && memcmp(m[i - 1].key, key, (size_t)key_n) == 0) return 0;
+        m[i].key = key, m[i].key_n = key_n, m[i].value = value;
+        n++;
+        json_space(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            json_space(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == '}') break;
+        return 0;
+    }
+    j->p++;
+    j->out = out;
+    if (!out) return 1;
+    const char *after = j->p;
+    *j->out++ = '{';
+    for (int i = 0; i < n; i++) {
+        if (i) *j->out++ = ',';
+        *j->out++ = '"';
+        memcpy(j->out, m[i].key, (size_t)m[i].key_n);
+        j->out += m[i].key_n;
+        *j->out++ = '"';
+        *j->out++ = ':';
+        j->p = m[i].value;
+        if (!json_value(j, depth + 1)) return 0; /* (parsed once already) */
+    }
+    *j->out++ = '}';
+    j->p = after;
+    return 1;
+}
+
+static int json_array(Json *j, int depth) { /* at the opening bracket */
+    j->p++;
+    if (j->out) *j->out++ = '[';
+    json_space(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        if (j->out) *j->out++ = ']';
+        return 1;
+    }
+    for (;;) {
+        if (!json_value(j, depth + 1)) return 0;
+        json_space(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            if (j->out) *j->out++ = ',';
+            json_space(j);
+            continue;
+        }
+        if (j->p < j->end && *j->p == ']') {
+            j->p++;
+            if (j->out) *j->out++ = ']';
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int json_literal(Json *j, const char *word, Py_ssize_t n) {
+    if (j->end - j->p < n || memcmp(j->p, word, (size_t)n) != 0) return 0;
+    if (j->out) {
+        memcpy(j->out, word, (size_t)n);
+        j->out += n;
+    }
+    j->p += n;
+    return 1;
+}
+
+static int json_integer(Json *j) {
+    const char *start = j->p;
+    if (*j->p == '-') j->p++;
+    const char *digits_at = j->p;
+    while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    Py_ssize_t count = j->p - digits_at;
+    if (count == 0 || count > 4000 || (count > 1 && *digits_at == '0')) return 0;
+    if (count == 1 && *digits_at == '0' && digits_at != start) return 0; /* -0: Python writes 0 */
+    if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return 0;
+    if (j->out) {
+        memcpy(j->out, start, (size_t)(j->p - start));
+        j->out += j->p - start;
+    }
+    return 1;
+}
+
+static int json_value(Json *j, int depth) {
+    if (depth > JSON_DEPTH || j->p >= j->end) return 0;
+    switch (*j->p) {
+    case '{':
+        return json_object(j, depth);
+    case '[':
+        return json_array(j, depth);
+    case '"':
+        return json_string(j);
+    case 't':
+        return json_literal(j, "true", 4);
+    case 'f':
+        return json_literal(j, "false", 5);
+    case 'n':
+        return json_literal(j, "null", 4);
+    default:
+        return (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) ? json_integer(j) : 0;
+    }
+}
+
+/* The canonical JSON of ``f`` into ``out`` (room for f.n bytes: it only ever loses spaces); its
+ * length, or 0. */
+static Py_ssize_t json_canonical(Field f, char *out) {
+    Json j = {f.p, f.p + f.n, out};
+    if (!json_value(&j, 0)) return 0;
+    json_space(&j);
+    return j.p == j.end ? j.out - out : 0;
+}
+
 /* The canonical bytes of a split row into s->buf; their length, 0 when the row is Python's, -1
  * on an error. */
 static Py_ssize_t canonical(Scanner *s, Field *f) {
@@ -145,7 +333,14 @@ static Py_ssize_t canonical(Scanner *s, Field *f) {
     }
     const char *changes_p = "{}";
     Py_ssize_t changes_n = 2;
-    if (!(f[F_CHANGES].n == 2 && f[F_CHANGES].p[0] == '{' && f[F_CHANGES].p[1] == '}')) {
+    if (!ensure(&s->json, &s->json_cap, (size_t)f[F_CHANGES].n + 1)) {
+        PyErr_NoMemory();
+        result = -1;
+        goto done;
+    }
+    if ((changes_n = json_canonical(f[F_CHANGES], s->json)) > 0) {
+        changes_p = s->json;
+    } else {
         changes = lookup(s->changes, f[F_CHANGES]);
         if (!changes) {
             result = PyErr_Occurred() ? -1 : 0;
@@ -160,7 +355,7 @@ static Py_ssize_t canonical(Scanner *s, Field *f) {
     size_t need = 256 + (size_t)changes_n;
     for (int i = 0; i < 6; i++) need += (size_t)piece_n[i];
     for (int i = F_SEQ; i < F_CHANGES; i++) need += (size_t)f[i].n;
-    if (!ensure(s, need)) {
+    if (!ensure(&s->buf, &s->cap, need)) {
         PyErr_NoMemory();
         result = -1;
         goto done;
@@ -290,6 +485,7 @@ static void Scanner_dealloc(Scanner *s) {
     Py_XDECREF(s->changes);
     PyMem_Free(s->checkpoints);
     PyMem_Free(s->buf);
+    PyMem_Free(s->json);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 

@@ -285,6 +285,40 @@ def test_the_native_scanner_builds_the_bytes_compute_event_hash_hashes() -> None
     assert taken == len(AWKWARD + FLOATS)
 
 
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth < 4 and roll < 0.25:
+        return {rng.choice(["a", "B", "é", "aa", "", "z z", "\U0001f600", "key"]) + str(rng.randrange(3)):
+                _random_json(rng, depth + 1) for _ in range(rng.randrange(5))}  # fmt: skip
+    if depth < 4 and roll < 0.4:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return rng.choice([
+        0, 1, -1, 7, -12345, 10**30, -(10**25), True, False, None, "", "plain", "café ünï \U0001f600",
+        "it's", "a/b", 0.5, -2.25, 1e-7, 3.0, 'say "hi"', "back\\slash", "tab\tnew\nline", "\u2028",
+    ])  # fmt: skip
+
+
+def test_the_native_scanner_writes_changes_as_python_does() -> None:
+    """Random nested changes: where C writes their canonical JSON itself, the row's bytes are
+    still compute_event_hash's, and C takes most of them (the rest go to the Python mapping)."""
+    rng = random.Random(1989)
+    values = [{"v": _random_json(rng), "w": _random_json(rng)} for _ in range(300)]
+    for value in values:
+        audit_record(actor=None, action="organisation.seeded", changes=value)
+    class Unreadable(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            raise ValueError(key)  # as for text that is not JSON: the row is Python's
+
+    scanner = vihub_auditscan.Scanner(_PIECES, Unreadable(), [])  # only what C writes itself
+    written = 0
+    for event, message in _copy_rows()[-len(values) :]:
+        native = scanner.canonical(message)
+        if native is not None:
+            written += 1
+            assert native == _leaf(event), event.changes
+    assert written > 100, written
+
+
 def test_the_native_scanner_takes_only_a_good_row_that_follows_the_one_before() -> None:
     for i in range(4):
         audit_record(actor=None, action="organisation.seeded", object_id=str(i), changes={"i": i})
