@@ -17,6 +17,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <string.h>
 
 #define NFIELDS 18
@@ -46,9 +47,52 @@ typedef struct {
 
 static int is_null(Field f) { return f.n == 2 && f.p[0] == '\\' && f.p[1] == 'N'; }
 
+/* Strict UTF-8 (no overlong form, surrogate or code point past U+10FFFF), as Python's decoder
+ * reads it: Python decodes the whole message before it reads a field, so a row that is not UTF-8
+ * is never one this module takes. */
+static int utf8(const unsigned char *p, Py_ssize_t n) {
+    const unsigned char *end = p + n;
+    while (p < end) {
+        if (end - p >= 8) { /* eight ASCII bytes at a time */
+            uint64_t word;
+            memcpy(&word, p, 8);
+            if (!(word & 0x8080808080808080ULL)) {
+                p += 8;
+                continue;
+            }
+        }
+        unsigned char c = *p;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        Py_ssize_t len;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else {
+            return 0;
+        }
+        if (end - p < len || p[1] < lo || p[1] > hi) return 0;
+        for (Py_ssize_t i = 2; i < len; i++) {
+            if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+        }
+        p += len;
+    }
+    return 1;
+}
+
 /* A whole, plain row split into its fields; 0 if it is not one. */
 static int split_row(const char *p, Py_ssize_t n, Field *fields) {
-    if (n < 1 || p[n - 1] != '\n') return 0;
+    if (n < 1 || p[n - 1] != '\n' || !utf8((const unsigned char *)p, n)) return 0;
     n -= 1; /* the newline */
     const char *end = p + n, *start = p;
     int k = 0;
@@ -120,7 +164,7 @@ static PyObject *lookup(PyObject *mapping, Field f) {
  * ensure_ascii=False)`` gives it, for the JSON jsonb prints that needs no judgement: objects,
  * arrays, strings with no escape in them (a row with a backslash never gets here), integers in
  * their shortest form, true, false, null. Anything else (a fraction or exponent, -0, an integer
- * longer than Python reads, a duplicate key, deep nesting, many members) returns 0 and the row
+ * of more than 640 digits, a duplicate key, deep nesting, many members) returns 0 and the row
  * uses the Python mapping. Keys are sorted bytewise, which for UTF-8 is Python's code-point
  * order. */
 #define JSON_DEPTH 16
@@ -265,7 +309,8 @@ static int json_integer(Json *j) {
     const char *digits_at = j->p;
     while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
     Py_ssize_t count = j->p - digits_at;
-    if (count == 0 || count > 4000 || (count > 1 && *digits_at == '0')) return 0;
+    /* 640: the smallest limit Python's int_max_str_digits can be set to (but 0, no limit) */
+    if (count == 0 || count > 640 || (count > 1 && *digits_at == '0')) return 0;
     if (count == 1 && *digits_at == '0' && digits_at != start) return 0; /* -0: Python writes 0 */
     if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return 0;
     if (j->out) {
@@ -310,7 +355,11 @@ static Py_ssize_t canonical(Scanner *s, Field *f) {
     Field key = {f[0].p, f[NREPEATING - 1].p + f[NREPEATING - 1].n - f[0].p};
     Field at = f[F_AT];
     if (!(at.n == 19 || (at.n >= 21 && at.n <= 26 && at.p[19] == '.'))) return 0;
-    if (at.p[4] != '-' || at.p[7] != '-' || at.p[10] != ' ' || at.p[13] != ':' || at.p[16] != ':') return 0;
+    /* PostgreSQL's ISO form, byte by byte (Python slices characters: only ASCII agrees) */
+    for (Py_ssize_t i = 0; i < at.n; i++) {
+        char c = at.p[i], want = "dddd-dd-dd dd:dd:dd.dddddd"[i];
+        if (want == 'd' ? (c < '0' || c > '9') : c != want) return 0;
+    }
     if (is_null(f[F_CHANGES])) return 0;
     const int texts[] = {F_OBJECT, F_PREV, F_REQUEST}; /* through encode_basestring in Python */
     for (int i = 0; i < 3; i++) {

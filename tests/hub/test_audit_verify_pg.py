@@ -5,6 +5,7 @@ however the trail is cut into segments; and forked workers on one exported snaps
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import random
@@ -13,15 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import vihub_auditscan
 from django.core.management import call_command
 from django.db import connection, transaction
 
+import vihub_auditscan
 from hub.context import request_id_var
 from hub.models import AuditCheckpoint, AuditEvent
+from hub.services import audit_verify_pg
 from hub.services.audit import audit_record, compute_event_hash
 from hub.services.audit_integrity import _walk, audit_checkpoint, audit_verify
-from hub.services import audit_verify_pg
 from hub.services.audit_verify_pg import _PIECES, Tampered, _rows, _table, read_row, walk_postgresql
 from tests.hub.test_audit_tamper import (
     _delete,
@@ -249,7 +250,8 @@ def _copy_rows() -> list[tuple[AuditEvent, bytes]]:
     columns = ", ".join(audit_verify_pg.STREAMED)
     with connection.cursor() as cursor:
         raw = cursor.connection
-        with raw.cursor().copy(f"COPY (SELECT {columns} FROM {_table()} ORDER BY seq) TO STDOUT") as copy:
+        query = f"COPY (SELECT {columns} FROM {_table()} ORDER BY seq) TO STDOUT"  # noqa: S608  (constants)
+        with raw.cursor().copy(query) as copy:
             messages = [bytes(row) for row in copy]
     events = list(AuditEvent.objects.order_by("seq"))
     assert len(events) == len(messages)
@@ -305,6 +307,7 @@ def test_the_native_scanner_writes_changes_as_python_does() -> None:
     values = [{"v": _random_json(rng), "w": _random_json(rng)} for _ in range(300)]
     for value in values:
         audit_record(actor=None, action="organisation.seeded", changes=value)
+
     class Unreadable(dict[str, str]):
         def __missing__(self, key: str) -> str:
             raise ValueError(key)  # as for text that is not JSON: the row is Python's
@@ -374,3 +377,48 @@ def test_the_native_scanner_never_takes_a_row_python_would_not(
     # Taken: only changes that the canonical form does not see (JSON's spacing in ``changes``:
     # PostgreSQL never sends a carriage return unescaped, but the JSON is the same).
     assert tried > 5000 and all(b"\r" in variant for variant in taken), taken
+
+
+def _forged(
+    message: bytes, leaf: bytes, row_part: bytes, leaf_part: bytes, into: tuple[bytes, bytes]
+) -> bytes:
+    """``message`` with ``row_part`` written as ``into[0]``, and its stored hash recomputed over
+    ``leaf`` with ``leaf_part`` written as ``into[1]``: a row whose hash is right for bytes that
+    a careless reader would build from it."""
+    assert row_part in message and leaf_part in leaf
+    fields = message.replace(row_part, into[0]).split(b"\t")
+    stored = fields[len(audit_verify_pg.REPEATING) + 2]
+    forged_hash = hashlib.sha256(leaf.replace(leaf_part, into[1])).hexdigest().encode()
+    return message.replace(row_part, into[0]).replace(stored, forged_hash)
+
+
+def test_the_native_scanner_reads_no_more_than_python_would() -> None:
+    """Rows PostgreSQL would not send (found in review): bytes that are not UTF-8, a timestamp
+    that is not ASCII (Python slices it by characters, not bytes), an integer longer than
+    Python may be set to read. Each carries the hash of the bytes a byte-wise reader would
+    build, so taking it would be wrong; none is taken."""
+    audit_record(actor=None, action="organisation.seeded", object_id="obj-x", changes={"n": 7})
+    audit_record(actor=None, action="organisation.seeded", object_id="obj-y", changes={"n": 8})
+    (before, _), (event, message) = _copy_rows()[-2:]
+    leaf = _leaf(event)
+    at = message.split(b"\t")[len(audit_verify_pg.REPEATING) + 3]  # as COPY prints it
+    time_in_row, time_in_leaf = at[11:], at[11:19] + (at[19:] or b".").ljust(7, b"0")
+    unreadable = {"not UTF-8": _forged(message, leaf, b"obj-y", b"obj-y", (b"obj\xff", b"obj\xff"))}
+    unreadable["not ASCII"] = _forged(
+        message, leaf, time_in_row, time_in_leaf, (at[11:19] + ".é".encode(), at[11:19] + ".é0000".encode())
+    )
+    long_int = b"7" * 700
+    unreadable["long int"] = _forged(
+        message, leaf, b'{"n": 8}', b'{"n":8}', (b'{"n": ' + long_int + b"}", b'{"n":' + long_int + b"}")
+    )
+
+    class Unreadable(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            raise ValueError(key)
+
+    scanner = vihub_auditscan.Scanner(_PIECES, Unreadable(), [])
+    scanner.expect(event.seq, before.hash)
+    assert scanner.feed(message)  # the real row is taken
+    for why, row in unreadable.items():
+        scanner.expect(event.seq, before.hash)
+        assert not scanner.feed(row), why
