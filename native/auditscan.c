@@ -94,6 +94,8 @@ static int utf8(const unsigned char *p, Py_ssize_t n) {
 static int split_row(const char *p, Py_ssize_t n, Field *fields) {
     if (n < 1 || p[n - 1] != '\n' || !utf8((const unsigned char *)p, n)) return 0;
     n -= 1; /* the newline */
+    if (memchr(p, '\n', (size_t)n)) return 0; /* more than one row */
+    int escapes = memchr(p, '\\', (size_t)n) != NULL;
     const char *end = p + n, *start = p;
     int k = 0;
     for (;;) {
@@ -102,9 +104,8 @@ static int split_row(const char *p, Py_ssize_t n, Field *fields) {
         if (k == NFIELDS) return 0;
         fields[k].p = start;
         fields[k].n = stop - start;
-        if (memchr(start, '\n', (size_t)(stop - start))) return 0; /* more than one row */
-        const char *slash = memchr(start, '\\', (size_t)(stop - start));
-        if (slash && !is_null(fields[k])) return 0; /* an escape: Python undoes it */
+        /* a backslash but in a NULL marker is an escape: Python undoes it */
+        if (escapes && !is_null(fields[k]) && memchr(start, '\\', (size_t)(stop - start))) return 0;
         k++;
         if (!tab) break;
         start = tab + 1;
