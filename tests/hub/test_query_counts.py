@@ -87,3 +87,40 @@ def test_the_referral_list_counts_each_version_in_its_own_query(cast: dict[str, 
     assert len(versions) == 8
     for referral_id, version in versions.items():
         assert hub.get(f"/api/v1/referrals/{referral_id}/").json()["version"] == version != "n0"
+
+
+@pytest.mark.parametrize("received_at", [None, "2026-11-30T23:15:00.123456+05:30"])
+def test_an_agency_is_answered_its_new_referral_as_stored_without_reading_it_back(
+    cast: dict[str, Persona], received_at: str | None
+) -> None:
+    """The 201 is built from the row just inserted (issue 15: a sixth of intake's CPU went on
+    reading it back); it says exactly what a read of the stored referral says."""
+    body = {
+        "external_id": f"CT-{received_at is None}",
+        "summary": "s",
+        "suspect_force": "kent",
+        "urgent": False,
+    }
+    if received_at:
+        body["received_at"] = received_at
+    agency = cast["ncmec"].client
+    with CaptureQueriesContext(connection) as captured:
+        created = agency.post("/api/v1/referrals/", body, format="json")
+    assert created.status_code == 201, created.json()
+    referral_reads = [
+        q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "hub_referral"')
+    ]
+    assert len(referral_reads) == 1  # the check for an earlier post of the same external_id; no re-read
+    stored = agency.get(f"/api/v1/referrals/{created.json()['id']}/")
+    assert stored.status_code == 200 and created.json() == stored.json()
+    assert created.json()["outcome"] is None and created.json()["status"] == "received"
+
+
+def test_an_urgent_or_repeated_referral_is_answered_as_read_back(cast: dict[str, Persona]) -> None:
+    agency = cast["ncmec"].client
+    body = {"external_id": "CT-urgent", "summary": "s", "suspect_force": "kent", "urgent": True}
+    created = agency.post("/api/v1/referrals/", body, format="json")
+    again = agency.post("/api/v1/referrals/", body, format="json")
+    stored = agency.get(f"/api/v1/referrals/{created.json()['id']}/")
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert created.json() == again.json() == stored.json()
