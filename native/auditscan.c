@@ -355,7 +355,7 @@ static Py_ssize_t json_canonical(Field f, char *out) {
 static Py_ssize_t canonical(Scanner *s, Field *f) {
     Field key = {f[0].p, f[NREPEATING - 1].p + f[NREPEATING - 1].n - f[0].p};
     Field at = f[F_AT];
-    if (!(at.n == 19 || (at.n >= 21 && at.n <= 26 && at.p[19] == '.'))) return 0;
+    if (!(at.n == 19 || (at.n >= 21 && at.n <= 26))) return 0;
     /* PostgreSQL's ISO form, byte by byte (Python slices characters: only ASCII agrees) */
     for (Py_ssize_t i = 0; i < at.n; i++) {
         char c = at.p[i], want = "dddd-dd-dd dd:dd:dd.dddddd"[i];
@@ -563,13 +563,17 @@ static PyObject *Scanner_accepted(Scanner *s, void *closure) {
 }
 
 /* One message through ``accept``: True, False, or NULL on an error. */
-static PyObject *Scanner_feed(Scanner *s, PyObject *message) {
+static int accept_message(Scanner *s, PyObject *message) { /* ``accept`` on a bytes-like object */
     Py_buffer view;
-    if (PyObject_GetBuffer(message, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(message, &view, PyBUF_SIMPLE) < 0) return -1;
     int ok = accept(s, view.buf, view.len);
     PyBuffer_Release(&view);
-    if (ok < 0) return NULL;
-    return PyBool_FromLong(ok);
+    return ok;
+}
+
+static PyObject *Scanner_feed(Scanner *s, PyObject *message) {
+    int ok = accept_message(s, message);
+    return ok < 0 ? NULL : PyBool_FromLong(ok);
 }
 
 /* Pull messages with ``get(1)`` while they are accepted. Returns ``(code, message)`` as
@@ -597,13 +601,7 @@ static PyObject *Scanner_drain(Scanner *s, PyObject *get) {
             return Py_BuildValue("(iO)", nbytes < 0 ? -1 : 0, Py_None);
         }
         PyObject *message = PyTuple_GET_ITEM(got, 1);
-        Py_buffer view;
-        if (PyObject_GetBuffer(message, &view, PyBUF_SIMPLE) < 0) {
-            Py_DECREF(got);
-            break;
-        }
-        int ok = accept(s, view.buf, view.len);
-        PyBuffer_Release(&view);
+        int ok = accept_message(s, message);
         if (ok < 0) {
             Py_DECREF(got);
             break;
