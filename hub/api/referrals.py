@@ -449,7 +449,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
                 {name: values[name] for name in IntakeDetails.__annotations__ if name in values},
             ),
         )
-        referral = self._as_stored(result.referral, result.created, membership)
+        referral = self._as_stored(result.referral, result.created)
         if not result.created:  # the caller is shown an existing record: a consultation
             referral_audit_read(actor=request.user, referral=referral, justification="intake re-post")  # type: ignore[arg-type]
         return Response(
@@ -457,13 +457,14 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
-    def _as_stored(self, referral: Referral, created: bool, membership: Membership) -> Referral:
-        """The referral to answer with. An agency's new, non-urgent referral is answered from the
-        row just inserted: everything the agency sees of it (ids, status, times, no outcome) was
-        set in Python and written as it is, and re-reading it cost a sixth of the request's CPU.
-        Anything else is read back through the caller's scope (an urgent referral has moved on,
-        a re-post is whatever is stored, the hub sees media and triage history)."""
-        if created and not referral.is_urgent and membership.role == Membership.Role.AGENCY:
+    def _as_stored(self, referral: Referral, created: bool) -> Referral:
+        """The referral to answer with. A new, non-urgent referral shown as an agency sees it is
+        answered from the row just inserted: all of that view (ids, status, times, no outcome)
+        was set in Python and written as it is, and re-reading it cost a sixth of the request's
+        CPU. Anything else is read back through the caller's scope (an urgent referral has moved
+        on, a re-post is whatever is stored, the hub's view has media and triage history)."""
+        agency_view = self.get_serializer_class() is ReferralAgencyOutputSerializer
+        if created and not referral.is_urgent and agency_view:
             Referral._meta.get_field("outcome").set_cached_value(referral, None)  # none yet: no query
             return referral
         stored: Referral = self.get_queryset().get(pk=referral.pk)
