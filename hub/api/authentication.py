@@ -16,11 +16,19 @@ from rest_framework.request import Request
 from hub.api.throttles import FailedTokenThrottle
 from hub.constants import AuditAction
 from hub.models import ApiToken, AuditEvent, User
-from hub.selectors.rows import one_or_none
+from hub.selectors.prepared import Prepared
 from hub.services.audit import audit_record
 from hub.services.organisations import hash_token
 
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+# The token, its user, and the user's membership and organisation (and its parent region), which
+# every permission check then reads without another query; compiled once (hub.selectors.prepared).
+_TOKEN: Prepared[ApiToken] = Prepared(
+    lambda token_hash: ApiToken.objects.select_related(
+        "user", "user__membership__organisation__parent"
+    ).filter(token_hash=token_hash),
+    token_hash=str,
+)
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -41,11 +49,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         self._throttle = throttle
         if len(parts) != 2:
             self._reject("malformed Authorization header")
-        token = one_or_none(
-            ApiToken.objects.select_related("user", "user__membership__organisation__parent").filter(
-                token_hash=hash_token(parts[1])
-            )
-        )
+        token = _TOKEN.one(token_hash=hash_token(parts[1]))
         now = timezone.now()
         if token is None:
             return self._reject("unknown token")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
@@ -26,7 +27,7 @@ from hub.models import (
     pdq_entry,
 )
 from hub.policies.rules import Act, authorize
-from hub.selectors.rows import one_or_none
+from hub.selectors.prepared import Prepared
 from hub.services.alerts import notify_holder, notify_team, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
@@ -75,6 +76,14 @@ def _require_status(referral: Referral, allowed: set[str], doing: str) -> None:
         raise InvalidTransition(f"Cannot {doing} a referral that is '{label}' ({referral.status})")
 
 
+# An agency's referral by its own reference: looked up on every intake (compiled once).
+_BY_REFERENCE: Prepared[Referral] = Prepared(
+    lambda agency_id, external_id: Referral.objects.filter(agency_id=agency_id, external_id=external_id),
+    agency_id=uuid.UUID,
+    external_id=str,
+)
+
+
 def referral_create(
     *,
     agency: Organisation,
@@ -104,7 +113,7 @@ def referral_create(
         sent["received_at"] = received_at
     details = details or {}
     sent.update(details)
-    existing = one_or_none(Referral.objects.filter(agency=agency, external_id=external_id))
+    existing = _BY_REFERENCE.one(agency_id=agency.pk, external_id=external_id)
     if existing is not None:
         return _same_referral(existing, sent)
     try:
@@ -149,7 +158,7 @@ def referral_create(
             if is_urgent:
                 urgent_referral_raise(referral=referral, reason=URGENT_INTAKE)
     except IntegrityError:
-        winner = one_or_none(Referral.objects.filter(agency=agency, external_id=external_id))
+        winner = _BY_REFERENCE.one(agency_id=agency.pk, external_id=external_id)
         if winner is None:
             raise
         return _same_referral(winner, sent)

@@ -1,0 +1,113 @@
+"""``Prepared`` lookups (hub.selectors.prepared): compiled once, they answer what the queryset
+they were built from answers — the same row, the same related rows already attached, None for
+no row — through Django's cursor, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from hub.models import ApiToken, Organisation, Referral, User
+from hub.selectors.prepared import Prepared
+from hub.selectors.rows import one_or_none
+from hub.services.organisations import hash_token
+from tests.conftest import make_persona
+
+pytestmark = pytest.mark.django_db
+
+RELATED = ("user", "user__membership__organisation__parent")
+TOKEN: Prepared[ApiToken] = Prepared(
+    lambda token_hash: ApiToken.objects.select_related(*RELATED).filter(token_hash=token_hash), token_hash=str
+)
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_a_token_comes_back_as_the_queryset_gives_it_with_its_related_rows_attached() -> None:
+    persona = make_persona("prepared-kent", "KENT", "officer")
+    digest = hash_token(persona.token)
+    expected = one_or_none(ApiToken.objects.select_related(*RELATED).filter(token_hash=digest))
+    assert expected is not None
+    for _ in range(2):  # compiled on the first call, reused on the second
+        with CaptureQueriesContext(connection) as queries:
+            token = TOKEN.one(token_hash=digest)
+            assert token is not None
+            membership = token.user.membership
+            chain = (token.user, membership, membership.organisation, membership.organisation.parent)
+        assert len(queries) == 1, "user, membership, force and region come with the token"
+        assert _fields(token) == _fields(expected)
+        assert [_fields(o) for o in chain] == [
+            _fields(o)
+            for o in (
+                expected.user,
+                expected.user.membership,
+                expected.user.membership.organisation,
+                expected.user.membership.organisation.parent,
+            )
+        ]
+        assert membership.organisation.code == "KENT" and (
+            membership.organisation.parent is not None and membership.organisation.parent.kind == "region"
+        )
+        assert not token._state.adding and token._state.db == "default"
+
+
+def test_no_row_is_none_and_a_missing_join_is_none_not_an_error() -> None:
+    assert TOKEN.one(token_hash="no such hash") is None
+    user = User.objects.create(username="prepared-no-membership")
+    token = ApiToken.objects.create(
+        user=user, token_hash="h-" + uuid.uuid4().hex, prefix="vih_x", expires_at="2099-01-01T00:00Z"
+    )
+    found = TOKEN.one(token_hash=token.token_hash)
+    assert found is not None and found.user == user
+    with pytest.raises(User.membership.RelatedObjectDoesNotExist):
+        found.user.membership  # noqa: B018  (the reverse one-to-one: known absent, no query)
+
+
+def test_values_are_parameters_never_sql() -> None:
+    hostile = "x' OR '1'='1"
+    assert TOKEN.one(token_hash=hostile) is None
+    by_code: Prepared[Organisation] = Prepared(lambda code: Organisation.objects.filter(code=code), code=str)
+    assert by_code.one(code="KENT") is not None and by_code.one(code=hostile) is None
+
+
+def test_it_reads_inside_the_callers_transaction() -> None:
+    reference: Prepared[Referral] = Prepared(
+        lambda agency_id, external_id: Referral.objects.filter(agency_id=agency_id, external_id=external_id),
+        agency_id=uuid.UUID,
+        external_id=str,
+    )
+    agency = Organisation.objects.get(code="NCMEC")
+    creator = make_persona("prepared-ncmec", "NCMEC", "agency").user
+    with transaction.atomic():
+        made = Referral.objects.create(
+            agency=agency, external_id="PREP-1", created_by=creator, received_at=timezone.now()
+        )
+        assert reference.one(agency_id=agency.pk, external_id="PREP-1") == made
+        other = Organisation.objects.get(code="IWF")
+        assert reference.one(agency_id=other.pk, external_id="PREP-1") is None
+        transaction.set_rollback(True)
+    assert reference.one(agency_id=agency.pk, external_id="PREP-1") is None
+
+
+def test_wrong_use_is_refused() -> None:
+    with pytest.raises(TypeError, match="str and uuid.UUID"):
+        Prepared(lambda n: Organisation.objects.filter(pk=n), n=int)
+    with pytest.raises(TypeError, match="must be str"):
+        TOKEN.one(token_hash=b"bytes")
+    with pytest.raises(TypeError, match="takes"):
+        TOKEN.one(hash="x")
+    every = Prepared(lambda kind: Organisation.objects.filter(kind=kind), kind=str)
+    with pytest.raises(Organisation.MultipleObjectsReturned):
+        every.one(kind="force")
+    twice = Prepared(
+        lambda code: Organisation.objects.filter(code=code) | Organisation.objects.filter(name=code), code=str
+    )
+    with pytest.raises(ValueError, match="appears 2 times"):
+        twice.one(code="KENT")
