@@ -20,7 +20,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from hub.api.base import HubViewSet, bool_param, expected_version
-from hub.api.fields import MomentField, OrgCodeField, OutcomeInternalSerializer, OutcomeSummarySerializer
+from hub.api.fields import (
+    MomentField,
+    OrgCodeField,
+    OutcomeInternalSerializer,
+    OutcomeSummarySerializer,
+    QuickFields,
+)
 from hub.api.throttles import IntakeAccountThrottle, IntakeSourceThrottle
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
@@ -54,7 +60,7 @@ from hub.services.referrals import (
 from hub.services.versions import referral_version, with_versions
 
 
-class MediaInputSerializer(serializers.Serializer[Any]):
+class MediaInputSerializer(QuickFields, serializers.Serializer[Any]):
     sha256 = serializers.RegexField(
         r"^[0-9a-fA-F]{64}$", error_messages={"invalid": "sha256 must be 64 hex digits."}
     )
@@ -92,7 +98,7 @@ def printable_reference(value: str) -> None:
         )
 
 
-class ReferralCreateSerializer(serializers.Serializer[Any]):
+class ReferralCreateSerializer(QuickFields, serializers.Serializer[Any]):
     external_id = serializers.CharField(max_length=100, validators=[printable_reference])
     received_at = serializers.DateTimeField(
         required=False, help_text="When the agency received the report; not in the future."
@@ -174,7 +180,7 @@ class TriageOutputSerializer(serializers.Serializer[Any]):
     decided_at = serializers.DateTimeField()
 
 
-class ReferralAgencyOutputSerializer(serializers.Serializer[Any]):
+class ReferralAgencyOutputSerializer(QuickFields, serializers.Serializer[Any]):
     """What the referring agency sees: its identifiers, status and the outcome codes."""
 
     id = serializers.UUIDField()
