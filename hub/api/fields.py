@@ -59,19 +59,26 @@ def _active_organisations(
 
 
 class QuickFields:
-    """A ``Serializer`` mixin: the declared fields copied shallowly for each serializer instance.
+    """A ``Serializer`` (or ``ModelSerializer``) mixin: its fields built once per class, and
+    copied shallowly for each serializer instance.
 
     DRF deep-copies every declared field for each serializer it makes (``Field.__deepcopy__``
-    calls ``__init__`` again with deep copies of its arguments), which on the intake and
-    task-read paths, made on every request, was a tenth of a request's CPU. Binding a field to
-    its serializer sets attributes on the field only, so a shallow copy of a simple field is
-    enough; a field holding other bound fields (a nested serializer, a list or dict of a
-    child field) is still deep-copied, since its children point at their parent."""
-
-    _declared_fields: dict[str, serializers.Field[Any, Any, Any, Any]]
+    calls ``__init__`` again with deep copies of its arguments), and a ``ModelSerializer``
+    builds its model fields from ``Meta`` again each time; on the intake and task-read paths,
+    made on every request, that was a tenth of a request's CPU. DRF's ``get_fields`` runs once
+    per class here (so what it builds does not depend on the instance: no per-request field
+    changes in a subclass). Binding a field to its serializer sets attributes on the field only,
+    so a shallow copy of a simple field is enough; a field holding other bound fields (a nested
+    serializer, a list or dict of a child field) is still deep-copied, since its children point
+    at their parent."""
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        return {name: _copied(field) for name, field in self._declared_fields.items()}
+        cls = type(self)
+        built: dict[str, serializers.Field[Any, Any, Any, Any]] | None = cls.__dict__.get("_quick_fields")
+        if built is None:
+            built = super().get_fields()  # type: ignore[misc]  # DRF's: the class's fields, unbound
+            cls._quick_fields = built  # type: ignore[attr-defined]  # per class, not inherited
+        return {name: _copied(field) for name, field in built.items()}
 
 
 def _copied(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -14,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hub.api.base import HubViewSet, bool_param, expected_version
-from hub.api.fields import KeepsBlankChoices, MomentField, OrgCodeField
+from hub.api.fields import KeepsBlankChoices, MomentField, OrgCodeField, QuickFields
 from hub.exceptions import DomainError
 from hub.models import TASK_HOLDER_KINDS, Membership, Organisation, Task, User, escalated_task_filter
 from hub.policies.rules import Act
@@ -28,6 +30,7 @@ from hub.selectors import (
     task_search,
     with_escalation_flag,
 )
+from hub.selectors.prepared import Prepared
 from hub.selectors.rows import one_or_none
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.tasks import task_allocate, task_audit_read, task_cancel, task_reassign
@@ -42,7 +45,7 @@ class TaskCursorPagination(CursorPagination):
     ordering = ("due_at", "id")
 
 
-class TaskOutputSerializer(KeepsBlankChoices, serializers.ModelSerializer[Task]):
+class TaskOutputSerializer(QuickFields, KeepsBlankChoices, serializers.ModelSerializer[Task]):
     assignee_org: serializers.SlugRelatedField[Organisation] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -121,6 +124,24 @@ class PauseInputSerializer(serializers.Serializer[Any]):
     )
 
 
+def _task_rows(membership: Membership) -> QuerySet[Task]:
+    """The tasks the member may see, with what the task's page shows."""
+    return with_escalation_flag(
+        task_list_for(membership).select_related("assignee_org", "referral", "accepted_by")
+    )
+
+
+def _membership_shape(membership: Membership) -> tuple[Any, ...]:
+    """Everything ``task_list_for`` puts into the query for a member: one compiled read each."""
+    org = membership.organisation
+    return (org.pk, org.kind, org.group_id, membership.role)
+
+
+_TASK_READ: Prepared[Task] = Prepared(
+    lambda membership, pk: _task_rows(membership).filter(pk=pk), shape=_membership_shape, pk=uuid.UUID
+)
+
+
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskOutputSerializer
@@ -137,9 +158,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     }
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Task]:
-        queryset = with_escalation_flag(
-            task_list_for(membership).select_related("assignee_org", "referral", "accepted_by")
-        )
+        queryset = _task_rows(membership)
         if self.action != "list":
             return queryset
         params = self.request.query_params
@@ -183,6 +202,23 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.audited_list(request, "task")
+
+    def get_object(self) -> Task:
+        """The officer's task read (``retrieve``) through a lookup compiled once per member's
+        organisation and role (``_TASK_READ``), not built and compiled on every read; 404 as
+        ever for a task the member may not see or that does not exist."""
+        if self.action != "retrieve":
+            return cast(Task, super().get_object())
+        membership = self.membership
+        try:
+            pk = uuid.UUID(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        except ValueError:
+            raise Http404 from None
+        task = _TASK_READ.one(membership, pk=pk) if membership is not None else None
+        if task is None:
+            raise Http404
+        self.check_object_permissions(self.request, task)
+        return task
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()

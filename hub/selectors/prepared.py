@@ -15,18 +15,29 @@ counted by ``assertNumQueries``, and inside the caller's transaction.
 Only for lookups whose values are plain strings or UUIDs that the database compares as sent
 (a hash, a code, a primary key): a value Django would transform first (a case-folded or
 JSON lookup) cannot be put into the compiled SQL as is.
+
+A lookup whose query depends on who asks (the tasks a member may see) takes that as context:
+``Prepared(build, shape=key_of, pk=uuid.UUID).one(membership, pk=...)`` calls
+``build(membership, pk=placeholder)`` once per ``shape(membership)`` and bakes everything else
+the context put into the SQL. So the shape must name everything that decides the query (the
+organisation, its group and kind, the role): two contexts with one shape share one query.
+Compiled queries are forgotten after a migrate or flush (ids baked into them may change).
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 M = TypeVar("M", bound=Model)
 
@@ -34,6 +45,17 @@ _KINDS: dict[type, Callable[[], Any]] = {
     str: lambda: f"\x1fprepared-{secrets.token_hex(16)}\x1f",
     uuid.UUID: uuid.uuid4,
 }
+
+
+# A bound on compiled shapes per lookup (organisations x roles is a few hundred).
+_MOST_SHAPES = 2048
+_everyone: weakref.WeakSet[Prepared[Any]] = weakref.WeakSet()
+
+
+@receiver(post_migrate)
+def _forget_compiled(**kwargs: Any) -> None:
+    for prepared in list(_everyone):
+        prepared.forget()
 
 
 class _Compiled:
@@ -48,11 +70,18 @@ class _Compiled:
         "populators",
         "converters",
         "apply",
+        "annotations",
     )
+
+    sql: str | None
 
     def __init__(self, queryset: QuerySet[Any], placeholders: dict[str, Any], using: str) -> None:
         compiler = queryset[:2].query.get_compiler(using=using)
-        self.sql, params = compiler.as_sql()
+        try:
+            self.sql, params = compiler.as_sql()
+        except EmptyResultSet:  # .none(), or a filter no row can match: no query to run
+            self.sql = None
+            return
         self.params = list(params)
         self.slots: list[tuple[int, str]] = []
         for name, placeholder in placeholders.items():
@@ -67,8 +96,7 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in select[self.start : self.end]]
-        if compiler.annotation_col_map:
-            raise TypeError("Prepared builds model rows only: no annotations")
+        self.annotations = list(compiler.annotation_col_map.items())
         # django-stubs describe Django 6, which adds a fetch_mode argument; this is Django 5.2.
         self.populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]
         self.converters = compiler.get_converters([column[0] for column in select])
@@ -80,36 +108,54 @@ class Prepared(Generic[M]):
     token_hash=str).one(token_hash=...)``: the row, or None (more than one row is an error:
     the lookup must be on a unique key)."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], **kinds: type) -> None:
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[M]],
+        *,
+        shape: Callable[..., Hashable] | None = None,
+        **kinds: type,
+    ) -> None:
         unknown = {name: kind for name, kind in kinds.items() if kind not in _KINDS}
         if unknown:
             raise TypeError(f"Prepared takes str and uuid.UUID parameters, not {unknown}")
         self._build = build
+        self._shape = shape
         self._kinds = kinds
-        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, Hashable], _Compiled] = {}
         self._model: type[Model] | None = None
+        _everyone.add(self)
 
     def _placeholders(self) -> dict[str, Any]:
         return {name: _KINDS[kind]() for name, kind in self._kinds.items()}
 
-    def _for(self, using: str) -> _Compiled:
-        key = (using, connections[using].vendor)
+    def _for(self, using: str, context: tuple[Any, ...]) -> _Compiled:
+        key = (using, connections[using].vendor, self._shape(*context) if self._shape else None)
         compiled = self._compiled.get(key)
         if compiled is None:
+            if len(self._compiled) >= _MOST_SHAPES:
+                self._compiled.clear()
             placeholders = self._placeholders()
-            compiled = self._compiled[key] = _Compiled(self._build(**placeholders), placeholders, using)
+            queryset = self._build(*context, **placeholders)
+            compiled = self._compiled[key] = _Compiled(queryset, placeholders, using)
         return compiled
 
-    def one(self, **values: Any) -> M | None:
+    def forget(self) -> None:
+        self._compiled.clear()
+
+    def one(self, *context: Any, **values: Any) -> M | None:
         if values.keys() != self._kinds.keys():
             raise TypeError(f"Prepared lookup takes {sorted(self._kinds)}, not {sorted(values)}")
         for name, value in values.items():
             if not isinstance(value, self._kinds[name]):
                 raise TypeError(f"{name} must be {self._kinds[name].__name__}, not {type(value).__name__}")
+        if (context and not self._shape) or (self._shape and not context):
+            raise TypeError("a context goes with a shape, and a shape with a context")
         if self._model is None:
-            self._model = self._build(**self._placeholders()).model
+            self._model = self._build(*context, **self._placeholders()).model
         using = router.db_for_read(self._model)
-        compiled = self._for(using)
+        compiled = self._for(using, context)
+        if compiled.sql is None:
+            return None
         params = list(compiled.params)
         for index, name in compiled.slots:
             params[index] = values[name]
@@ -127,4 +173,6 @@ class Prepared(Generic[M]):
         found = compiled.model.from_db(using, compiled.init_list, row[compiled.start : compiled.end])
         for populator in compiled.populators:
             populator.populate(row, found)
+        for name, column in compiled.annotations:
+            setattr(found, name, row[column])
         return found  # type: ignore[return-value]

@@ -13,10 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from hub.models import ApiToken, Organisation, Referral, User
+from hub.selectors import DEADLINE_STATES
 from hub.selectors.prepared import Prepared
 from hub.selectors.rows import one_or_none
 from hub.services.organisations import hash_token
 from tests.conftest import make_persona
+from tests.factories import make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +113,27 @@ def test_wrong_use_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="appears 2 times"):
         twice.one(code="KENT")
+
+
+def test_the_task_read_compiled_for_one_force_never_answers_for_another(cast: dict[str, Any]) -> None:
+    """The officer's task read is compiled once per organisation and role: after Kent's read is
+    compiled, Essex (same region) still gets 404 for Kent's task and its own task, the region's
+    coordinator sees both, and an agency neither."""
+    kent, essex = make_task(holder="KENT"), make_task(holder="ESSEX")
+    readers = {
+        "kent_officer": {kent: 200, essex: 404},
+        "essex_officer": {kent: 404, essex: 200},
+        "ersou_coordinator": {kent: 200, essex: 200},
+        "ncmec": {kent: 404, essex: 404},
+    }
+    for _ in range(2):  # the second time through, every read is already compiled
+        for name, expected in readers.items():
+            for task, status in expected.items():
+                answer = cast[name].client.get(f"/api/v1/tasks/{task.pk}/")
+                assert answer.status_code == status, (name, task.assignee_org.code, answer.content[:200])
+                if status == 200:
+                    body = answer.json()
+                    assert body["id"] == str(task.pk) and body["assignee_org"] == task.assignee_org.code
+                    assert body["deadline_state"] in DEADLINE_STATES
+    for bad in ("00000000-0000-0000-0000-000000000000", "------------------------------------"):
+        assert cast["kent_officer"].client.get(f"/api/v1/tasks/{bad}/").status_code == 404
