@@ -13,6 +13,7 @@ import os
 from celery import Celery
 from kombu.entity import Queue
 
+import hub.broker  # noqa: F401  (registers the broker transport's alias before any connection)
 from config.celery_routes import CELERY_TASK_ROUTES, QUEUES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")

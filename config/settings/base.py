@@ -134,7 +134,12 @@ if REDIS_URL_FROM_ENV:
     CELERY_BROKER_URL = REDIS_URL_FROM_ENV
 else:
     REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}"
-    CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
+    CELERY_BROKER_URL = f"vihubredis+socket://{EMBEDDED_REDIS_SOCKET}"
+# Kombu's Redis transport with one publishing client per channel (hub/broker.py): for redis://
+# here, and by its alias in the embedded socket's URL above; another scheme (rediss://,
+# sentinel://) keeps kombu's own transport.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "hub.broker:Transport"
 
 CACHES = {
     "default": {
