@@ -27,7 +27,7 @@ from hub.api.fields import (
     OutcomeSummarySerializer,
     QuickFields,
 )
-from hub.api.throttles import IntakeAccountThrottle, IntakeSourceThrottle
+from hub.api.throttles import IntakeThrottle
 from hub.exceptions import DomainError
 from hub.hooks import outcome_view
 from hub.models import (
@@ -352,7 +352,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
     def get_throttles(self) -> list[BaseThrottle]:
         """Intake is limited per account and per source address (429 with Retry-After)."""
         if self.action == "create":
-            return [IntakeAccountThrottle(), IntakeSourceThrottle()]
+            return [IntakeThrottle()]
         return super().get_throttles()
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:

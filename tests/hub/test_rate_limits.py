@@ -16,7 +16,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from hub.api.throttles import FailedTokenThrottle, WindowThrottle
+from hub.api.throttles import FailedTokenThrottle, SlidingThrottle, Window, count_windows
 from hub.cache import RedisCache
 from hub.models import AuditEvent, Referral
 from tests.conftest import Persona
@@ -89,15 +89,7 @@ def test_intake_is_limited_per_source_address_across_accounts(
     assert "Retry-After" in answers[2]
 
 
-# --- the window itself -----------------------------------------------------------------------
-
-
-class _Limit(WindowThrottle):
-    scope = "test_window"
-    rate = "3/min"
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return str(request)
+# --- the windows themselves ---------------------------------------------------------------
 
 
 def _caches() -> list[Any]:
@@ -109,7 +101,7 @@ def _caches() -> list[Any]:
 
 @pytest.fixture(params=_caches())
 def window_cache(request: Any, monkeypatch: Any) -> Any:
-    monkeypatch.setattr(WindowThrottle, "cache", request.param)
+    monkeypatch.setattr(SlidingThrottle, "cache", request.param)
     return request.param
 
 
@@ -119,34 +111,52 @@ def _at(seconds: float) -> Any:
     return time_machine.travel(base + seconds, tick=False)
 
 
+def _take(cache: Any, *windows: tuple[str, str]) -> bool:
+    return count_windows([Window.of("test", name, rate) for name, rate in windows], "take", cache)
+
+
 def test_window_takes_the_limit_then_slides_the_previous_minute_out(window_cache: Any) -> None:
     caller = f"caller-{secrets.token_hex(4)}"
+    limit = (caller, "3/min")
     with _at(10) as clock:
-        taken = [_Limit().allow_request(caller, None) for _ in range(4)]
-        assert taken == [True, True, True, False]
-        refused = _Limit()
-        assert not refused.allow_request(caller, None)
+        assert [_take(window_cache, limit) for _ in range(4)] == [True, True, True, False]
+        refused = Window.of("test", caller, "3/min")
+        assert not count_windows([refused], "take", window_cache)
         assert refused.wait() == pytest.approx(50 + 60 / 6), "to the next minute, then a sixth of it"
-        assert _Limit().allow_request(f"{caller}-other", None), "another caller has its own count"
+        assert _take(window_cache, (f"{caller}-other", "3/min")), "another caller has its own count"
         clock.shift(55)  # 5 s into the next minute: the three still count (weight 11/12)
-        assert not _Limit().allow_request(caller, None)
+        assert not _take(window_cache, limit)
         clock.shift(6)  # 11 s in: 3 x 49/60 rounds to 2, so one more is taken, and no other
-        assert [_Limit().allow_request(caller, None) for _ in range(2)] == [True, False]
+        assert [_take(window_cache, limit) for _ in range(2)] == [True, False]
         clock.shift(120)  # two minutes later nothing counts
-        assert [_Limit().allow_request(caller, None) for _ in range(4)] == [True, True, True, False]
+        assert [_take(window_cache, limit) for _ in range(4)] == [True, True, True, False]
 
 
-def test_failures_are_counted_whatever_the_count_and_block_at_the_limit(window_cache: Any) -> None:
-    source = _address()
+def test_two_limits_are_taken_together_or_not_at_all(window_cache: Any) -> None:
+    """Intake's account and source limits: a referral refused by one is not counted by the
+    other (DRF's throttles one after the other counted it in the first)."""
+    account, source = f"account-{secrets.token_hex(4)}", f"source-{secrets.token_hex(4)}"
+    with _at(5):
+        assert [_take(window_cache, (account, "2/min"), (source, "5/min")) for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        both = [Window.of("test", account, "2/min"), Window.of("test", source, "5/min")]
+        assert not count_windows(both, "check", window_cache)
+        assert [(w.count, w.current) for w in both] == [(2, 2), (2, 2)], "the refused one counted in neither"
+        assert _take(window_cache, (source, "5/min")), "the source alone still has room"
 
-    class Failures(FailedTokenThrottle):
-        rate = "3/min"
 
-    request = RequestFactory().get("/", REMOTE_ADDR=source)
+def test_failures_are_counted_whatever_the_count_and_block_at_the_limit(
+    window_cache: Any, settings: Any
+) -> None:
+    settings.VIHUB_RATE_FAILED_TOKENS = "3/min"
+    request = RequestFactory().get("/", REMOTE_ADDR=_address())
     with _at(1):
-        assert Failures().blocked(request) is None
-        assert [Failures().record_failure(request) for _ in range(4)] == [1, 2, 3, 4]
-        wait = Failures().blocked(request)
+        assert FailedTokenThrottle().blocked(request) is None
+        assert [FailedTokenThrottle().record_failure(request) for _ in range(4)] == [1, 2, 3, 4]
+        wait = FailedTokenThrottle().blocked(request)
         assert wait is not None and 59 <= wait <= 59 + 60, "blocked into the next minute"
 
 
@@ -156,11 +166,6 @@ def test_window_on_redis_is_one_count_for_concurrent_callers() -> None:
     are taken. DRF's list-in-the-cache throttle loses writes here: it let all 200 through."""
     cache = RedisCache(os.environ["REDIS_URL"], {})
     caller = f"race-{secrets.token_hex(4)}"
-
-    class Fifty(_Limit):
-        rate = "50/min"
-
-    Fifty.cache = cache
     with ThreadPoolExecutor(8) as pool:
-        taken = list(pool.map(lambda _: Fifty().allow_request(caller, None), range(200)))
+        taken = list(pool.map(lambda _: _take(cache, (caller, "50/min")), range(200)))
     assert taken.count(True) == 50
