@@ -122,6 +122,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "VIHUB_DB_PREPARED_STATEMENTS", True
+):
+    # Values sent apart from the SQL (server-side binding), and a statement the connection has
+    # run five times prepared by psycopg, so PostgreSQL stops parsing and planning it on every
+    # request. Off (VIHUB_DB_PREPARED_STATEMENTS=false) behind a pooler that cannot keep
+    # prepared statements per client (PgBouncer in transaction mode before 1.21): docs/deploy.md.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis (broker and cache) ---------------------------------------------------------------
