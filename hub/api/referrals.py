@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -46,6 +48,8 @@ from hub.models import (
 from hub.policies.roles import INTERNAL_READER_ROLES
 from hub.policies.rules import Act
 from hub.selectors import referral_list_for, referral_search
+from hub.selectors.prepared import Prepared
+from hub.selectors.scoping import membership_shape
 from hub.services.audit import audit_list_read
 from hub.services.matching import referral_match_media, referral_matches_consult
 from hub.services.referrals import (
@@ -336,6 +340,16 @@ class MatchListSerializer(serializers.Serializer[Any]):
     results = MatchSerializer(many=True)
 
 
+def _referral_rows(membership: Membership) -> QuerySet[Referral]:
+    """The referrals the member may see, with what every reader's answer shows."""
+    return referral_list_for(membership).select_related("agency", "suspect_force", "outcome", "team")
+
+
+_AGENCY_READ: Prepared[Referral] = Prepared(
+    lambda membership, pk: _referral_rows(membership).filter(pk=pk), shape=membership_shape, pk=uuid.UUID
+)
+
+
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Referral.objects.all()
     policies = {
@@ -356,7 +370,7 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         return super().get_throttles()
 
     def scoped_queryset(self, membership: Membership) -> QuerySet[Referral]:
-        queryset = referral_list_for(membership).select_related("agency", "suspect_force", "outcome", "team")
+        queryset = _referral_rows(membership)
         if membership.role in INTERNAL_READER_ROLES:
             queryset = with_versions(queryset).prefetch_related(
                 "media", "triage_history__decided_by", "triage_history__team"
@@ -413,6 +427,24 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         )
         data = self.get_serializer(rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def get_object(self) -> Referral:
+        """An agency's read of one of its referrals (the pull API an integration polls) through a
+        lookup compiled once per agency (``_AGENCY_READ``); 404 as ever for a referral it may not
+        see. The hub's and spokes' reads (versions counted, media and triage history prefetched)
+        go through DRF's lookup."""
+        membership = self.membership
+        if self.action != "retrieve" or membership is None or membership.role in INTERNAL_READER_ROLES:
+            return cast(Referral, super().get_object())
+        try:
+            pk = uuid.UUID(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        except ValueError:
+            raise Http404 from None
+        referral = _AGENCY_READ.one(membership, pk=pk)
+        if referral is None:
+            raise Http404
+        self.check_object_permissions(self.request, referral)
+        return referral
 
     @extend_schema(responses=REFERRAL_FOR_CALLER)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -32,6 +32,7 @@ from hub.selectors import (
 )
 from hub.selectors.prepared import Prepared
 from hub.selectors.rows import one_or_none
+from hub.selectors.scoping import membership_shape
 from hub.services.alerts import task_acknowledge, task_pause, task_resume
 from hub.services.tasks import task_allocate, task_audit_read, task_cancel, task_reassign
 
@@ -131,14 +132,8 @@ def _task_rows(membership: Membership) -> QuerySet[Task]:
     )
 
 
-def _membership_shape(membership: Membership) -> tuple[Any, ...]:
-    """Everything ``task_list_for`` puts into the query for a member: one compiled read each."""
-    org = membership.organisation
-    return (org.pk, org.kind, org.group_id, membership.role)
-
-
 _TASK_READ: Prepared[Task] = Prepared(
-    lambda membership, pk: _task_rows(membership).filter(pk=pk), shape=_membership_shape, pk=uuid.UUID
+    lambda membership, pk: _task_rows(membership).filter(pk=pk), shape=membership_shape, pk=uuid.UUID
 )
 
 

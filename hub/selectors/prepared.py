@@ -76,6 +76,8 @@ class _Compiled:
     sql: str | None
 
     def __init__(self, queryset: QuerySet[Any], placeholders: dict[str, Any], using: str) -> None:
+        if getattr(queryset, "_prefetch_related_lookups", ()):  # Django private API, unstubbed
+            raise TypeError("Prepared runs one query: no prefetch_related")
         compiler = queryset[:2].query.get_compiler(using=using)
         try:
             self.sql, params = compiler.as_sql()

@@ -53,6 +53,15 @@ def organisation_list() -> QuerySet[Organisation]:
     return Organisation.objects.select_related("parent").filter(is_active=True).order_by("kind", "code")
 
 
+def membership_shape(membership: Membership) -> tuple[Any, ...]:
+    """Everything ``task_list_for`` and ``referral_list_for`` put into their query for a member
+    (the organisation, its kind and group, the role): the key under which a compiled read of
+    either is shared (hub.selectors.prepared). A change to what they read of the member must
+    be added here."""
+    org = membership.organisation
+    return (org.pk, org.kind, org.group_id, membership.role)
+
+
 def task_list_for(membership: Membership) -> QuerySet[Task]:
     """Tasks the member may see. Hub coordinators and auditors see all; agencies none; everyone
     else exactly the tasks whose ``view_task`` grant (django-guardian) names their group.

@@ -18,7 +18,7 @@ from hub.selectors.prepared import Prepared
 from hub.selectors.rows import one_or_none
 from hub.services.organisations import hash_token
 from tests.conftest import make_persona
-from tests.factories import make_task
+from tests.factories import make_referral, make_task
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +137,34 @@ def test_the_task_read_compiled_for_one_force_never_answers_for_another(cast: di
                     assert body["deadline_state"] in DEADLINE_STATES
     for bad in ("00000000-0000-0000-0000-000000000000", "------------------------------------"):
         assert cast["kent_officer"].client.get(f"/api/v1/tasks/{bad}/").status_code == 404
+
+
+def test_an_agency_read_compiled_for_one_agency_never_answers_for_another(cast: dict[str, Any]) -> None:
+    """The pull API an agency polls (``GET /referrals/{id}/``) is compiled once per agency: after
+    NCMEC's read is compiled, the IWF still gets 404 for NCMEC's referral; the hub's read (the
+    full view, with versions) is unchanged."""
+    ncmec, iwf = make_referral(agency="NCMEC"), make_referral(agency="IWF")
+    readers = {"ncmec": {ncmec: 200, iwf: 404}, "iwf": {ncmec: 404, iwf: 200}, "coordinator": {ncmec: 200}}
+    for _ in range(2):
+        for name, expected in readers.items():
+            for referral, status in expected.items():
+                answer = cast[name].client.get(f"/api/v1/referrals/{referral.pk}/")
+                assert answer.status_code == status, (name, referral.agency.code, answer.content[:200])
+                if status == 200:
+                    body = answer.json()
+                    assert body["id"] == str(referral.pk) and body["external_id"] == referral.external_id
+                    assert body["outcome"] is None and body["status"] == "received"
+                    assert ("summary" in body) == (name == "coordinator"), (
+                        "the agency's view is the narrow one"
+                    )
+    assert (
+        cast["ncmec"].client.get("/api/v1/referrals/------------------------------------/").status_code == 404
+    )
+
+
+def test_a_prefetch_is_refused_not_silently_dropped() -> None:
+    with_media: Prepared[Referral] = Prepared(
+        lambda pk: Referral.objects.prefetch_related("media").filter(pk=pk), pk=uuid.UUID
+    )
+    with pytest.raises(TypeError, match="prefetch_related"):
+        with_media.one(pk=uuid.uuid4())
