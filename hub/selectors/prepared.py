@@ -47,6 +47,14 @@ _KINDS: dict[type, Callable[[], Any]] = {
 }
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
+
+
 # A bound on compiled shapes per lookup (organisations x roles is a few hundred).
 _MOST_SHAPES = 2048
 _everyone: weakref.WeakSet[Prepared[Any]] = weakref.WeakSet()
@@ -85,12 +93,19 @@ class _Compiled:
             self.sql = None
             return
         self.params = list(params)
-        self.slots: list[tuple[int, str]] = []
+        # Where each value goes, and in which form the backend sent it: a UUID is a uuid.UUID
+        # on PostgreSQL and its 32 hex digits on SQLite.
+        self.slots: list[tuple[int, str, Callable[[Any], Any]]] = []
         for name, placeholder in placeholders.items():
-            where = [i for i, value in enumerate(self.params) if value == placeholder]
+            forms: list[tuple[Any, Callable[[Any], Any]]] = [(placeholder, _same)]
+            if isinstance(placeholder, uuid.UUID):
+                forms += [(placeholder.hex, _hex), (str(placeholder), str)]
+            where = [
+                (i, form) for i, value in enumerate(self.params) for sent, form in forms if value == sent
+            ]
             if len(where) != 1:
                 raise ValueError(f"parameter {name!r} appears {len(where)} times in the compiled lookup")
-            self.slots.append((where[0], name))
+            self.slots.append((where[0][0], name, where[0][1]))
         select, klass_info = compiler.select, compiler.klass_info
         if klass_info is None:
             raise TypeError("Prepared takes a queryset of model rows (not values() or an aggregate)")
@@ -159,8 +174,8 @@ class Prepared(Generic[M]):
         if compiled.sql is None:
             return None
         params = list(compiled.params)
-        for index, name in compiled.slots:
-            params[index] = values[name]
+        for index, name, form in compiled.slots:
+            params[index] = form(values[name])
         with connections[using].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows: list[Any] = cursor.fetchall()
