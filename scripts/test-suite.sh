@@ -16,6 +16,12 @@ mkdir -p test-artifacts
 for name in scoping sweep audit matching; do
   echo "bench-quick $name: $(python3 -c 'import json,sys;d=json.load(open(f"bench/results/{sys.argv[1]}-quick.json"));print(json.dumps(d.get("summary", {}))[:400])' "$name" || true)"
 done
+# `make run`'s embedded default is SQLite: the API paths that compile their own SQL
+# (hub/selectors/prepared.py: the token, intake's lookups, the task and agency reads) run on it
+# too, since a backend difference there would be a 500 on `make run` that PostgreSQL never shows
+# (about 30 s; `make test-sqlite` runs the whole suite there).
+env -u DATABASE_URL -u REDIS_URL VIHUB_DATA_DIR="$(mktemp -d)" .venv/bin/python -m pytest -q -p no:cacheprovider \
+  tests/hub/test_prepared.py tests/hub/test_foundation.py tests/hub/test_workflow.py tests/hub/test_query_counts.py
 # Two processes, one per core (pytest-xdist; each has its own test database): about half the
 # wall time of one, which keeps `make test` near 15 minutes on a 2-core machine.
 exec .venv/bin/python -m pytest -p no:cacheprovider -n "${VIHUB_TEST_PROCESSES:-2}" "$@"
