@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -352,6 +351,7 @@ _AGENCY_READ: Prepared[Referral] = Prepared(
 
 class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Referral.objects.all()
+    compiled_read = _AGENCY_READ  # for agencies: see uses_compiled_read
     policies = {
         "list": Act.REFERRAL_LIST,
         "retrieve": Act.REFERRAL_VIEW,
@@ -428,23 +428,11 @@ class ReferralViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewS
         data = self.get_serializer(rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    def get_object(self) -> Referral:
-        """An agency's read of one of its referrals (the pull API an integration polls) through a
-        lookup compiled once per agency (``_AGENCY_READ``); 404 as ever for a referral it may not
-        see. The hub's and spokes' reads (versions counted, media and triage history prefetched)
-        go through DRF's lookup."""
-        membership = self.membership
-        if self.action != "retrieve" or membership is None or membership.role in INTERNAL_READER_ROLES:
-            return cast(Referral, super().get_object())
-        try:
-            pk = uuid.UUID(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
-        except ValueError:
-            raise Http404 from None
-        referral = _AGENCY_READ.one(membership, pk=pk)
-        if referral is None:
-            raise Http404
-        self.check_object_permissions(self.request, referral)
-        return referral
+    def uses_compiled_read(self, membership: Membership) -> bool:
+        """An agency's read of one of its referrals (the pull API an integration polls) is
+        compiled; the hub's and spokes' reads (versions counted, media and triage history
+        prefetched) go through DRF's lookup."""
+        return membership.role not in INTERNAL_READER_ROLES
 
     @extend_schema(responses=REFERRAL_FOR_CALLER)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -141,6 +140,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     queryset = Task.objects.all()
     serializer_class = TaskOutputSerializer
     pagination_class = TaskCursorPagination
+    compiled_read = _TASK_READ  # the officer's task read
     policies = {
         "list": Act.TASK_LIST,  # an agency's list is simply empty
         "retrieve": Act.TASK_VIEW,
@@ -197,23 +197,6 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HubViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.audited_list(request, "task")
-
-    def get_object(self) -> Task:
-        """The officer's task read (``retrieve``) through a lookup compiled once per member's
-        organisation and role (``_TASK_READ``), not built and compiled on every read; 404 as
-        ever for a task the member may not see or that does not exist."""
-        if self.action != "retrieve":
-            return cast(Task, super().get_object())
-        membership = self.membership
-        try:
-            pk = uuid.UUID(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
-        except ValueError:
-            raise Http404 from None
-        task = _TASK_READ.one(membership, pk=pk) if membership is not None else None
-        if task is None:
-            raise Http404
-        self.check_object_permissions(self.request, task)
-        return task
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         task = self.get_object()
