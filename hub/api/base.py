@@ -72,9 +72,12 @@ class HubViewSet(viewsets.GenericViewSet[Any]):
         the member's scope and one that does not exist."""
         membership = self.membership
         compiled = type(self).compiled_read
-        if compiled is None or self.action != "retrieve" or membership is None:
-            return super().get_object()
-        if not self.uses_compiled_read(membership):
+        if (
+            compiled is None
+            or self.action != "retrieve"
+            or membership is None
+            or not self.uses_compiled_read(membership)
+        ):
             return super().get_object()
         try:
             pk = uuid.UUID(self.kwargs[self.lookup_url_kwarg or self.lookup_field])

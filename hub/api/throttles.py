@@ -158,10 +158,7 @@ class SlidingThrottle(BaseThrottle):
 class FailedTokenThrottle(SlidingThrottle):
     def __init__(self) -> None:
         self.rate = str(settings.VIHUB_RATE_FAILED_TOKENS)
-
-    @property
-    def num_requests(self) -> int:
-        return Window.of("failed_token", "", self.rate).limit
+        self.num_requests = Window.of("failed_token", "", self.rate).limit
 
     def windows(self, request: Any, view: Any) -> list[Window]:
         return [Window.of("failed_token", self.get_ident(request), self.rate)]
