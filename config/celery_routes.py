@@ -34,6 +34,7 @@ CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "hub.tasks.pages_drain_job": {"queue": "safeguarding"},
     # First-generation material and cross-force matches are found here: safeguarding-critical.
     "hub.tasks.media_match_job": {"queue": "safeguarding"},
+    "hub.tasks.media_match_drain_job": {"queue": "safeguarding"},
     "hub.tasks.media_match_sweep_job": {"queue": "safeguarding"},
     # spokes: a child nobody has accepted is a safeguarding matter
     "spokes.tasks.handoffs_overdue_job": {"queue": "safeguarding"},

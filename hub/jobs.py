@@ -9,6 +9,7 @@ one that routes beat and ``apply_async``, so a job runs on one queue however it 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -45,11 +46,19 @@ def enqueue_on_commit(name: str, *args: Any, countdown: float | None = None) -> 
     """After commit, and never turning a committed change into an error: if the broker is
     down the job is lost, and the beat sweeps (deadline sweep, outbox drain, email re-send)
     find the work in the database and enqueue it again."""
-    transaction.on_commit(partial(_enqueue_quietly, name, *args, countdown=countdown), robust=True)
+    after_commit(partial(enqueue_now, name, countdown=countdown), *args)
 
 
-def _enqueue_quietly(name: str, *args: Any, countdown: float | None = None) -> None:
+def after_commit(func: Callable[..., object], *args: Any) -> None:
+    """Call ``func(*args)`` after commit, quietly as ``enqueue_on_commit`` does: a Redis or
+    broker outage is logged, and the sweep that owns the work finds it in the database."""
+    transaction.on_commit(partial(_quietly, func, *args), robust=True)
+
+
+def _quietly(func: Callable[..., object], *args: Any) -> None:
     try:
-        enqueue_now(name, *args, countdown=countdown)
+        func(*args)
     except Exception:  # noqa: BLE001  (a broker outage must not fail the request)
-        log.warning("could not enqueue %s %s; the next sweep will pick it up", name, args, exc_info=True)
+        log.warning(
+            "could not run %s%s after commit; the next sweep will pick it up", func, args, exc_info=True
+        )

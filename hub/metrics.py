@@ -2,7 +2,8 @@
 process memory, so every web worker answers the same).
 
 - ``vihub_celery_queue_depth{queue}``: jobs waiting in each Celery queue (Redis ``LLEN``); left
-  out when Redis cannot be reached (``vihub_celery_broker_up`` says so).
+  out when Redis cannot be reached (``vihub_celery_broker_up`` says so);
+  ``vihub_media_match_pending``: referrals intake queued for matching (hub.services.match_queue).
 - ``vihub_deadline_sweep_lag_seconds``: seconds since the deadline sweep last ran (its
   heartbeat row); ``vihub_beat_heartbeat_age_seconds``: the same for the beat heartbeat.
 - ``vihub_oldest_due_unfired_alert_seconds``: how long the most overdue alert has waited (0 when
@@ -33,6 +34,7 @@ from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.alerts import oldest_due_unfired_age
 from hub.services.audit_sequencer import chain_lag
 from hub.services.heartbeat import heartbeat_age
+from hub.services.match_queue import match_pending_key
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,8 @@ def queue_metrics() -> Iterator[Metric]:
                 pipe.llen(queue)
                 for priority in _PRIORITY_STEPS:
                     pipe.llen(f"{queue}{_PRIORITY_SEPARATOR}{priority}")
-            lengths = pipe.execute()
+            pipe.llen(match_pending_key())
+            *lengths, matches_waiting = pipe.execute()
     except (redis.RedisError, OSError):
         log.debug("queue depths left out: Redis unreachable", exc_info=True)
         yield _gauge("vihub_celery_broker_up", "1 when the Celery broker (Redis) answered", 0)
@@ -79,6 +82,11 @@ def queue_metrics() -> Iterator[Metric]:
         depth.add_metric([queue], sum(int(n) for n in lengths[index * per_queue : (index + 1) * per_queue]))
     yield _gauge("vihub_celery_broker_up", "1 when the Celery broker (Redis) answered", 1)
     yield depth
+    yield _gauge(
+        "vihub_media_match_pending",
+        "Referrals queued by intake for media matching, not yet taken by a drain job",
+        int(matches_waiting),
+    )
 
 
 def heartbeat_metrics() -> Iterator[Metric]:

@@ -6,12 +6,12 @@ import logging
 
 from hub.celery_utils import vihub_job
 from hub.jobs import enqueue_now
-from hub.models import Referral
 from hub.services.alerts import alerts_sweep, pauses_expire
 from hub.services.audit_integrity import audit_checkpoint, audit_verify
 from hub.services.audit_sequencer import chain_pending
 from hub.services.heartbeat import heartbeat_beat
-from hub.services.matching import referral_match_media, referrals_unmatched
+from hub.services.match_queue import media_match_drain
+from hub.services.matching import referral_match_by_id, referrals_unmatched
 from hub.services.notifications import notification_email, notifications_unsent
 from hub.services.urgent import page_send, pages_drain
 
@@ -101,11 +101,15 @@ def pages_drain_job() -> int:
 
 @vihub_job(soft_time_limit=120, time_limit=150)
 def media_match_job(referral_id: str) -> int:
-    """Match a referral's media after intake (idempotent: a redelivery finds nothing new)."""
-    referral = Referral.objects.filter(pk=referral_id).first()
-    if referral is None:
-        return 0
-    return len(referral_match_media(referral=referral).new)
+    """Match one referral's media (the sweep's job, and intake's without Redis; idempotent: a
+    redelivery finds nothing new)."""
+    return referral_match_by_id(referral_id)
+
+
+@vihub_job(soft_time_limit=60, time_limit=90)
+def media_match_drain_job() -> int:
+    """Match every referral intake queued since the last drain (hub.services.match_queue)."""
+    return media_match_drain()
 
 
 @vihub_job(soft_time_limit=60, time_limit=90)

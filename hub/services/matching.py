@@ -216,6 +216,15 @@ def referral_match_media(*, referral: Referral, actor: User | None = None) -> Ma
     return result
 
 
+def referral_match_by_id(referral_id: str) -> int:
+    """The match job's work for one referral by id: the number of new matches (0 for a referral
+    that no longer exists, or a redelivery that finds nothing new)."""
+    referral = Referral.objects.filter(pk=referral_id).first()
+    if referral is None:
+        return 0
+    return len(referral_match_media(referral=referral).new)
+
+
 def referrals_unmatched(limit: int = 500) -> list[str]:
     """Referrals with media whose match job has not run a minute after intake (lost with a
     broker outage): the sweep runs them."""

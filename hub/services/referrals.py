@@ -13,7 +13,7 @@ from django.utils import timezone
 from hub.constants import AuditAction
 from hub.exceptions import DomainError, InvalidTransition
 from hub.hooks import referral_event
-from hub.jobs import enqueue_on_commit
+from hub.jobs import after_commit
 from hub.models import (
     MediaHash,
     Organisation,
@@ -31,6 +31,7 @@ from hub.selectors.prepared import Prepared
 from hub.services.alerts import notify_holder, notify_team, task_clocks_tighten
 from hub.services.audit import audit_record
 from hub.services.locks import referral_lock
+from hub.services.match_queue import media_match_soon
 from hub.services.urgent import GRADE_1, URGENT_INTAKE, urgent_referral_raise
 from hub.services.versions import version_check
 
@@ -140,7 +141,7 @@ def referral_create(
             # Into the PDQ index at once; the match job runs after commit (hub.services.matching).
             PdqEntry.objects.bulk_create([pdq_entry(item.pdq, media=item) for item in items if item.pdq])
             if items:
-                enqueue_on_commit("hub.tasks.media_match_job", referral.pk)
+                after_commit(media_match_soon, referral.pk)
             audit_record(
                 actor=actor,
                 action=AuditAction.REFERRAL_RECEIVED,
