@@ -635,6 +635,7 @@ def run_resilience(
     import redis
 
     from config.celery_routes import QUEUES
+    from hub.services.match_queue import match_pending_key
 
     broker = redis.Redis.from_url(env["REDIS_URL"])
     # The earlier runs had no worker: their jobs (media matching, notifications) still wait in
@@ -698,7 +699,8 @@ def run_resilience(
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
-                depth = sum(int(broker.llen(q)) for q in QUEUES)  # type: ignore[arg-type]
+                # The Celery queues and intake's media-match list (hub.services.match_queue).
+                depth = sum(int(broker.llen(q)) for q in (*QUEUES, match_pending_key()))  # type: ignore[arg-type]
                 if depth == 0:
                     drained = True
                     drain_seconds = round(time.monotonic() - drain_started, 1)
@@ -710,6 +712,13 @@ def run_resilience(
             drained = repr(exc)
         for process in replacement:
             stop_process(process)
+        # A drain killed with the worker leaves its batch for the sweep (no beat runs here).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM hub_referral WHERE external_id LIKE %s AND matched_at IS NULL",
+                [prefix + "%"],
+            )
+            (unmatched,) = cursor.fetchone()
     lost = sorted(ext for ext in acknowledged if ext not in stored)
     duplicated = sorted(ext for ext, (n, _) in stored.items() if n > 1)
     mismatched = sorted(
@@ -730,6 +739,7 @@ def run_resilience(
         "missing_audit_event": len(set(acknowledged.values()) - audited),
         "celery_queues_drained": drained,
         "celery_drain_s_after_run": drain_seconds,
+        "unmatched_after_drain_left_for_sweep": unmatched,
         "earlier_runs_queues_purged": purged,
         "sequencer_alive": sequencer is not None and sequencer.is_running(),
         "examples_lost": lost[:5],
@@ -816,7 +826,8 @@ def summary_line(document: dict[str, Any]) -> dict[str, Any]:
             f"{check['acknowledged']} referrals acknowledged through {disruptions}: lost {check['lost']}, "
             f"duplicated {check['duplicated_external_ids']}, missing audit {check['missing_audit_event']}, "
             f"gave up {check['gave_up']}, {check['acknowledged_after_retrying']} needed a retry "
-            f"(statuses {check['statuses']}); queues drained {check['celery_queues_drained']}, "
+            f"(statuses {check['statuses']}); queues drained {check['celery_queues_drained']} "
+            f"({check['unmatched_after_drain_left_for_sweep']} unmatched, left for the sweep), "
             f"sequencer alive {check['sequencer_alive']}"
         )
     line["postgres"] = document.get("postgres_durability")

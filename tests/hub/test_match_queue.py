@@ -154,7 +154,9 @@ def test_intake_is_matched_by_a_real_worker_within_seconds(committed_db: Any, se
         )
         assert response.status_code == 201, response.json()
         ids.append(response.json()["id"])
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10):
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
+    ):
         matched = _wait_for(lambda: Referral.objects.filter(pk__in=ids, media_match_count=2).count() == 3)
     assert matched, list(Referral.objects.filter(pk__in=ids).values("matched_at", "media_match_count"))
     assert pending(server) == []
