@@ -465,11 +465,18 @@ def _token_live(actor: Actor, token: ApiToken) -> None:
 
 
 def _resets_factors_of(actor: Actor, person: User) -> bool:
-    """The hub for anyone; a supervisor for the people of their own organisation; never
-    oneself (someone else checks that it is really you)."""
+    """The administrator for anyone; a hub coordinator for the people outside the hub; a
+    supervisor for the people of their own organisation; never oneself (someone else checks
+    that it is really you). The hub's own people (coordinators, auditors, the administrator)
+    are reset by the administrator only: a coordinator who knew a colleague's or an auditor's
+    password could otherwise reset their factor, enrol their own and act as them."""
     if person.pk == actor.user.pk:
         return False
-    return actor.is_hub or actor.role in r.ADMIN_ROLES or _org_of(person) == actor.org.pk
+    if actor.role in r.ADMIN_ROLES:
+        return True
+    if actor.is_hub:
+        return bool(_org_of(person) != actor.org.pk)
+    return bool(_org_of(person) == actor.org.pk)
 
 
 _ROWS: dict[Act, Rule] = {
@@ -628,8 +635,8 @@ _ROWS: dict[Act, Rule] = {
     ),
     Act.FACTORS_RESET: Rule(
         r.PEOPLE_ADMIN_ROLES,
-        "A second factor is reset by the hub, or by a supervisor of the person's own organisation "
-        "(never by the person themselves).",
+        "A second factor is reset by the hub administrator, by a hub coordinator for people outside "
+        "the hub, or by a supervisor of the person's own organisation (never by the person themselves).",
         on=User,
         scope=_resets_factors_of,
         operator=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pytest
 import time_machine
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hub.models import AuditEvent
+from hub.models import AuditEvent, User
 from tests.conftest import PASSWORD, Persona
 from tests.factories import make_task
 from tests.web import Client, code_now, enrolled
@@ -217,6 +218,35 @@ def test_nobody_resets_their_own_factor_and_an_officer_resets_nobodys(cast: dict
     officer.force_login(cast["kent_officer"].user)
     assert officer.get("/people/").status_code == 403
     assert TOTPDevice.objects.filter(user=supervisor).exists()
+
+
+def _reset(client: Client, person: User) -> Any:
+    return client.post(f"/people/{person.pk}/reset-factors/", {f"reset-{person.pk}-reason": "Phone lost"})
+
+
+def test_the_hubs_own_people_are_reset_by_the_administrator_only(cast: dict[str, Persona]) -> None:
+    """A coordinator resets a force officer's factor, but not a fellow coordinator's, an auditor's
+    or the administrator's: knowing one of their passwords and resetting the factor would let
+    a coordinator enrol their own and act as them."""
+    from tests.conftest import make_persona
+
+    colleague = make_persona("coordinator_two", "NCA", "coordinator").user
+    coordinator = Client()
+    coordinator.force_login(cast["coordinator"].user)
+    for person in (colleague, cast["auditor"].user, cast["administrator"].user):
+        enrolled(person)
+        assert _reset(coordinator, person).status_code == 403, person.username
+        assert TOTPDevice.objects.filter(user=person).exists(), person.username
+    officer = cast["kent_officer"].user
+    enrolled(officer)
+    assert _reset(coordinator, officer).status_code == 302
+    assert not TOTPDevice.objects.filter(user=officer).exists()
+
+    administrator = Client()
+    administrator.force_login(cast["administrator"].user)
+    assert _reset(administrator, colleague).status_code == 302
+    assert not TOTPDevice.objects.filter(user=colleague).exists()
+    assert AuditEvent.objects.filter(action="auth.factors_reset").count() == 2
 
 
 def test_the_operator_resets_a_factor_from_the_shell(cast: dict[str, Persona]) -> None:
