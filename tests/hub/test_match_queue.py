@@ -161,3 +161,17 @@ def test_intake_is_matched_by_a_real_worker_within_seconds(committed_db: Any, se
     assert matched, list(Referral.objects.filter(pk__in=ids).values("matched_at", "media_match_count"))
     assert pending(server) == []
     assert MediaMatch.objects.count() == 3
+
+
+def test_metrics_show_how_many_referrals_wait_for_a_drain(server: redis.Redis, marked: str) -> None:
+    from django.test import override_settings
+
+    from tests.hub.test_metrics import TOKEN, scrape
+
+    for _ in range(3):
+        media_match_soon(uuid.uuid4())
+    with override_settings(VIHUB_METRICS_TOKEN=TOKEN):
+        assert scrape()["vihub_media_match_pending"][()] == 3
+        media_match_drain()
+        assert scrape()["vihub_media_match_pending"][()] == 0
+    drains_published(server, marked)
