@@ -73,3 +73,27 @@ def test_validation_answers_as_with_drf_deep_copies(body: dict[str, Any]) -> Non
     assert quick.is_valid() == plain.is_valid()
     assert quick.errors == plain.errors
     assert dict(quick.validated_data) == dict(plain.validated_data)
+
+
+class _Tagged(QuickFields, serializers.Serializer[Any]):
+    tags = serializers.ListField(child=serializers.CharField(max_length=3), max_length=2)
+    scores = serializers.DictField(child=serializers.IntegerField(min_value=0))
+
+
+def test_a_list_or_dict_of_simple_fields_gets_its_own_child_bound_to_it() -> None:
+    first, second = (
+        _Tagged(data={"tags": ["abc"], "scores": {}}),
+        _Tagged(data={"tags": ["abcd"], "scores": {"a": -1}}),
+    )
+    assert first.is_valid() and not second.is_valid()
+    assert second.errors == {
+        "tags": {0: ["Ensure this field has no more than 3 characters."]},
+        "scores": {"a": ["Ensure this value is greater than or equal to 0."]},
+    }
+    for name in ("tags", "scores"):
+        mine, theirs = first.fields[name], second.fields[name]
+        assert mine.child is not theirs.child and mine.child.parent is mine and theirs.child.parent is theirs
+        assert mine.child.root is first and theirs.child.root is second
+    assert _Tagged._declared_fields["tags"].child.parent is _Tagged._declared_fields["tags"], (
+        "the class's own"
+    )
