@@ -4,10 +4,22 @@
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+from urllib.parse import urlsplit, urlunsplit
 
-from config.env import env_bool
-from config.settings.base import *  # noqa: F403
+# pytest-xdist runs the suite in several processes against one Redis: each process gets a Redis
+# database of its own (gw0 -> 1, gw1 -> 2, ...), so a test that empties the broker and cache
+# (``committed_db``) or runs a real worker never touches another process's keys or jobs. Set in
+# the environment before the base settings read it, so the workers and servers a test starts
+# use the same database.
+_process = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("REDIS_URL", "").startswith("redis://") and _process.startswith("gw"):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{int(_process[2:]) + 1}"))
+
+from config.env import env_bool  # noqa: E402
+from config.settings.base import *  # noqa: E402, F403
 
 SECRET_KEY = secrets.token_urlsafe(50)  # fresh per run: nothing to leak
 VIHUB_AUDIT_SIGNING_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
