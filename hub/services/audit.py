@@ -160,12 +160,20 @@ def _record_fields(
     ``audit_record_many``'s dicts; ``snapshot`` is the actor's (display, organisation, role)."""
     display, org, role = snapshot
     return {
-        "actor": actor, "actor_display": display, "actor_org": org, "actor_role": role,
+        "actor": actor, "actor_display": _fit(display, "actor_display"), "actor_org": org, "actor_role": role,
         "action": AuditAction(action), "object_type": str(object_type), "object_id": str(object_id or ""),
         "referral_id": referral_id, "task_id": task_id, "request_id": request_id,
         "changes": storable_changes(changes or {}), "justification": str(justification),
-        "recipient": str(recipient), "outcome": str(outcome),
+        "recipient": _fit(str(recipient), "recipient"), "outcome": str(outcome),
     }  # fmt: skip
+
+
+def _fit(text: str, field: str) -> str:
+    """A display text cut to its column, marked as cut: a person's full name can be longer than
+    the column (first and last names of 150 each), and an event that cannot be written refuses
+    the work it records. Who it was stays exact in ``actor``."""
+    limit = getattr(AuditRecord._meta.get_field(field), "max_length", None) or len(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The queue's columns: the event's id and what it says (``AuditRecord``), the clock apart.

@@ -89,6 +89,19 @@ def test_a_read_is_refused_when_its_audit_row_cannot_be_written(monkeypatch: pyt
     assert str(task.referral_id) not in response.content.decode()
 
 
+def test_a_person_with_a_name_longer_than_the_column_is_still_audited_and_served() -> None:
+    """First and last names may be 150 characters each; the event's actor_display holds 200. The
+    fuzzer found it: a supervisor renamed at length had every audited request refused (503)."""
+    task = make_task()
+    persona = make_persona("kent-long-name", "KENT", "officer")
+    persona.user.first_name, persona.user.last_name = "A" * 150, "B" * 150
+    persona.user.save(update_fields=["first_name", "last_name"])
+    response = persona.client.get(f"/api/v1/tasks/{task.pk}/")
+    assert response.status_code == 200
+    event = AuditEvent.objects.filter(actor=persona.user).latest("seq")
+    assert event.actor_display == ("A" * 150 + " " + "B" * 48 + "…") and len(event.actor_display) == 200
+
+
 def test_a_misspelt_action_is_refused_and_every_written_action_is_a_known_one(cast: Any) -> None:
     """One list of audit actions (hub.constants.AuditAction): a name not on it never reaches
     the trail, and a realistic workload writes only names on it."""
