@@ -9,7 +9,8 @@ suite's own switch, ``tests/audit_guards.py``: production triggers have no way r
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,17 @@ def committed_db(transactional_db: Any) -> Iterator[None]:
 
 
 post_migrate.connect(guards_back_after_flush, dispatch_uid="vihub-audit-guards-back")
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds pass (False): for work a
+    real Celery worker or server does in the background."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def org(code: str) -> Organisation:

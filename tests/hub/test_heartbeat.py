@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from hub.context import request_id_var
 from hub.jobs import enqueue_now
 from hub.models import Alert, AuditEvent, Heartbeat
 from hub.tasks import deadline_sweep_job, heartbeat_job
+from tests.conftest import wait_for
 from tests.factories import make_task
 from tests.web import Client
 
@@ -36,7 +36,7 @@ def test_heartbeat_job_runs_on_a_real_worker_and_healthz_turns_healthy(committed
     ):
         result = heartbeat_job.apply_async()
         deadline_sweep_job.apply_async()
-        deadline_ok = _wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2)
+        deadline_ok = wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2)
     assert result.id and deadline_ok
     after = client.get("/healthz").json()
     assert after["status"] == "ok", after
@@ -68,21 +68,12 @@ def test_a_fresh_worker_makes_healthz_healthy_without_waiting_for_beat(
         start_new_session=True,
     )  # fmt: skip
     try:
-        ran = _wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2, timeout=40)
+        ran = wait_for(lambda: Heartbeat.objects.filter(name__in=["beat", "sweep"]).count() == 2, timeout=40)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=20)
     assert ran, f"nothing was enqueued by hand: the worker runs its start-up jobs ({log.read_text()[-500:]})"
     assert client.get("/healthz").json()["status"] == "ok"
-
-
-def _wait_for(predicate: Any, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.redis
@@ -98,7 +89,7 @@ def test_jobs_run_under_the_request_id_that_enqueued_them(committed_db: Any) -> 
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
     ):
-        assert _wait_for(lambda: AuditEvent.objects.filter(action="task.escalated", task_id=task.pk).exists())
+        assert wait_for(lambda: AuditEvent.objects.filter(action="task.escalated", task_id=task.pk).exists())
     # Nobody is registered at any level here, so the chain runs to the hub in one sweep.
     request_ids = set(
         AuditEvent.objects.filter(action="task.escalated", task_id=task.pk).values_list(

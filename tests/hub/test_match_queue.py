@@ -5,9 +5,8 @@ for the sweep. One test runs a real Celery worker."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from hub.celery_utils import REQUEST_ID_HEADER
 from hub.context import request_id_var
 from hub.models import MediaMatch, Referral
 from hub.services.match_queue import BATCH, match_pending_key, media_match_drain, media_match_soon
-from tests.conftest import Persona
+from tests.conftest import Persona, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -129,15 +128,6 @@ def test_a_drain_out_of_time_hands_the_rest_to_a_successor(server: redis.Redis, 
     assert drains_published(server, marked) == 1, "and a successor woken for them"
 
 
-def _wait_for(check: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.postgres
 def test_intake_is_matched_by_a_real_worker_within_seconds(committed_db: Any, server: redis.Redis) -> None:
     from tests.conftest import make_persona
@@ -157,7 +147,7 @@ def test_intake_is_matched_by_a_real_worker_within_seconds(committed_db: Any, se
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=["safeguarding"], shutdown_timeout=10
     ):
-        matched = _wait_for(lambda: Referral.objects.filter(pk__in=ids, media_match_count=2).count() == 3)
+        matched = wait_for(lambda: Referral.objects.filter(pk__in=ids, media_match_count=2).count() == 3, 30)
     assert matched, list(Referral.objects.filter(pk__in=ids).values("matched_at", "media_match_count"))
     assert pending(server) == []
     assert MediaMatch.objects.count() == 3
