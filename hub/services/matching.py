@@ -218,11 +218,12 @@ def referral_match_media(*, referral: Referral, actor: User | None = None) -> Ma
 
 def referral_match_by_id(referral_id: str) -> int:
     """The match job's work for one referral by id: the number of new matches (0 for a referral
-    that no longer exists, or a redelivery that finds nothing new)."""
-    referral = Referral.objects.filter(pk=referral_id).first()
-    if referral is None:
+    that no longer exists, or a redelivery that finds nothing new). The referral is read once,
+    locked, by ``referral_match_media``."""
+    try:
+        return len(referral_match_media(referral=Referral(pk=referral_id)).new)
+    except Referral.DoesNotExist:
         return 0
-    return len(referral_match_media(referral=referral).new)
 
 
 def referrals_unmatched(limit: int = 500) -> list[str]:
