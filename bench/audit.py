@@ -423,14 +423,20 @@ def seed_events(n: int, actors: list[User]) -> dict[str, Any]:
         written += size
         if written % 200_000 == 0 or written == n:
             log(f"audit: seeded {written} events")
+    return seed_summary(written, started, build_s, copy_s)
+
+
+def seed_summary(written: int, started: float, build_s: float, copy_s: float) -> dict[str, Any]:
+    """After a seed by COPY: ``VACUUM (ANALYZE)`` the trail, and what the seed took."""
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) hub_auditevent")
+    seconds = time.perf_counter() - started
     return {
         "events": written,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(seconds, 1),
         "build_and_hash_s": round(build_s, 1),
         "copy_s": round(copy_s, 1),
-        "events_per_s": round(written / (time.perf_counter() - started), 1),
+        "events_per_s": round(written / seconds, 1) if seconds else None,
     }
 
 
@@ -470,10 +476,13 @@ def timed_verify(*, in_transaction: bool) -> tuple[VerifyResult, dict[str, Any]]
     }
 
 
-def fresh_process_verify() -> dict[str, Any]:
-    """``audit_verify`` in a new process (``bench.verify_process``), for its peak memory."""
+def fresh_process_verify(workers: int | None = None) -> dict[str, Any]:
+    """``audit_verify`` in a new process (``bench.verify_process``), for its peak memory; with
+    ``workers`` parallel segment workers, else its default."""
     key = base64.b64encode(public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
     env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_AUDIT_PUBLIC_KEY": key}
+    if workers:
+        env["VIHUB_BENCH_VERIFY_WORKERS"] = str(workers)
     done = subprocess.run(  # noqa: S603  (our own interpreter and module)
         [sys.executable, "-m", "bench.verify_process"],
         cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, check=False,

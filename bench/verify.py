@@ -17,36 +17,24 @@ Runs in its own database (``bench.db.sibling_database``). Import only after ``dj
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.db import connection, transaction
 
-from bench.audit import ACTORS, bench_actors
-from bench.db import database_url
+from bench.audit import ACTORS, COLUMNS, bench_actors, fresh_process_verify, seed_summary
 from bench.seed import log
 from hub.models import AuditCheckpoint, AuditEvent
 from hub.services.audit import _lock_chain_head, compute_event_hash
-from hub.services.audit_integrity import _walk, audit_checkpoint, public_key
+from hub.services.audit_integrity import _walk, audit_checkpoint
 from hub.services.audit_verify_pg import default_workers
 
 CHUNK = 50_000
-COLUMNS = (
-    "id", "seq", "occurred_at", "actor_id", "actor_display", "actor_org", "actor_role", "action",
-    "object_type", "object_id", "referral_id", "task_id", "request_id", "changes", "justification",
-    "recipient", "outcome", "prev_hash", "hash",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,16 +157,7 @@ def seed(n: int) -> dict[str, Any]:
         written += size
         if written % 500_000 == 0 or written == n:
             log(f"verify: seeded {written} events")
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) hub_auditevent")
-    seconds = time.perf_counter() - started
-    return {
-        "events": written,
-        "seconds": round(seconds, 1),
-        "build_and_hash_s": round(build_s, 1),
-        "copy_s": round(copy_s, 1),
-        "events_per_s": round(written / seconds, 1) if seconds else None,
-    }
+    return seed_summary(written, started, build_s, copy_s)
 
 
 def check_seed(total: int) -> list[str]:
@@ -197,18 +176,7 @@ def check_seed(total: int) -> list[str]:
 
 
 def fresh_process(workers: int | None) -> dict[str, Any]:
-    key = base64.b64encode(public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
-    env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_AUDIT_PUBLIC_KEY": key}
-    if workers:
-        env["VIHUB_BENCH_VERIFY_WORKERS"] = str(workers)
-    done = subprocess.run(  # noqa: S603  (our own interpreter and module)
-        [sys.executable, "-m", "bench.verify_process"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        return {"ok": False, "message": f"exit {done.returncode}: {done.stderr.strip()[-800:]}"}
-    found: dict[str, Any] = json.loads(lines[-1])
+    found = fresh_process_verify(workers)
     found["workers"] = workers or "default"
     return found
 
