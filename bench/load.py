@@ -63,6 +63,8 @@ class Config:
     workers: int
     tasks: int
     keep_database: bool
+    worker_class: str = "sync"
+    threads: int = 1
     skip_mixed: bool = False
     skip_intake: bool = False
     resilience_duration: int = 0  # 0: no resilience run
@@ -77,6 +79,12 @@ def parse(argv: list[str] | None = None) -> Config:
     p.add_argument("--intake-users", type=int, help="users in the pure intake run (default 20; quick 3)")
     p.add_argument("--intake-duration", type=int, help="seconds of pure intake (default 60; quick 8)")
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    p.add_argument(
+        "--worker-class", choices=("sync", "gthread"), default="sync",
+        help="gunicorn worker class (default sync: one request at a time, a new connection per request; "
+        "gthread keeps client connections alive)",
+    )  # fmt: skip
+    p.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
     p.add_argument("--tasks", type=int, help="seeded tasks (default 5,000; quick 1,000)")
     p.add_argument("--no-mixed", action="store_true", help="only the pure intake run")
     p.add_argument("--no-intake", action="store_true", help="only the mixed workload")
@@ -96,6 +104,8 @@ def parse(argv: list[str] | None = None) -> Config:
         intake_users=a.intake_users or (3 if quick else 20),
         intake_duration=a.intake_duration or (8 if quick else 60),
         workers=a.workers,
+        worker_class=a.worker_class,
+        threads=a.threads,
         tasks=a.tasks or (1000 if quick else 5000),
         keep_database=a.keep_database,
         skip_mixed=a.no_mixed,
@@ -194,7 +204,9 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[str, psutil.Process]]:
+def gunicorn(
+    env: dict[str, str], workers: int, work: Path, worker_class: str = "sync", threads: int = 1
+) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
     errors = (work / "gunicorn.log").open("w")
     command = [
@@ -202,6 +214,7 @@ def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[st
         "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
         "--worker-tmp-dir", "/dev/shm",  # noqa: S108  (gunicorn's heartbeat files, in memory)
         "--error-logfile", "-", "--log-level", "warning",
+        "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "5",
     ]  # fmt: skip
     process = subprocess.Popen(  # noqa: S603  (our own interpreter running gunicorn)
         command, cwd=ROOT, env=env, stdout=errors, stderr=subprocess.STDOUT
@@ -232,7 +245,7 @@ def gunicorn(env: dict[str, str], workers: int, work: Path) -> Iterator[tuple[st
                 tail = (work / "gunicorn.log").read_text()[-3000:]
                 raise RuntimeError(f"gunicorn did not become healthy (last {last!r}); its log ends:\n{tail}")
             time.sleep(0.5)
-        log(f"gunicorn: {workers} workers on {url}")
+        log(f"gunicorn: {workers} {worker_class} workers ({threads} thread(s) each) on {url}")
         yield url, psutil.Process(process.pid)
     finally:
         stop_process(process)
@@ -846,6 +859,8 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
         "intake_users": config.intake_users,
         "intake_duration_s": config.intake_duration,
         "gunicorn_workers": config.workers,
+        "gunicorn_worker_class": config.worker_class,
+        "gunicorn_threads": config.threads,
         "seeded_tasks": config.tasks,
         "settings_module": os.environ["DJANGO_SETTINGS_MODULE"],
         "audit_chain": os.environ.get("VIHUB_AUDIT_CHAIN", "sequencer"),
@@ -880,7 +895,10 @@ def run(config: Config) -> tuple[dict[str, Any], list[str]]:
             document["redis_durability"] = {"error": repr(exc)}
         document["environment"] = environment()
         env = {**os.environ, "DATABASE_URL": database_url(), "VIHUB_LOAD_PERSONAS": str(personas)}
-        with gunicorn(env, config.workers, work) as (url, server), audit_sequencer(env, work) as sequencer:
+        with (
+            gunicorn(env, config.workers, work, config.worker_class, config.threads) as (url, server),
+            audit_sequencer(env, work) as sequencer,
+        ):
             if not config.skip_mixed:
                 document["mixed"] = []
                 for users in config.users:
